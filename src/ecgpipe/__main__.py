@@ -1,0 +1,5 @@
+import sys
+
+from ecgpipe.cli import main
+
+sys.exit(main())

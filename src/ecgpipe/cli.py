@@ -1,0 +1,72 @@
+"""The ``ecgpipe`` command: one subcommand per DVC stage, plus ``compose``.
+
+Stages read ``params.yaml`` (never ``@hydra.main``: DVC's ``-S`` overrides compose into
+``params.yaml``, which a Hydra app would ignore).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+
+from ecgpipe.config import load_params
+from ecgpipe.errors import PipelineError
+from ecgpipe.paths import Paths
+
+log = logging.getLogger("ecgpipe")
+
+
+def _stage(name: str):
+    def run(args: argparse.Namespace) -> None:
+        from importlib import import_module
+
+        paths = Paths(Path(args.root))
+        cfg = load_params(args.params or paths.params)
+        import_module(f"ecgpipe.stages.{name}").run(cfg, paths)
+
+    return run
+
+
+def _compose(args: argparse.Namespace) -> None:
+    from ecgpipe.compose import write_params
+
+    paths = Paths(Path(args.root))
+    out = Path(args.params) if args.params else paths.params
+    write_params(paths.conf, out, args.overrides)
+    log.info("compose: wrote %s", out)
+
+
+STAGES = {
+    "prepare": "produce a dataset and its manifest (data/prepared)",
+    "validate": "check every record; report and exclude failures (reports/integrity.*)",
+}
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="ecgpipe", description=__doc__.splitlines()[0])
+    p.add_argument("--root", default=".", help="project root (default: current directory)")
+    p.add_argument("--params", default=None, help="parameters file (default: ROOT/params.yaml)")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    c = sub.add_parser("compose", help="compose conf/ (with Hydra overrides) into params.yaml")
+    c.add_argument("overrides", nargs="*", help="Hydra overrides, e.g. data=ptbxl")
+    c.set_defaults(func=_compose)
+    for name, text in STAGES.items():
+        sub.add_parser(name, help=text).set_defaults(func=_stage(name))
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
+    args = parser().parse_args(argv)
+    try:
+        args.func(args)
+    except PipelineError as err:
+        log.error("ecgpipe %s: error: %s", args.command, err)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,116 @@
+"""Typed, frozen, validated view of ``params.yaml``.
+
+``conf/`` is the source of truth; Hydra (through DVC or ``ecgpipe compose``) composes it into
+``params.yaml``, and every stage reads that file through :func:`load_params`. An unknown key or
+a bad value is a :class:`ConfigError` that names the key, raised before any work starts.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from ecgpipe.errors import PipelineError
+
+Task = Literal["superdiagnostic", "subdiagnostic", "diagnostic", "form", "rhythm", "all"]
+
+
+class ConfigError(PipelineError, ValueError):
+    """The parameters are not a valid ecgpipe configuration."""
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class SyntheticDataConfig(_Frozen):
+    """A generated dataset in PTB-XL's on-disk layout (see :mod:`ecgpipe.data.synthetic`)."""
+
+    name: Literal["synthetic"] = "synthetic"
+    source: str = Field(
+        "src/ecgpipe/data/synthetic",
+        description="what prepare reads (a DVC dependency): here, the generator's code",
+    )
+    n_records: int = Field(3000, gt=0)
+    records_per_patient: float = Field(2.0, ge=1.0, description="mean records per patient")
+    sampling_rate: Literal[100, 500] = 100
+    duration_s: float = Field(10.0, gt=2.5, le=60.0)
+    seed: int = Field(0, ge=0)
+    difficulty: float = Field(0.5, ge=0.0, le=1.0, description="0 = blatant, 1 = subtle")
+    defect_rate: float = Field(0.03, ge=0.0, le=0.5, description="share of defective records")
+    mains_hz: Literal[50, 60] = 50
+    task: Task = "superdiagnostic"
+    workers: int = Field(0, ge=0, description="processes; 0 = all cores")
+
+
+class PtbxlDataConfig(_Frozen):
+    """A real PTB-XL copy (or a subset in the same layout) under ``root``."""
+
+    name: Literal["ptbxl"] = "ptbxl"
+    root: str
+    source: str = Field(description="what prepare reads (a DVC dependency): the database root")
+    sampling_rate: Literal[100, 500] = 100
+    task: Task = "superdiagnostic"
+    download: bool = Field(False, description="fetch PTB-XL from PhysioNet when root is empty")
+
+    @model_validator(mode="after")
+    def _source_is_root(self) -> PtbxlDataConfig:
+        if Path(self.source) != Path(self.root):
+            raise ValueError(f"data.source ({self.source}) must equal data.root ({self.root})")
+        return self
+
+
+DataConfig = Annotated[SyntheticDataConfig | PtbxlDataConfig, Field(discriminator="name")]
+
+
+class ValidateConfig(_Frozen):
+    """Integrity checks and what to do with records that fail them."""
+
+    policy: Literal["exclude", "fail"] = "exclude"
+    max_excluded_fraction: float = Field(0.10, ge=0.0, le=1.0)
+    workers: int = Field(0, ge=0, description="processes; 0 = all cores")
+    flat_std_mv: float = Field(0.005, gt=0, description="a lead with a smaller std is flat")
+    saturation_min_s: float = Field(0.2, gt=0, description="time held at a lead's extreme")
+    amplitude_limit_mv: float = Field(15.0, gt=0, description="largest plausible |x - median|")
+
+
+class Config(_Frozen):
+    """The whole composed configuration."""
+
+    seed: int = Field(42, ge=0)
+    data: DataConfig = Field(default_factory=SyntheticDataConfig)
+    validate_: ValidateConfig = Field(default_factory=ValidateConfig, alias="validate")
+
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+
+
+def parse_config(raw: Any, *, origin: str = "params") -> Config:
+    """Validate a plain mapping; errors name every offending key."""
+    if not isinstance(raw, dict):
+        kind = type(raw).__name__
+        raise ConfigError(f"{origin}: expected a mapping at the top level, got {kind}")
+    try:
+        return Config.model_validate(raw)
+    except ValidationError as err:
+        lines = []
+        for e in err.errors():
+            key = ".".join(str(p) for p in e["loc"] if not str(p).endswith("Config"))
+            key = key.replace("synthetic.", "").replace("ptbxl.", "")
+            msg = "unknown key" if e["type"] == "extra_forbidden" else e["msg"]
+            lines.append(f"  {key}: {msg}")
+        raise ConfigError(f"{origin}: invalid configuration\n" + "\n".join(lines)) from None
+
+
+def load_params(path: str | Path = "params.yaml") -> Config:
+    """Read and validate ``params.yaml``."""
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"{path}: not found; run `ecgpipe compose` to write it from conf/")
+    try:
+        raw = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as err:
+        raise ConfigError(f"{path}: not valid YAML: {err}") from None
+    return parse_config(raw, origin=str(path))

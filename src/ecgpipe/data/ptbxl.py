@@ -1,0 +1,132 @@
+"""Reader for PTB-XL (Wagner et al. 2020) in its own on-disk layout, real or synthetic.
+
+Turns ``ptbxl_database.csv`` and ``scp_statements.csv`` into a manifest. It reads no signal:
+whether the files exist and agree with what is declared here is for ``validate`` to find out.
+A row whose labels cannot be read is kept with its ``label_error`` so that validate reports it.
+"""
+
+from __future__ import annotations
+
+import ast
+import math
+from pathlib import Path
+
+import pandas as pd
+
+from ecgpipe.data.labels import ScpStatements
+from ecgpipe.errors import PipelineError
+from ecgpipe.manifest import DatasetInfo, encode_labels
+
+LEADS = ("I", "II", "III", "AVR", "AVL", "AVF", "V1", "V2", "V3", "V4", "V5", "V6")
+DURATION_S = 10.0
+DATABASE = "ptbxl_database.csv"
+STATEMENTS = "scp_statements.csv"
+REQUIRED = ("ecg_id", "patient_id", "scp_codes", "strat_fold", "filename_lr", "filename_hr")
+FILENAME_COLUMN = {100: "filename_lr", 500: "filename_hr"}
+
+
+class PtbxlError(PipelineError, ValueError):
+    """The PTB-XL copy cannot be read as a whole (a per-record problem is not raised)."""
+
+
+def parse_scp_codes(text: str) -> dict[str, float]:
+    """Parse PTB-XL's ``scp_codes`` cell, a Python dict literal of code -> likelihood."""
+    try:
+        value = ast.literal_eval(text)
+    except (ValueError, SyntaxError):
+        raise ValueError(f"scp_codes is not a dict literal: {text!r}") from None
+    if not isinstance(value, dict) or not all(
+        isinstance(k, str) and isinstance(v, int | float) for k, v in value.items()
+    ):
+        raise ValueError(f"scp_codes is not a dict of code -> likelihood: {text!r}")
+    return {k: float(v) for k, v in value.items()}
+
+
+def _patient(text: str) -> str:
+    """PTB-XL writes patient ids as floats (``15709.0``); keep the integer part."""
+    text = text.strip()
+    try:
+        number = float(text)
+    except ValueError:
+        return text
+    return str(int(number)) if math.isfinite(number) and number.is_integer() else text
+
+
+def download(root: Path) -> None:
+    """Fetch PTB-XL from PhysioNet into ``root`` (needs a network; never used offline)."""
+    import wfdb
+
+    root.mkdir(parents=True, exist_ok=True)
+    wfdb.dl_files("ptb-xl", str(root), [DATABASE, STATEMENTS])
+    wfdb.dl_database("ptb-xl", str(root))
+
+
+def read(
+    root: Path, *, root_label: str, sampling_rate: int, task: str
+) -> tuple[pd.DataFrame, DatasetInfo]:
+    """Build the manifest of a PTB-XL copy at ``root``.
+
+    ``root_label`` is how the root is written into ``dataset.json`` (as configured, so that a
+    relative root stays relative).
+    """
+    if sampling_rate not in FILENAME_COLUMN:
+        raise PtbxlError(f"PTB-XL has 100 and 500 Hz records, not {sampling_rate} Hz")
+    database = root / DATABASE
+    if not database.is_file():
+        raise PtbxlError(
+            f"{database}: not found. Point data.root at a PTB-XL copy, or set "
+            "data.download=true to fetch it from PhysioNet."
+        )
+    try:
+        statements = ScpStatements.read(root / STATEMENTS, task)
+    except (FileNotFoundError, ValueError) as err:
+        raise PtbxlError(str(err)) from None
+    table = pd.read_csv(database, dtype=str, keep_default_na=False)
+    if missing := [c for c in REQUIRED if c not in table.columns]:
+        raise PtbxlError(f"{database}: lacks columns {missing}")
+
+    rows = []
+    for line, row in enumerate(table.itertuples(index=False), start=2):
+        record_id = row.ecg_id.strip()
+        try:
+            fold = int(float(row.strat_fold))
+        except ValueError:
+            raise PtbxlError(
+                f"{database} line {line} (ecg_id {record_id}): strat_fold "
+                f"{row.strat_fold!r} is not an integer"
+            ) from None
+        labels: list[str] = []
+        error = ""
+        try:
+            codes = parse_scp_codes(row.scp_codes)
+        except ValueError as err:
+            error = str(err)
+        else:
+            if unknown := statements.unknown(codes):
+                error = f"unknown SCP code(s) {', '.join(unknown)} (not in {STATEMENTS})"
+            labels = statements.labels(codes)
+        rows.append(
+            {
+                "record_id": record_id,
+                "patient_id": _patient(row.patient_id),
+                "path": getattr(row, FILENAME_COLUMN[sampling_rate]).strip(),
+                "fs": float(sampling_rate),
+                "n_leads": len(LEADS),
+                "leads": "|".join(LEADS),
+                "n_samples": int(DURATION_S * sampling_rate),
+                "labels": encode_labels(labels),
+                "label_error": error,
+                "fold": fold,
+            }
+        )
+    info = DatasetInfo(
+        name="ptbxl",
+        root=root_label,
+        task=task,
+        label_kind="multilabel",
+        classes=statements.classes,
+        fs=float(sampling_rate),
+        leads=LEADS,
+        duration_s=DURATION_S,
+    )
+    return pd.DataFrame(rows), info

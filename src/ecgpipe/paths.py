@@ -1,0 +1,33 @@
+"""Where each stage reads and writes, relative to the project root (as named in dvc.yaml)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class Paths:
+    root: Path
+
+    @property
+    def params(self) -> Path:
+        return self.root / "params.yaml"
+
+    @property
+    def conf(self) -> Path:
+        return self.root / "conf"
+
+    @property
+    def prepared(self) -> Path:
+        """prepare's output: ``manifest.csv``, ``dataset.json`` and, if generated, ``source/``."""
+        return self.root / "data" / "prepared"
+
+    @property
+    def validated(self) -> Path:
+        """validate's output: the manifest of kept records and ``dataset.json``."""
+        return self.root / "data" / "validated"
+
+    @property
+    def reports(self) -> Path:
+        return self.root / "reports"

@@ -1,0 +1,150 @@
+"""Stage ``validate``: check every prepared record, report, and pass on the kept ones.
+
+Writes ``reports/integrity.json`` (DVC metrics), ``reports/integrity.md`` and
+``data/validated/`` (the kept records' manifest and ``dataset.json``). Under policy ``exclude`` a
+failing record is excluded and reported; under ``fail`` any failure stops the stage. Either way the
+stage fails when the excluded share exceeds ``validate.max_excluded_fraction``, after writing the
+reports so that the user can read why.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import pandas as pd
+
+from ecgpipe import atomic, manifest
+from ecgpipe.config import Config
+from ecgpipe.errors import PipelineError
+from ecgpipe.manifest import DatasetInfo, decode_labels
+from ecgpipe.paths import Paths
+from ecgpipe.validation import CHECKS, Failure, Thresholds, run_checks
+
+log = logging.getLogger("ecgpipe")
+
+
+class ValidationFailed(PipelineError):
+    """The dataset did not pass validation under the configured policy."""
+
+
+@dataclass(frozen=True)
+class Report:
+    dataset: str
+    n_records: int
+    excluded: list[dict]
+    checks: dict[str, int]
+    n_unlabelled: int
+    """Kept records with no label for the task (not a defect; split leaves them out)."""
+
+    @property
+    def n_excluded(self) -> int:
+        return len(self.excluded)
+
+    def as_json(self) -> dict:
+        return {
+            "dataset": self.dataset,
+            "n_records": self.n_records,
+            "n_kept": self.n_records - self.n_excluded,
+            "n_excluded": self.n_excluded,
+            "excluded_fraction": round(self.n_excluded / max(self.n_records, 1), 6),
+            "n_unlabelled": self.n_unlabelled,
+            "checks": self.checks,
+            "excluded": self.excluded,
+        }
+
+    def as_markdown(self) -> str:
+        j = self.as_json()
+        lines = [
+            f"# Integrity report: {self.dataset}",
+            "",
+            f"- records: {j['n_records']}",
+            f"- kept: {j['n_kept']}",
+            f"- excluded: {j['n_excluded']} ({100 * j['excluded_fraction']:.1f}%)",
+            f"- kept but without a label for the task (left out by split): {j['n_unlabelled']}",
+            "",
+            "| check | failures |",
+            "| --- | ---: |",
+            *(f"| {name} | {count} |" for name, count in self.checks.items()),
+            "",
+        ]
+        if self.excluded:
+            lines += [
+                "## Excluded records",
+                "",
+                "| id | path | checks | reason |",
+                "| --- | --- | --- | --- |",
+            ]
+            for e in self.excluded:
+                reason = e["reason"].replace("|", "\\|")
+                lines.append(
+                    f"| {e['record_id']} | {e['path']} | {', '.join(e['checks'])} | {reason} |"
+                )
+            lines.append("")
+        return "\n".join(lines)
+
+
+def build_report(df: pd.DataFrame, info: DatasetInfo, failures: list[list[Failure]]) -> Report:
+    counts = dict.fromkeys(CHECKS, 0)
+    excluded = []
+    for row, fails in zip(df.itertuples(index=False), failures, strict=True):
+        if not fails:
+            continue
+        names = list(dict.fromkeys(f.check for f in fails))
+        for name in names:
+            counts[name] += 1
+        excluded.append(
+            {
+                "record_id": row.record_id,
+                "patient_id": row.patient_id,
+                "path": row.path,
+                "checks": names,
+                "reason": "; ".join(f.reason for f in fails),
+            }
+        )
+    unlabelled = sum(
+        not fails and not decode_labels(labels)
+        for labels, fails in zip(df["labels"], failures, strict=True)
+    )
+    return Report(
+        info.name, len(df), excluded, counts, unlabelled if info.label_kind != "beat" else 0
+    )
+
+
+def run(cfg: Config, paths: Paths) -> Report:
+    vcfg = cfg.validate_
+    info = DatasetInfo.read(paths.prepared / "dataset.json")
+    df = manifest.read(paths.prepared / "manifest.csv")
+    thresholds = Thresholds(vcfg.flat_std_mv, vcfg.saturation_min_s, vcfg.amplitude_limit_mv)
+    failures = run_checks(df, info.resolve_root(paths.root), thresholds, vcfg.workers)
+    report = build_report(df, info, failures)
+
+    atomic.write_json(paths.reports / "integrity.json", report.as_json())
+    atomic.write_text(paths.reports / "integrity.md", report.as_markdown())
+    kept = df[[not f for f in failures]]
+    with atomic.directory(paths.validated) as out:
+        manifest.write(kept, out / "manifest.csv")
+        info.write(out / "dataset.json")
+
+    failing = {k: v for k, v in report.checks.items() if v}
+    log.info(
+        "validate: %d records, %d kept, %d excluded %s",
+        report.n_records,
+        report.n_records - report.n_excluded,
+        report.n_excluded,
+        failing or "",
+    )
+    share = report.n_excluded / max(report.n_records, 1)
+    where = paths.reports.relative_to(paths.root) / "integrity.md"
+    if vcfg.policy == "fail" and report.n_excluded:
+        raise ValidationFailed(
+            f"{report.n_excluded} of {report.n_records} records fail integrity checks "
+            f"{failing} and validate.policy is 'fail'; see {where}"
+        )
+    if share > vcfg.max_excluded_fraction:
+        raise ValidationFailed(
+            f"{report.n_excluded} of {report.n_records} records ({100 * share:.1f}%) fail "
+            f"integrity checks {failing}, more than validate.max_excluded_fraction="
+            f"{vcfg.max_excluded_fraction:g}; see {where}"
+        )
+    return report

@@ -1,0 +1,281 @@
+"""Integrity checks on a prepared dataset: every record read through wfdb, every row checked.
+
+Per-record checks (:func:`check_record`) look at the files; table checks
+(:func:`check_table`) look at the manifest. Each failure is a :class:`Failure` with the check's
+name and a reason a person can act on. Nothing is dropped silently: a record that fails any check
+is excluded *and* listed with its reasons.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Iterator
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import wfdb
+
+from ecgpipe.progress import track
+
+CHECKS = (
+    "missing_file",
+    "unreadable",
+    "header_data_mismatch",
+    "sampling_rate",
+    "length",
+    "leads",
+    "nan",
+    "flat_lead",
+    "saturated",
+    "amplitude",
+    "labels",
+    "duplicate_id",
+    "patient_id",
+)
+
+# Bytes per sample of the WFDB storage formats, as (numerator, denominator).
+_FORMAT_BYTES = {
+    8: (1, 1),
+    16: (2, 1),
+    24: (3, 1),
+    32: (4, 1),
+    61: (2, 1),
+    80: (1, 1),
+    160: (2, 1),
+    212: (3, 2),
+    310: (4, 3),
+    311: (4, 3),
+}
+
+
+@dataclass(frozen=True)
+class Failure:
+    check: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    flat_std_mv: float
+    saturation_min_s: float
+    amplitude_limit_mv: float
+
+
+@dataclass(frozen=True)
+class Expected:
+    """What one record should be, as its manifest row declares."""
+
+    path: Path
+    fs: float
+    leads: tuple[str, ...]
+    n_samples: int
+
+
+def _expected_bytes(header: wfdb.Record) -> dict[str, int]:
+    """Size each data file must have for the header's signals, formats and length."""
+    per_file: dict[str, list[int]] = defaultdict(list)
+    fmt: dict[str, int] = {}
+    offset: dict[str, int] = {}
+    spf = header.samps_per_frame or [1] * header.n_sig
+    byte_offset = header.byte_offset or [None] * header.n_sig
+    for i, name in enumerate(header.file_name):
+        per_file[name].append(spf[i])
+        fmt[name] = int(header.fmt[i])
+        offset[name] = int(byte_offset[i] or 0)
+    sizes = {}
+    for name, frames in per_file.items():
+        if fmt[name] not in _FORMAT_BYTES:
+            continue
+        num, den = _FORMAT_BYTES[fmt[name]]
+        samples = header.sig_len * sum(frames)
+        sizes[name] = offset[name] + -(-samples * num // den)
+    return sizes
+
+
+def _plateau_samples(x: np.ndarray, value: float) -> int:
+    """Samples of ``x`` that sit at ``value`` in runs of two or more equal samples."""
+    at = x == value
+    steady = at[1:] & at[:-1]
+    return int(
+        np.count_nonzero(np.concatenate(([False], steady)) | np.concatenate((steady, [False])))
+    )
+
+
+def check_signal(
+    signal: np.ndarray, leads: tuple[str, ...], fs: float, thr: Thresholds
+) -> list[Failure]:
+    """Checks on a (samples, leads) array in mV: NaN/inf, flat, saturated, amplitude.
+
+    Saturation is time spent in plateaus (runs of equal samples) at a lead's maximum or minimum,
+    summed over the record: one long clipped stretch, or the clipped peaks of many beats.
+    """
+    failures = []
+    finite = np.isfinite(signal)
+    for j in np.flatnonzero(~finite.all(axis=0)):
+        bad = np.flatnonzero(~finite[:, j])
+        failures.append(
+            Failure("nan", f"lead {leads[j]}: {bad.size} NaN/inf samples from {bad[0] / fs:.2f} s")
+        )
+    min_held = max(2, round(thr.saturation_min_s * fs))
+    for j, lead in enumerate(leads):
+        x = signal[finite[:, j], j]
+        if x.size == 0:
+            continue
+        std = float(x.std())
+        if std < thr.flat_std_mv:
+            failures.append(Failure("flat_lead", f"lead {lead} is flat (std {std:.4f} mV)"))
+            continue
+        for extreme, name in ((x.max(), "maximum"), (x.min(), "minimum")):
+            held = _plateau_samples(x, extreme)
+            if held >= min_held:
+                failures.append(
+                    Failure(
+                        "saturated",
+                        f"lead {lead} is held at its {name} {extreme:.3f} mV for "
+                        f"{held / fs:.2f} s in all",
+                    )
+                )
+                break
+        peak = float(np.abs(x - np.median(x)).max())
+        if peak > thr.amplitude_limit_mv:
+            failures.append(
+                Failure(
+                    "amplitude",
+                    f"lead {lead} reaches {peak:.1f} mV from its median "
+                    f"(limit {thr.amplitude_limit_mv:g} mV)",
+                )
+            )
+    return failures
+
+
+def check_record(expected: Expected, thr: Thresholds) -> list[Failure]:
+    """Read one record through wfdb and check files, header, and signal.
+
+    The record is read once (wfdb's header parsing dominates the cost); only when that fails is
+    the header read alone, to say why.
+    """
+    path = expected.path
+    header_file = path.with_name(path.name + ".hea")
+    if not header_file.is_file():
+        return [Failure("missing_file", f"{header_file} is missing")]
+    read_error: Exception | None = None
+    try:
+        record = header = wfdb.rdrecord(str(path))
+    except Exception as err:  # wfdb raises many types on malformed files
+        read_error, record = err, None
+        try:
+            header = wfdb.rdheader(str(path))
+        except Exception as header_err:
+            return [Failure("unreadable", f"{header_file} cannot be parsed: {header_err}")]
+
+    failures = _check_header(header, path, expected)
+    if failures:
+        return failures
+    if record is None:
+        return [Failure("unreadable", f"{path}: wfdb cannot read the signal: {read_error}")]
+    return check_signal(record.p_signal, expected.leads, expected.fs, thr)
+
+
+def _check_header(header: wfdb.Record, path: Path, expected: Expected) -> list[Failure]:
+    """Data files present with the size the header implies; rate, length and leads as declared."""
+    failures = []
+    for name, size in _expected_bytes(header).items():
+        data_file = path.parent / name
+        if not data_file.is_file():
+            failures.append(Failure("missing_file", f"{data_file} is missing"))
+            continue
+        actual = data_file.stat().st_size
+        if actual != size:
+            failures.append(
+                Failure(
+                    "header_data_mismatch",
+                    f"{data_file} holds {actual} bytes but the header's {header.n_sig} signals x "
+                    f"{header.sig_len} samples need {size}"
+                    + (" (truncated?)" if actual < size else ""),
+                )
+            )
+    if header.fs != expected.fs:
+        failures.append(
+            Failure("sampling_rate", f"header says {header.fs:g} Hz, expected {expected.fs:g} Hz")
+        )
+    if header.sig_len != expected.n_samples:
+        failures.append(
+            Failure(
+                "length",
+                f"header declares {header.sig_len} samples ({header.sig_len / header.fs:.2f} s), "
+                f"expected {expected.n_samples}",
+            )
+        )
+    names = tuple(n.upper() for n in header.sig_name or ())
+    if names != tuple(n.upper() for n in expected.leads):
+        missing = [n for n in expected.leads if n.upper() not in names]
+        extra = [n for n in names if n not in {e.upper() for e in expected.leads}]
+        failures.append(
+            Failure(
+                "leads",
+                f"header has {header.n_sig} signals {list(header.sig_name or [])}; "
+                f"missing {missing}, unexpected {extra}",
+            )
+        )
+    return failures
+
+
+def _check_chunk(args: tuple[list[Expected], Thresholds]) -> list[list[Failure]]:
+    items, thr = args
+    return [check_record(e, thr) for e in items]
+
+
+def check_records(
+    expected: list[Expected], thr: Thresholds, workers: int, chunk: int = 32
+) -> list[list[Failure]]:
+    """:func:`check_record` over many records, in parallel over ``workers`` processes."""
+    workers = workers or os.cpu_count() or 1
+    chunks = [(expected[i : i + chunk], thr) for i in range(0, len(expected), chunk)]
+
+    def flat(parts: Iterable[list[list[Failure]]]) -> Iterator[list[Failure]]:
+        for part in parts:
+            yield from part
+
+    if workers == 1:
+        return list(track(flat(map(_check_chunk, chunks)), len(expected), "validate"))
+    with ProcessPoolExecutor(max_workers=workers) as pool:
+        return list(track(flat(pool.map(_check_chunk, chunks)), len(expected), "validate"))
+
+
+def check_table(df: pd.DataFrame) -> list[list[Failure]]:
+    """Checks on the manifest rows: labels readable, ids unique, patient ids present."""
+    failures: list[list[Failure]] = [[] for _ in range(len(df))]
+    counts = Counter(df["record_id"])
+    paths_by_id = df.groupby("record_id")["path"].agg(list).to_dict()
+    for i, row in enumerate(df.itertuples(index=False)):
+        if row.label_error:
+            failures[i].append(Failure("labels", row.label_error))
+        if counts[row.record_id] > 1:
+            others = [p for p in paths_by_id[row.record_id] if p != row.path]
+            failures[i].append(
+                Failure(
+                    "duplicate_id",
+                    f"id {row.record_id} appears {counts[row.record_id]} times (also {others})",
+                )
+            )
+        if not row.patient_id.strip():
+            failures[i].append(Failure("patient_id", "no patient id"))
+    return failures
+
+
+def expectations(df: pd.DataFrame, root: Path) -> list[Expected]:
+    return [
+        Expected(root / row.path, float(row.fs), tuple(row.leads.split("|")), int(row.n_samples))
+        for row in df.itertuples(index=False)
+    ]
+
+
+def run_checks(df: pd.DataFrame, root: Path, thr: Thresholds, workers: int) -> list[list[Failure]]:
+    """All failures of every manifest row, in row order."""
+    table = check_table(df)
+    records = check_records(expectations(df, root), thr, workers)
+    return [t + r for t, r in zip(table, records, strict=True)]

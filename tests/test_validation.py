@@ -1,0 +1,171 @@
+"""Integrity checks, on arrays and on real WFDB files broken one way at a time."""
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import wfdb
+
+from ecgpipe import manifest
+from ecgpipe.validation import Expected, Thresholds, check_record, check_signal, check_table
+
+THR = Thresholds(flat_std_mv=0.005, saturation_min_s=0.2, amplitude_limit_mv=15.0)
+LEADS = ("I", "II", "V1")
+FS = 100.0
+
+
+def ecg_like(n: int = 1000, seed: int = 0) -> np.ndarray:
+    """(samples, 3) in mV: a spiky periodic wave plus a little noise."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(n) / FS
+    beat = np.exp(-(((t % 0.8) - 0.4) ** 2) / (2 * 0.01**2))
+    x = np.stack([beat, 1.2 * beat, -0.8 * beat], axis=1)
+    return x + 0.02 * rng.standard_normal(x.shape)
+
+
+def checks(failures) -> list[str]:
+    return [f.check for f in failures]
+
+
+def test_healthy_signal_passes():
+    assert check_signal(ecg_like(), LEADS, FS, THR) == []
+
+
+def test_nan_flat_saturated_and_amplitude_are_found_and_located():
+    x = ecg_like()
+    x[200:240, 0] = np.nan
+    x[:, 1] = 0.3
+    x[500:530, 2] = x[:, 2].max() + 1.0
+    failures = check_signal(x, LEADS, FS, THR)
+    assert checks(failures) == ["nan", "flat_lead", "saturated"]
+    assert "lead I: 40 NaN/inf samples from 2.00 s" in failures[0].reason
+    assert "lead II is flat" in failures[1].reason
+    assert "lead V1 is held at its maximum" in failures[2].reason
+    y = ecg_like()
+    y[300, 2] = 40.0
+    assert checks(check_signal(y, LEADS, FS, THR)) == ["amplitude"]
+
+
+def test_a_short_plateau_is_not_saturation():
+    x = ecg_like()
+    x[500:515, 2] = x[:, 2].max() + 1.0  # 150 ms < 200 ms
+    assert check_signal(x, LEADS, FS, THR) == []
+
+
+def test_clipped_peaks_of_many_beats_add_up_to_saturation():
+    x = ecg_like()
+    x[:, 0] = np.minimum(x[:, 0], 0.5)  # every R wave clipped for ~30 ms
+    [f] = check_signal(x, LEADS, FS, THR)
+    assert f.check == "saturated" and "lead I is held at its maximum 0.500 mV" in f.reason
+
+
+def write_record(directory: Path, name: str = "r", fs: float = FS, signal=None) -> Expected:
+    signal = ecg_like() if signal is None else signal
+    wfdb.wrsamp(
+        name,
+        fs=fs,
+        units=["mV"] * signal.shape[1],
+        sig_name=list(LEADS[: signal.shape[1]]),
+        p_signal=signal,
+        fmt=["16"] * signal.shape[1],
+        adc_gain=[1000.0] * signal.shape[1],
+        baseline=[0] * signal.shape[1],
+        write_dir=str(directory),
+    )
+    return Expected(directory / name, FS, LEADS, len(signal))
+
+
+def edit_header(e: Expected, old: str, new: str) -> None:
+    hea = e.path.with_suffix(".hea")
+    text = hea.read_text()
+    assert old in text
+    hea.write_text(text.replace(old, new, 1))
+
+
+def test_healthy_record_passes(tmp_path):
+    assert check_record(write_record(tmp_path), THR) == []
+
+
+def test_missing_files(tmp_path):
+    e = write_record(tmp_path)
+    os.remove(e.path.with_suffix(".dat"))
+    [f] = check_record(e, THR)
+    assert (f.check, f.reason) == ("missing_file", f"{e.path.with_suffix('.dat')} is missing")
+    os.remove(e.path.with_suffix(".hea"))
+    assert checks(check_record(e, THR)) == ["missing_file"]
+
+
+def test_truncated_data(tmp_path):
+    e = write_record(tmp_path)
+    os.truncate(e.path.with_suffix(".dat"), 4000)
+    [f] = check_record(e, THR)
+    assert f.check == "header_data_mismatch"
+    assert "holds 4000 bytes" in f.reason and "need 6000" in f.reason and "truncated" in f.reason
+
+
+def test_header_length_disagrees_with_data(tmp_path):
+    e = write_record(tmp_path)
+    edit_header(e, "r 3 100 1000", "r 3 100 1100")
+    assert checks(check_record(e, THR)) == ["header_data_mismatch", "length"]
+
+
+def test_header_signal_count_disagrees_with_data(tmp_path):
+    e = write_record(tmp_path)
+    hea = e.path.with_suffix(".hea")
+    lines = hea.read_text().splitlines()
+    hea.write_text("\n".join([lines[0].replace("r 3", "r 2"), *lines[1:3]]) + "\n")
+    failures = check_record(e, THR)
+    assert checks(failures) == ["header_data_mismatch", "leads"]
+    assert "missing ['V1']" in failures[1].reason
+
+
+def test_wrong_rate_length_and_leads(tmp_path):
+    e = write_record(tmp_path, fs=500.0, signal=ecg_like(1000)[:, :2])
+    expected = Expected(e.path, FS, LEADS, 900)
+    assert checks(check_record(expected, THR)) == ["sampling_rate", "length", "leads"]
+
+
+def test_malformed_header_is_unreadable(tmp_path):
+    e = write_record(tmp_path)
+    e.path.with_suffix(".hea").write_text("this is not a header\n")
+    [f] = check_record(e, THR)
+    assert f.check == "unreadable" and "r.hea cannot be parsed" in f.reason
+
+
+def test_invalid_samples_read_as_nan(tmp_path):
+    x = ecg_like()
+    x[100:130, 1] = np.nan
+    e = write_record(tmp_path, signal=x)
+    [f] = check_record(e, THR)
+    assert (f.check, f.reason) == ("nan", "lead II: 30 NaN/inf samples from 1.00 s")
+
+
+def table(**cols) -> pd.DataFrame:
+    n = len(next(iter(cols.values())))
+    base = {
+        "record_id": [str(i) for i in range(n)],
+        "patient_id": ["p"] * n,
+        "path": [f"r{i}" for i in range(n)],
+        "labels": [manifest.encode_labels(["A"])] * n,
+        "label_error": [""] * n,
+    }
+    return pd.DataFrame(base | cols)
+
+
+def test_table_checks():
+    df = table(
+        record_id=["1", "2", "2", "3", "4"],
+        patient_id=["a", "b", "c", "", "d"],
+        labels=['["A"]', '["A"]', '["A"]', '["A"]', "[]"],
+        label_error=["unknown SCP code(s) XYZ9", "", "", "", ""],
+    )
+    failures = check_table(df)
+    assert [checks(f) for f in failures] == [
+        ["labels"],
+        ["duplicate_id"],
+        ["duplicate_id"],
+        ["patient_id"],
+        [],  # no label for the task is not a defect: split leaves such records out
+    ]
+    assert "id 2 appears 2 times (also ['r2'])" in failures[1][0].reason
