@@ -8,6 +8,8 @@ import pytest
 from ecgpipe import manifest
 from ecgpipe.cli import main
 
+TINY = ("data.n_records=160", "data.defect_rate=0.1", "data.workers=2")
+
 # How each injected defect must show up in the integrity report.
 EXPECTED_CHECK = {
     "flat_lead": "flat_lead",
@@ -33,9 +35,7 @@ def tiny(tmp_path_factory) -> Path:
 
     project = tmp_path_factory.mktemp("tiny")
     conftest.shutil.copytree(conftest.PROJECT / "conf", project / "conf")
-    assert (
-        run(project, "compose", "data.n_records=160", "data.defect_rate=0.1", "data.workers=2") == 0
-    )
+    assert run(project, "compose", *TINY, "validate.max_excluded_fraction=0.2") == 0
     assert run(project, "prepare") == 0
     assert run(project, "validate") == 0
     return project
@@ -79,16 +79,7 @@ def test_kept_manifest_is_the_healthy_rows(tiny: Path):
 
 
 def test_too_many_exclusions_fail_after_writing_the_report(tiny: Path, caplog):
-    assert (
-        run(
-            tiny,
-            "compose",
-            "data.n_records=160",
-            "data.defect_rate=0.1",
-            "validate.max_excluded_fraction=0.05",
-        )
-        == 0
-    )
+    assert run(tiny, "compose", *TINY, "validate.max_excluded_fraction=0.05") == 0
     assert run(tiny, "validate") == 1
     assert "more than validate.max_excluded_fraction=0.05" in caplog.text
     assert "reports/integrity.md" in caplog.text
@@ -96,7 +87,7 @@ def test_too_many_exclusions_fail_after_writing_the_report(tiny: Path, caplog):
 
 
 def test_policy_fail_stops_on_any_failure(tiny: Path, caplog):
-    assert run(tiny, "compose", "data.n_records=160", "validate.policy=fail") == 0
+    assert run(tiny, "compose", *TINY, "validate.policy=fail") == 0
     assert run(tiny, "validate") == 1
     assert "validate.policy is 'fail'" in caplog.text
 
