@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: setup repro test test-slow lint clean
+.PHONY: setup repro test test-slow bench lint clean
 
 setup: $(STAMP)
 
@@ -25,6 +25,9 @@ test: $(STAMP)
 
 test-slow: $(STAMP)
 	$(PY) -m pytest -q -m slow
+
+bench: $(STAMP)
+	$(PY) benchmarks/loading.py
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check src tests benchmarks

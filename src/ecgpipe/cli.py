@@ -41,6 +41,8 @@ def _compose(args: argparse.Namespace) -> None:
 STAGES = {
     "prepare": "produce a dataset and its manifest (data/prepared)",
     "validate": "check every record; report and exclude failures (reports/integrity.*)",
+    "preprocess": "filter, resample and cache the kept records as memory-mapped arrays",
+    "split": "patient-disjoint train/val/test indices (data/split, reports/split.json)",
 }
 
 

@@ -77,12 +77,88 @@ class ValidateConfig(_Frozen):
     amplitude_limit_mv: float = Field(15.0, gt=0, description="largest plausible |x - median|")
 
 
+class BandpassConfig(_Frozen):
+    enabled: bool = True
+    low_hz: float = Field(0.5, gt=0)
+    high_hz: float = Field(45.0, gt=0)
+    order: int = Field(4, ge=1, le=10)
+
+    @model_validator(mode="after")
+    def _band(self) -> BandpassConfig:
+        if self.low_hz >= self.high_hz:
+            raise ValueError(f"low_hz ({self.low_hz}) must be below high_hz ({self.high_hz})")
+        return self
+
+
+class NotchConfig(_Frozen):
+    enabled: bool = False
+    freq_hz: float = Field(50.0, gt=0)
+    quality: float = Field(30.0, gt=0)
+
+
+class SpectrogramConfig(_Frozen):
+    enabled: bool = True
+    window: int = Field(64, ge=4, description="Hann window, samples")
+    overlap: float = Field(0.75, ge=0.0, lt=1.0)
+    f_min: float = Field(0.5, ge=0.0)
+    f_max: float = Field(45.0, gt=0.0)
+
+
+class PreprocessConfig(_Frozen):
+    """Filtering, resampling and caching of every kept record into memory-mapped arrays."""
+
+    fs: int = Field(100, gt=0, description="output sampling rate, Hz")
+    duration_s: float = Field(10.0, gt=0, description="output length: pad or crop to this")
+    leads: list[str] | None = Field(None, description="leads to keep, in order; null = all")
+    bandpass: BandpassConfig = Field(default_factory=BandpassConfig)
+    notch: NotchConfig = Field(default_factory=NotchConfig)
+    spectrogram: SpectrogramConfig = Field(default_factory=SpectrogramConfig)
+    dtype: Literal["float32", "float16"] = "float32"
+    workers: int = Field(0, ge=0, description="processes; 0 = all cores")
+    chunk_size: int = Field(64, ge=1, description="records per task")
+
+    @model_validator(mode="after")
+    def _fits_nyquist(self) -> PreprocessConfig:
+        nyquist = self.fs / 2
+        if self.bandpass.enabled and self.bandpass.high_hz >= nyquist:
+            raise ValueError(
+                f"bandpass.high_hz ({self.bandpass.high_hz}) must be below fs/2 ({nyquist})"
+            )
+        if self.spectrogram.enabled and self.spectrogram.f_max > nyquist:
+            raise ValueError(
+                f"spectrogram.f_max ({self.spectrogram.f_max}) exceeds fs/2 ({nyquist})"
+            )
+        return self
+
+
+class SplitConfig(_Frozen):
+    """Patient-disjoint train / val / test."""
+
+    strategy: Literal["folds", "stratified"] = "folds"
+    train_folds: list[int] = Field(default_factory=lambda: [1, 2, 3, 4, 5, 6, 7, 8])
+    val_folds: list[int] = Field(default_factory=lambda: [9])
+    test_folds: list[int] = Field(default_factory=lambda: [10])
+    ratios: dict[Literal["train", "val", "test"], float] = Field(
+        default_factory=lambda: {"train": 0.8, "val": 0.1, "test": 0.1}
+    )
+    seed: int = Field(0, ge=0)
+
+    @model_validator(mode="after")
+    def _ratios(self) -> SplitConfig:
+        if set(self.ratios) != {"train", "val", "test"} or min(self.ratios.values()) < 0:
+            raise ValueError("ratios needs non-negative train, val and test")
+        if self.ratios["train"] <= 0:
+            raise ValueError("ratios.train must be positive")
+        return self
+
+
 class Config(_Frozen):
     """The whole composed configuration."""
 
-    seed: int = Field(42, ge=0)
     data: DataConfig = Field(default_factory=SyntheticDataConfig)
     validate_: ValidateConfig = Field(default_factory=ValidateConfig, alias="validate")
+    preprocess: PreprocessConfig = Field(default_factory=PreprocessConfig)
+    split: SplitConfig = Field(default_factory=SplitConfig)
 
     model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
 

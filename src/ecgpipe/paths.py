@@ -29,5 +29,15 @@ class Paths:
         return self.root / "data" / "validated"
 
     @property
+    def processed(self) -> Path:
+        """preprocess's output: the memory-mapped cache (see :mod:`ecgpipe.cache`)."""
+        return self.root / "data" / "processed"
+
+    @property
+    def split(self) -> Path:
+        """split's output: ``train.npy``, ``val.npy``, ``test.npy`` row indices."""
+        return self.root / "data" / "split"
+
+    @property
     def reports(self) -> Path:
         return self.root / "reports"

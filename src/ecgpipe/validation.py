@@ -8,10 +8,7 @@ is excluded *and* listed with its reasons.
 
 from __future__ import annotations
 
-import os
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Iterator
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,6 +16,7 @@ import numpy as np
 import pandas as pd
 import wfdb
 
+from ecgpipe.parallel import imap
 from ecgpipe.progress import track
 
 CHECKS = (
@@ -233,17 +231,9 @@ def check_records(
     expected: list[Expected], thr: Thresholds, workers: int, chunk: int = 32
 ) -> list[list[Failure]]:
     """:func:`check_record` over many records, in parallel over ``workers`` processes."""
-    workers = workers or os.cpu_count() or 1
     chunks = [(expected[i : i + chunk], thr) for i in range(0, len(expected), chunk)]
-
-    def flat(parts: Iterable[list[list[Failure]]]) -> Iterator[list[Failure]]:
-        for part in parts:
-            yield from part
-
-    if workers == 1:
-        return list(track(flat(map(_check_chunk, chunks)), len(expected), "validate"))
-    with ProcessPoolExecutor(max_workers=workers) as pool:
-        return list(track(flat(pool.map(_check_chunk, chunks)), len(expected), "validate"))
+    parts = imap(_check_chunk, chunks, workers)
+    return list(track((f for part in parts for f in part), len(expected), "validate"))
 
 
 def check_table(df: pd.DataFrame) -> list[list[Failure]]:

@@ -1,0 +1,37 @@
+"""Ordered parallel map over processes with a bounded number of results in flight."""
+
+from __future__ import annotations
+
+import os
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
+from typing import TypeVar
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+def n_workers(workers: int) -> int:
+    """``workers`` processes, or all cores for 0."""
+    return workers or os.cpu_count() or 1
+
+
+def imap(fn: Callable[[T], R], items: Iterable[T], workers: int, *, ahead: int = 2) -> Iterator[R]:
+    """``map(fn, items)`` over ``workers`` processes (0 = all cores), in order.
+
+    At most ``ahead * workers`` results are pending at once, so memory stays bounded however
+    slowly the caller consumes them. With one worker it runs in this process.
+    """
+    workers = n_workers(workers)
+    if workers == 1:
+        yield from map(fn, items)
+        return
+    with ProcessPoolExecutor(max_workers=workers) as pool:
+        pending: deque[Future[R]] = deque()
+        for item in items:
+            pending.append(pool.submit(fn, item))
+            if len(pending) >= ahead * workers:
+                yield pending.popleft().result()
+        while pending:
+            yield pending.popleft().result()

@@ -1,0 +1,125 @@
+"""Patient-disjoint train / val / test splits.
+
+Two strategies:
+
+- ``folds``: the dataset's own folds (PTB-XL's ``strat_fold``, patient-wise and stratified by
+  its authors): by default 1-8 train, 9 val, 10 test, as the PTB-XL benchmark.
+- ``stratified``: iterative stratification (Sechidis et al. 2011, the ``iterative-stratification``
+  package) over *patients*, each patient carrying the union of its records' labels, so class
+  ratios match across splits and no patient is in two.
+
+Records without a label for the task are left out of every split (the benchmark's rule) and
+counted.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from iterstrat.ml_stratifiers import MultilabelStratifiedShuffleSplit
+
+from ecgpipe.errors import PipelineError
+
+SPLITS = ("train", "val", "test")
+
+
+class SplitError(PipelineError):
+    """The split cannot be made, or would leak patients."""
+
+
+@dataclass(frozen=True)
+class Split:
+    """Row indices of each split (sorted), and the rows left out."""
+
+    train: np.ndarray
+    val: np.ndarray
+    test: np.ndarray
+    unlabelled: np.ndarray
+    unassigned: np.ndarray
+    """Labelled rows whose fold is in no split."""
+
+    def parts(self) -> dict[str, np.ndarray]:
+        return {"train": self.train, "val": self.val, "test": self.test}
+
+
+def one_hot(y: np.ndarray, n_classes: int) -> np.ndarray:
+    """Multilabel indicator matrix of labels ``y``: (N, C) kept, (N,) class ids one-hot."""
+    if y.ndim == 2:
+        return y.astype(bool)
+    return np.eye(n_classes, dtype=bool)[y]
+
+
+def labelled(y: np.ndarray) -> np.ndarray:
+    """Rows with at least one label (multilabel) or a class id (single-label, -1 = none)."""
+    return y.any(axis=1) if y.ndim == 2 else y >= 0
+
+
+def by_folds(folds: np.ndarray, y: np.ndarray, assignment: dict[str, list[int]]) -> Split:
+    """Split by the dataset's folds, e.g. ``{"train": [1..8], "val": [9], "test": [10]}``."""
+    seen: dict[int, str] = {}
+    for name in SPLITS:
+        for fold in assignment[name]:
+            if fold in seen:
+                raise SplitError(f"fold {fold} is assigned to both {seen[fold]} and {name}")
+            seen[fold] = name
+    has_label = labelled(y)
+    parts = {name: np.flatnonzero(np.isin(folds, assignment[name]) & has_label) for name in SPLITS}
+    return Split(
+        **parts,
+        unlabelled=np.flatnonzero(~has_label),
+        unassigned=np.flatnonzero(~np.isin(folds, list(seen)) & has_label),
+    )
+
+
+def stratified(
+    patients: np.ndarray, y: np.ndarray, n_classes: int, ratios: dict[str, float], seed: int
+) -> Split:
+    """Patient-disjoint split with class ratios kept by iterative stratification."""
+    has_label = labelled(y)
+    rows = np.flatnonzero(has_label)
+    table = pd.DataFrame(one_hot(y[rows], n_classes), index=patients[rows])
+    per_patient = table.groupby(level=0, sort=True).max()
+    ids, Y = per_patient.index.to_numpy(), per_patient.to_numpy(dtype=np.int8)
+    total = sum(ratios.values())
+    test_share, val_share = ratios["test"] / total, ratios["val"] / total
+    if len(ids) < 3:
+        raise SplitError(f"{len(ids)} labelled patients cannot be split three ways")
+
+    def cut(idx: np.ndarray, share: float, salt: int) -> tuple[np.ndarray, np.ndarray]:
+        if share <= 0:
+            return idx, idx[:0]
+        splitter = MultilabelStratifiedShuffleSplit(
+            n_splits=1, test_size=share, random_state=seed + salt
+        )
+        keep, out = next(splitter.split(np.zeros(len(idx)), Y[idx]))
+        return idx[keep], idx[out]
+
+    rest, test = cut(np.arange(len(ids)), test_share, 0)
+    train, val = cut(rest, val_share / max(1.0 - test_share, 1e-12), 1)
+    where = {name: set(ids[part]) for name, part in zip(SPLITS, (train, val, test), strict=True)}
+    parts = {name: rows[np.isin(patients[rows], list(where[name]))] for name in SPLITS}
+    return Split(**parts, unlabelled=np.flatnonzero(~has_label), unassigned=rows[:0])
+
+
+def patient_overlap(split: Split, patients: np.ndarray) -> int:
+    """Number of patients found in more than one split."""
+    sets = [set(patients[part]) for part in split.parts().values()]
+    return len((sets[0] & sets[1]) | (sets[0] & sets[2]) | (sets[1] & sets[2]))
+
+
+def summary(split: Split, patients: np.ndarray, y: np.ndarray, classes: list[str]) -> dict:
+    """Per split: records, patients and positives per class; plus what was left out."""
+    Y = one_hot(y, len(classes))
+    out: dict = {}
+    for name, part in split.parts().items():
+        out[name] = {
+            "n_records": int(part.size),
+            "n_patients": len(set(patients[part])),
+            "positives": {c: int(n) for c, n in zip(classes, Y[part].sum(axis=0), strict=True)},
+        }
+    out["n_unlabelled"] = int(split.unlabelled.size)
+    out["n_unassigned"] = int(split.unassigned.size)
+    out["patient_overlap"] = patient_overlap(split, patients)
+    return out

@@ -1,0 +1,32 @@
+"""Stage ``preprocess``: the kept records, filtered and resampled, cached in ``data/processed``."""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from ecgpipe import manifest
+from ecgpipe.config import Config
+from ecgpipe.manifest import DatasetInfo
+from ecgpipe.parallel import n_workers
+from ecgpipe.paths import Paths
+from ecgpipe.preprocessing import build_cache
+
+log = logging.getLogger("ecgpipe")
+
+
+def run(cfg: Config, paths: Paths) -> None:
+    info = DatasetInfo.read(paths.validated / "dataset.json")
+    df = manifest.read(paths.validated / "manifest.csv")
+    start = time.perf_counter()
+    meta = build_cache(df, info, info.resolve_root(paths.root), cfg.preprocess, paths.processed)
+    seconds = time.perf_counter() - start
+    log.info(
+        "preprocess: %d records -> signals %s%s in %.1f s (%.0f records/s, %d workers)",
+        len(df),
+        meta["shapes"]["signals"],
+        f", spectrograms {meta['shapes']['spectrograms']}" if meta["spectrogram"] else "",
+        seconds,
+        len(df) / max(seconds, 1e-9),
+        n_workers(cfg.preprocess.workers),
+    )

@@ -1,0 +1,153 @@
+"""Per-record transform and the streamed, atomic cache build, on real WFDB files."""
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import wfdb
+
+from ecgpipe import manifest, preprocessing
+from ecgpipe.cache import Cache
+from ecgpipe.config import PreprocessConfig
+from ecgpipe.manifest import DatasetInfo
+from ecgpipe.preprocessing import Layout, PreprocessError, build_cache, transform
+
+LEADS = ("I", "II", "V1")
+CLASSES = ("A", "B", "C")
+
+
+def tone(fs: float, seconds: float, hz: float, amp: float = 1.0) -> np.ndarray:
+    t = np.arange(round(fs * seconds)) / fs
+    return amp * np.sin(2 * np.pi * hz * t)
+
+
+def test_transform_filters_resamples_and_fixes_length():
+    cfg = PreprocessConfig(fs=100, duration_s=8.0, leads=["V1", "I"])
+    layout = Layout.of(cfg, LEADS)
+    # 500 Hz record, 10 s: lead I a 5 Hz tone plus 0.1 Hz drift, V1 a 130 Hz tone.
+    x = np.stack([tone(500, 10, 5) + tone(500, 10, 0.1, 2.0), tone(500, 10, 5), tone(500, 10, 130)])
+    sig, spec = transform(x, 500.0, list(LEADS), cfg, layout)
+    assert sig.shape == (2, 800)
+    mid = slice(200, 600)
+    assert np.abs(sig[0, mid]).max() < 0.01  # V1's 130 Hz: outside the band, and aliased away
+    ref = tone(100, 8, 5)[mid]
+    assert np.corrcoef(sig[1, mid], ref)[0, 1] > 0.999  # lead I: the drift is gone, the tone kept
+    assert np.abs(sig[1, mid]).max() == pytest.approx(1.0, abs=0.03)
+    assert spec.shape == (2, *layout.spectrogram)
+
+
+def test_shorter_records_are_padded_and_filters_can_be_off():
+    cfg = PreprocessConfig.model_validate(
+        {"duration_s": 10.0, "bandpass": {"enabled": False}, "spectrogram": {"enabled": False}}
+    )
+    layout = Layout.of(cfg, ("II",))
+    x = tone(100, 6, 3)[None]
+    sig, spec = transform(x, 100.0, ["II"], cfg, layout)
+    assert spec is None
+    assert sig.shape == (1, 1000)
+    np.testing.assert_allclose(sig[0, :600], x[0])
+    assert not sig[0, 600:].any()
+
+
+def write_dataset(
+    root: Path, n: int, nan_at: int | None = None
+) -> tuple[pd.DataFrame, DatasetInfo]:
+    rng = np.random.default_rng(0)
+    rows = []
+    for i in range(n):
+        x = rng.normal(0, 0.3, (1000, 3)) + tone(100, 10, 1 + i % 7)[:, None]
+        if i == nan_at:
+            x[10:20, 1] = np.nan
+        wfdb.wrsamp(
+            f"r{i}",
+            fs=100,
+            units=["mV"] * 3,
+            sig_name=list(LEADS),
+            p_signal=x,
+            fmt=["16"] * 3,
+            adc_gain=[1000.0] * 3,
+            baseline=[0] * 3,
+            write_dir=str(root),
+        )
+        labels = [CLASSES[i % 3]] if i % 5 else []
+        rows.append(
+            {
+                "record_id": str(i),
+                "patient_id": f"p{i // 2}",
+                "path": f"r{i}",
+                "fs": 100.0,
+                "n_leads": 3,
+                "leads": "|".join(LEADS),
+                "n_samples": 1000,
+                "labels": manifest.encode_labels(labels),
+                "label_error": "",
+                "fold": 1 + i % 10,
+            }
+        )
+    info = DatasetInfo("t", str(root), "task", "multilabel", CLASSES, 100.0, LEADS, 10.0)
+    return pd.DataFrame(rows), info
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_cache_holds_every_record_in_order(tmp_path, workers):
+    df, info = write_dataset(tmp_path, 11)
+    cfg = PreprocessConfig(workers=workers, chunk_size=4, dtype="float16")
+    build_cache(df, info, tmp_path, cfg, tmp_path / "processed")
+    cache = Cache.open(tmp_path / "processed")
+    assert cache.signals.shape == (11, 3, 1000) and cache.signals.dtype == np.float16
+    assert cache.spectrograms.shape[:2] == (11, 3)
+    assert list(cache.index.record_id) == [str(i) for i in range(11)]
+    assert list(cache.index.patient_id[:3]) == ["p0", "p0", "p1"]
+    layout = Layout.of(cfg, LEADS)
+    for i in (0, 5, 10):
+        x, fs, names = preprocessing.load_record(tmp_path / f"r{i}")
+        expected, _ = transform(x, fs, names, cfg, layout)
+        np.testing.assert_array_equal(cache.signals[i], expected.astype(np.float16))
+    assert cache.labels.tolist()[:3] == [[0, 0, 0], [0, 1, 0], [0, 0, 1]]
+
+
+def test_interrupted_build_leaves_no_cache(tmp_path, monkeypatch):
+    df, info = write_dataset(tmp_path, 9)
+    cfg = PreprocessConfig(workers=1, chunk_size=2)
+    out = tmp_path / "processed"
+    build_cache(df, info, tmp_path, cfg, out)
+    before = (out / "signals.npy").read_bytes()
+    calls = {"n": 0}
+    real = preprocessing.transform
+
+    def crash_midway(*args):
+        calls["n"] += 1
+        if calls["n"] == 5:
+            raise KeyboardInterrupt  # as if the user pressed Ctrl-C mid-way
+        return real(*args)
+
+    monkeypatch.setattr(preprocessing, "transform", crash_midway)
+    with pytest.raises(KeyboardInterrupt):
+        build_cache(
+            df,
+            info,
+            tmp_path,
+            PreprocessConfig(
+                workers=1,
+                chunk_size=2,
+                fs=50,
+                bandpass={"high_hz": 20.0},
+                spectrogram={"f_max": 25.0},
+            ),
+            out,
+        )
+    assert (out / "signals.npy").read_bytes() == before  # the old cache, whole
+    assert Cache.open(out).signals.shape == (9, 3, 1000)
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".processed")]
+
+
+def test_bad_record_is_named(tmp_path):
+    df, info = write_dataset(tmp_path, 3, nan_at=1)
+    with pytest.raises(PreprocessError, match=r"record 1 \(.*r1\): it holds NaN"):
+        build_cache(df, info, tmp_path, PreprocessConfig(workers=1), tmp_path / "out")
+    df, info = write_dataset(tmp_path, 3)
+    notch = PreprocessConfig(workers=1, notch={"enabled": True, "freq_hz": 50.0})
+    with pytest.raises(PreprocessError, match=r"record 0 .*freq_hz=50"):
+        build_cache(df, info, tmp_path, notch, tmp_path / "out")
+    assert not (tmp_path / "out").exists()
