@@ -20,7 +20,7 @@ $(STAMP): pyproject.toml constraints.txt
 repro: $(STAMP)
 	dvc repro
 
-test: $(STAMP)
+test: lint
 	$(PY) -m pytest -q -m "not slow"
 
 test-slow: $(STAMP)
