@@ -28,6 +28,7 @@ test-slow: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) benchmarks/loading.py
+	$(PY) benchmarks/training.py
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check src tests benchmarks

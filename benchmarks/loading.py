@@ -26,27 +26,24 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from common import build_project
 from rich.console import Console
 from rich.table import Table
 
 from ecgpipe import manifest
 from ecgpipe.cache import Cache
-from ecgpipe.cli import main as ecgpipe
 from ecgpipe.config import PreprocessConfig
 from ecgpipe.manifest import DatasetInfo
 from ecgpipe.preprocessing import Layout, build_cache, load_record, transform
 
 BATCH = 128
 WINDOW_S = 2.5
-PROJECT = Path(__file__).resolve().parents[1]
 
 
 def prepare_dataset(project: Path, records: int) -> tuple[DatasetInfo, pd.DataFrame]:
-    (project / "conf").symlink_to(PROJECT / "conf")
-    overrides = [f"data.n_records={records}", "data.defect_rate=0"]
-    for argv in (["compose", *overrides], ["prepare"], ["validate"]):
-        if ecgpipe(["--root", str(project), *argv]) != 0:
-            sys.exit(f"benchmark set-up failed at `ecgpipe {' '.join(argv)}`")
+    build_project(
+        project, ("prepare", "validate"), f"data.n_records={records}", "data.defect_rate=0"
+    )
     info = DatasetInfo.read(project / "data/validated/dataset.json")
     return info, manifest.read(project / "data/validated/manifest.csv")
 

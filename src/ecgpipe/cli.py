@@ -43,6 +43,8 @@ STAGES = {
     "validate": "check every record; report and exclude failures (reports/integrity.*)",
     "preprocess": "filter, resample and cache the kept records as memory-mapped arrays",
     "split": "patient-disjoint train/val/test indices (data/split, reports/split.json)",
+    "train": "fit the model; thresholds tuned on validation; everything logged to MLflow",
+    "evaluate": "test metrics with bootstrap intervals, plots and report, into the same run",
 }
 
 

@@ -152,6 +152,79 @@ class SplitConfig(_Frozen):
         return self
 
 
+ModelName = Literal[
+    "cnn1d", "resnet1d_wang", "xresnet1d50", "xresnet1d101", "inception1d", "spectro2d", "hybrid"
+]
+
+
+class ModelConfig(_Frozen):
+    """Which network, and its constructor options (checked against its signature)."""
+
+    name: ModelName = "cnn1d"
+    options: dict[str, int | float | list[int]] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _options_exist(self) -> ModelConfig:
+        from ecgpipe.models import options_of
+
+        if unknown := sorted(set(self.options) - options_of(self.name)):
+            known = ", ".join(sorted(options_of(self.name)))
+            raise ValueError(f"unknown option(s) {unknown} for {self.name}; it takes {known}")
+        return self
+
+
+class AugmentConfig(_Frozen):
+    """Training-time augmentations (0 switches one off)."""
+
+    scale: float = Field(0.1, ge=0, lt=1, description="amplitude x U(1-s, 1+s) per lead")
+    noise_std_mv: float = Field(0.0, ge=0, description="Gaussian noise")
+    wander_mv: float = Field(0.0, ge=0, description="baseline wander amplitude (< 0.5 Hz)")
+    shift: bool = Field(True, description="random crop position (else the start)")
+
+
+class TrainConfig(_Frozen):
+    seed: int = Field(42, ge=0)
+    max_epochs: int = Field(20, ge=1)
+    batch_size: int = Field(128, ge=1)
+    lr: float = Field(3e-3, gt=0, description="peak learning rate of the one-cycle schedule")
+    weight_decay: float = Field(1e-2, ge=0)
+    crop_s: float | None = Field(2.5, gt=0, description="training crop; null = full length")
+    eval_window_s: float = Field(2.5, gt=0)
+    eval_stride_s: float = Field(1.25, gt=0)
+    aggregate: Literal["max", "mean"] = "max"
+    normalize: Literal["per_lead", "none"] = "per_lead"
+    loss: Literal["bce", "focal"] = "bce"
+    pos_weight: bool = Field(
+        True, description="BCE pos_weight (or CE class weights) from training counts"
+    )
+    focal_gamma: float = Field(2.0, ge=0)
+    weighted_sampler: bool = False
+    augment: AugmentConfig = Field(default_factory=AugmentConfig)
+    early_stopping_patience: int = Field(8, ge=1)
+    accelerator: str = "cpu"
+    devices: int | str = 1
+    strategy: str = "auto"
+    precision: str = "32-true"
+    deterministic: bool = True
+    fast_dev_run: bool | int = False
+    limit_train_batches: float | int = 1.0
+    limit_val_batches: float | int = 1.0
+    num_workers: int = Field(0, ge=0, description="DataLoader worker processes")
+
+
+class EvaluateConfig(_Frozen):
+    n_bootstrap: int = Field(1000, ge=10)
+    seed: int = Field(0, ge=0)
+
+
+class MlflowConfig(_Frozen):
+    """Tracking: a SQLite store at the project root; ``MLFLOW_TRACKING_URI`` overrides it."""
+
+    tracking_uri: str = "sqlite:///mlflow.db"
+    artifact_location: str = Field("mlartifacts", description="for new experiments")
+    experiment: str = "ecgpipe"
+
+
 class Config(_Frozen):
     """The whole composed configuration."""
 
@@ -159,6 +232,10 @@ class Config(_Frozen):
     validate_: ValidateConfig = Field(default_factory=ValidateConfig, alias="validate")
     preprocess: PreprocessConfig = Field(default_factory=PreprocessConfig)
     split: SplitConfig = Field(default_factory=SplitConfig)
+    model: ModelConfig = Field(default_factory=ModelConfig)
+    train: TrainConfig = Field(default_factory=TrainConfig)
+    evaluate: EvaluateConfig = Field(default_factory=EvaluateConfig)
+    mlflow: MlflowConfig = Field(default_factory=MlflowConfig)
 
     model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
 

@@ -39,5 +39,18 @@ class Paths:
         return self.root / "data" / "split"
 
     @property
+    def models(self) -> Path:
+        """train's output: the checkpoint, normalisation, thresholds and MLflow run id."""
+        return self.root / "models"
+
+    @property
+    def metrics(self) -> Path:
+        return self.root / "metrics"
+
+    @property
+    def plots(self) -> Path:
+        return self.root / "plots"
+
+    @property
     def reports(self) -> Path:
         return self.root / "reports"

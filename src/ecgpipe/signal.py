@@ -35,6 +35,8 @@ __all__ = [
     "resampled_length",
     "select_leads",
     "spectrogram",
+    "spectrogram_bins",
+    "spectrogram_hop",
     "spectrogram_shape",
 ]
 
@@ -342,7 +344,8 @@ def select_leads(x: npt.ArrayLike, names: Sequence[str], wanted: Sequence[str]) 
 # --------------------------------------------------------------------------- spectrogram
 
 
-def _hop(window: int, overlap: float) -> int:
+def spectrogram_hop(window: int, overlap: float) -> int:
+    """Samples between frames: ``floor(window * (1 - overlap) + 0.5)``."""
     if isinstance(window, bool) or not isinstance(window, int | np.integer) or window < 2:
         raise ValueError(f"spectrogram window must be an integer >= 2 samples, got {window!r}")
     if not 0 <= float(overlap) < 1:
@@ -355,7 +358,9 @@ def _hop(window: int, overlap: float) -> int:
     return hop
 
 
-def _freq_bins(window: int, fs: float, f_min: float, f_max: float) -> tuple[np.ndarray, np.ndarray]:
+def spectrogram_bins(
+    window: int, fs: float, f_min: float, f_max: float
+) -> tuple[np.ndarray, np.ndarray]:
     """The kept bins' mask over the one-sided FFT bins, and their frequencies."""
     fs = _positive("fs", fs)
     if not (0 <= float(f_min) <= float(f_max)):
@@ -389,8 +394,8 @@ def spectrogram_shape(
     Raises:
         ValueError: the same argument errors as :func:`spectrogram`, or ``n_samples < window``.
     """
-    hop = _hop(window, overlap)
-    keep, _ = _freq_bins(window, fs, f_min, f_max)
+    hop = spectrogram_hop(window, overlap)
+    keep, _ = spectrogram_bins(window, fs, f_min, f_max)
     n = int(n_samples)
     if n < int(window):
         raise ValueError(
@@ -434,8 +439,8 @@ def spectrogram(
         ``times`` are float64.
     """
     a = _as_array(x)
-    hop = _hop(window, overlap)
-    keep, freqs = _freq_bins(window, fs, f_min, f_max)
+    hop = spectrogram_hop(window, overlap)
+    keep, freqs = spectrogram_bins(window, fs, f_min, f_max)
     eps = _positive("spectrogram eps", eps)
     window = int(window)
     if a.shape[-1] < window:

@@ -1,0 +1,193 @@
+"""Classification metrics on (N, C) scores: AUROC/AUPRC, tuned thresholds, bootstrap intervals.
+
+Plain NumPy and scikit-learn, so evaluation does not need torch. Multilabel targets are (N, C)
+0/1; single-label targets are (N,) class ids, turned one-vs-rest. A class with only one kind of
+target in a sample has no AUROC: it is NaN there and left out of macro averages.
+
+Bootstrap resamples are drawn once by :func:`resample_indices`; :func:`resampled_auroc` and
+:func:`resampled_auprc` score all of them at once from per-record resample counts (a record drawn
+k times weighs k), which gives exactly what scikit-learn gives on each resample, much faster.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable
+
+import numpy as np
+from sklearn.metrics import average_precision_score, roc_auc_score
+
+
+def indicator(y: np.ndarray, n_classes: int) -> np.ndarray:
+    """(N, C) 0/1 targets from (N, C) indicators or (N,) class ids."""
+    return y.astype(np.int8) if y.ndim == 2 else np.eye(n_classes, dtype=np.int8)[y]
+
+
+def _per_class(fn, y: np.ndarray, p: np.ndarray) -> np.ndarray:
+    out = np.full(y.shape[1], np.nan)
+    for c in range(y.shape[1]):
+        if 0 < y[:, c].sum() < len(y):
+            out[c] = fn(y[:, c], p[:, c])
+    return out
+
+
+def auroc(y: np.ndarray, p: np.ndarray) -> np.ndarray:
+    """Per-class AUROC (NaN where a class has no positives or no negatives)."""
+    return _per_class(roc_auc_score, y, p)
+
+
+def auprc(y: np.ndarray, p: np.ndarray) -> np.ndarray:
+    """Per-class average precision (area under the precision-recall curve)."""
+    return _per_class(average_precision_score, y, p)
+
+
+def micro_auroc(y: np.ndarray, p: np.ndarray) -> float:
+    """AUROC over all (record, class) pairs pooled (NaN without both kinds of target)."""
+    flat = y.ravel()
+    return float(roc_auc_score(flat, p.ravel())) if 0 < flat.sum() < flat.size else float("nan")
+
+
+def tune_thresholds(y: np.ndarray, p: np.ndarray) -> np.ndarray:
+    """Per-class threshold maximising F1 on (validation) targets; 0.5 for a class without both."""
+    thresholds = np.full(y.shape[1], 0.5)
+    for c in range(y.shape[1]):
+        pos = y[:, c].sum()
+        if not 0 < pos < len(y):
+            continue
+        order = np.argsort(-p[:, c], kind="stable")
+        scores, hits = p[order, c], y[order, c]
+        tp = np.cumsum(hits)
+        k = np.arange(1, len(y) + 1)
+        f1 = 2 * tp / (k + pos)
+        last = np.r_[scores[1:] != scores[:-1], True]  # cut only between distinct scores
+        best = np.flatnonzero(last)[np.argmax(f1[last])]
+        below = scores[best + 1] if best + 1 < len(scores) else scores[best] - 1e-6
+        middle = (scores[best] + below) / 2
+        # Between two adjacent floats the midpoint rounds onto one of them: keep the upper one.
+        thresholds[c] = middle if middle > below else scores[best]
+    return thresholds
+
+
+def rates(tp: np.ndarray, fp: np.ndarray, fn: np.ndarray, tn: np.ndarray) -> dict[str, np.ndarray]:
+    """Precision (0 without predicted positives), recall, specificity and F1 from counts.
+
+    Recall is NaN without positives, specificity NaN without negatives, F1 NaN without either
+    positives or predicted positives. Works elementwise on arrays of any shape.
+    """
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return {
+            "precision": np.where(tp + fp > 0, tp / (tp + fp), 0.0),
+            "recall": np.where(tp + fn > 0, tp / (tp + fn), np.nan),
+            "specificity": np.where(tn + fp > 0, tn / (tn + fp), np.nan),
+            "f1": np.where(2 * tp + fp + fn > 0, 2 * tp / (2 * tp + fp + fn), np.nan),
+        }
+
+
+def at_thresholds(y: np.ndarray, p: np.ndarray, thresholds: np.ndarray) -> dict[str, np.ndarray]:
+    """Per-class precision, recall (sensitivity), specificity and F1 of ``p >= thresholds``."""
+    pred = p >= thresholds
+    tp = (pred & (y == 1)).sum(axis=0)
+    fp = (pred & (y == 0)).sum(axis=0)
+    fn = (~pred & (y == 1)).sum(axis=0)
+    tn = (~pred & (y == 0)).sum(axis=0)
+    return {**rates(tp, fp, fn, tn), "tp": tp, "fp": fp, "fn": fn, "tn": tn}
+
+
+def calibration(y: np.ndarray, p: np.ndarray, bins: int = 10) -> dict:
+    """Expected calibration error over all (record, class) pairs, and the reliability curve.
+
+    Bins are equal-width on [0, 1], each closed below (the last one closed at 1 too); the curve
+    is NaN in empty bins.
+    """
+    flat_y, flat_p = y.ravel().astype(float), p.ravel()
+    edges = np.linspace(0, 1, bins + 1)
+    which = np.clip(np.digitize(flat_p, edges[1:-1]), 0, bins - 1)
+    count = np.bincount(which, minlength=bins)
+    conf = np.bincount(which, flat_p, minlength=bins)
+    acc = np.bincount(which, flat_y, minlength=bins)
+    filled = count > 0
+    mean_p = np.where(filled, conf / np.maximum(count, 1), np.nan)
+    frac = np.where(filled, acc / np.maximum(count, 1), np.nan)
+    ece = float(np.nansum(count / count.sum() * np.abs(mean_p - frac)))
+    return {
+        "ece": ece,
+        "bin_edges": edges,
+        "mean_predicted": mean_p,
+        "fraction_positive": frac,
+        "count": count,
+    }
+
+
+def resample_indices(n: int, n_resamples: int, seed: int) -> np.ndarray:
+    """(n_resamples, n) record indices drawn with replacement, deterministic from ``seed``."""
+    return np.random.default_rng(seed).integers(0, n, (n_resamples, n))
+
+
+def resample_counts(indices: np.ndarray, n: int) -> np.ndarray:
+    """(B, n) how many times each of ``n`` records occurs in each row of (B, m) ``indices``."""
+    b = len(indices)
+    flat = (indices + n * np.arange(b)[:, None]).ravel()
+    return np.bincount(flat, minlength=b * n).reshape(b, n)
+
+
+def _tie_groups(y: np.ndarray, p: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(B, G) weighted positives and negatives per distinct score, highest score first."""
+    order = np.argsort(-p, kind="stable")
+    s = p[order]
+    starts = np.r_[0, np.flatnonzero(s[1:] != s[:-1]) + 1]
+    wo = w[:, order].astype(float)
+    pos = np.add.reduceat(wo * y[order], starts, axis=1)
+    neg = np.add.reduceat(wo * (1 - y[order]), starts, axis=1)
+    return pos, neg
+
+
+def resampled_auroc(y: np.ndarray, p: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """AUROC of binary ``y`` (N,) by scores ``p`` (N,) under each row of weights ``w`` (B, N).
+
+    Ties count one half (as scikit-learn); NaN for a row without both kinds of target.
+    """
+    pos, neg = _tie_groups(y, p, w)
+    n_pos, n_neg = pos.sum(axis=1), neg.sum(axis=1)
+    below = n_neg[:, None] - np.cumsum(neg, axis=1)  # negatives scored strictly lower
+    with np.errstate(invalid="ignore", divide="ignore"):
+        auc = (pos * (below + neg / 2)).sum(axis=1) / (n_pos * n_neg)
+    return np.where((n_pos > 0) & (n_neg > 0), auc, np.nan)
+
+
+def resampled_auprc(y: np.ndarray, p: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """Average precision (as scikit-learn) under each row of weights ``w`` (B, N).
+
+    NaN for a row without both kinds of target.
+    """
+    pos, neg = _tie_groups(y, p, w)
+    tp, fp = np.cumsum(pos, axis=1), np.cumsum(neg, axis=1)
+    n_pos, n_neg = tp[:, -1], fp[:, -1]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        precision = np.where(tp + fp > 0, tp / (tp + fp), 0.0)
+        ap = (pos * precision).sum(axis=1) / n_pos
+    return np.where((n_pos > 0) & (n_neg > 0), ap, np.nan)
+
+
+def percentile_ci(values: np.ndarray, level: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
+    """Percentile interval along axis 0 of resampled ``values``, ignoring NaN (NaN if all are)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN columns
+        lo, hi = np.nanquantile(values, [(1 - level) / 2, (1 + level) / 2], axis=0)
+    return lo, hi
+
+
+def bootstrap_ci(
+    y: np.ndarray,
+    p: np.ndarray,
+    statistic: Callable[[np.ndarray, np.ndarray], float],
+    n: int,
+    seed: int,
+    level: float = 0.95,
+) -> tuple[float, float]:
+    """Percentile interval of ``statistic(y, p)`` over ``n`` resamples of the records.
+
+    Resamples where the statistic is not finite are left out.
+    """
+    values = [statistic(y[idx], p[idx]) for idx in resample_indices(len(y), n, seed)]
+    lo, hi = percentile_ci(np.asarray(values, dtype=float), level)
+    return float(lo), float(hi)

@@ -1,0 +1,33 @@
+"""A small 1D CNN baseline: conv blocks with pooling, then the concat-pool head."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from ecgpipe.models.heads import ConcatPool1d, conv_bn, head
+
+
+class CNN1d(nn.Module):
+    def __init__(
+        self,
+        in_channels: int,
+        n_classes: int,
+        widths: tuple[int, ...] = (32, 64, 128, 128),
+        kernel_size: int = 7,
+        dropout: float = 0.3,
+    ):
+        super().__init__()
+        blocks: list[nn.Module] = []
+        c = in_channels
+        for i, w in enumerate(widths):
+            blocks += [conv_bn(c, w, kernel_size), conv_bn(w, w, kernel_size)]
+            if i < len(widths) - 1:
+                blocks.append(nn.MaxPool1d(2))
+            c = w
+        self.features = nn.Sequential(*blocks)
+        self.pool = ConcatPool1d()
+        self.head = head(2 * c, n_classes, hidden=128, dropout=dropout)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.pool(self.features(x)))

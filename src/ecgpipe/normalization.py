@@ -1,0 +1,82 @@
+"""Per-lead z-scoring with statistics from the training split only."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ecgpipe import atomic
+
+
+@dataclass(frozen=True)
+class Normalizer:
+    """``(x - mean) / std`` per lead (signal) and per lead and frequency (spectrogram)."""
+
+    signal_mean: np.ndarray  # (leads,)
+    signal_std: np.ndarray
+    spectrogram_mean: np.ndarray | None = None  # (leads, F)
+    spectrogram_std: np.ndarray | None = None
+
+    @classmethod
+    def identity(cls, leads: int, freqs: int | None) -> Normalizer:
+        """No change: mean 0, std 1."""
+        zeros, ones = np.zeros(leads, np.float32), np.ones(leads, np.float32)
+        if freqs is None:
+            return cls(zeros, ones)
+        shape = (leads, freqs)
+        return cls(zeros, ones, np.zeros(shape, np.float32), np.ones(shape, np.float32))
+
+    @classmethod
+    def fit(
+        cls,
+        signals: np.ndarray,
+        rows: np.ndarray,
+        spectrograms: np.ndarray | None = None,
+        chunk: int = 256,
+    ) -> Normalizer:
+        """Statistics of ``signals[rows]`` (and spectrograms), streamed in chunks from a memmap."""
+        sig = _moments(signals, rows, chunk, axes=(0, 2))
+        spec = (
+            _moments(spectrograms, rows, chunk, axes=(0, 3)) if spectrograms is not None else None
+        )
+        return cls(*sig, *(spec if spec else (None, None)))
+
+    def signal(self, x: np.ndarray) -> np.ndarray:
+        """Normalise (..., leads, T)."""
+        return ((x - self.signal_mean[:, None]) / self.signal_std[:, None]).astype(np.float32)
+
+    def spectrogram(self, s: np.ndarray) -> np.ndarray:
+        """Normalise (..., leads, F, T')."""
+        assert self.spectrogram_mean is not None and self.spectrogram_std is not None
+        mean, std = self.spectrogram_mean[..., None], self.spectrogram_std[..., None]
+        return ((s - mean) / std).astype(np.float32)
+
+    def to_dict(self) -> dict:
+        return {
+            k: (None if v is None else np.asarray(v).tolist()) for k, v in self.__dict__.items()
+        }
+
+    def save(self, path: Path) -> None:
+        atomic.write_json(path, self.to_dict())
+
+    @classmethod
+    def load(cls, path: Path) -> Normalizer:
+        raw = json.loads(Path(path).read_text())
+        return cls(**{k: None if v is None else np.asarray(v, np.float32) for k, v in raw.items()})
+
+
+def _moments(a: np.ndarray, rows: np.ndarray, chunk: int, axes: tuple[int, int]):
+    """Mean and std over records and time, accumulated in float64 chunk by chunk."""
+    total = sq = None
+    count = 0
+    for i in range(0, len(rows), chunk):
+        x = np.asarray(a[np.sort(rows[i : i + chunk])], dtype=np.float64)
+        s, q = x.sum(axis=axes), (x * x).sum(axis=axes)
+        total, sq = (s, q) if total is None else (total + s, sq + q)
+        count += x.shape[axes[0]] * x.shape[axes[1]]
+    mean = total / count
+    std = np.sqrt(np.maximum(sq / count - mean**2, 0.0))
+    return mean.astype(np.float32), np.maximum(std, 1e-6).astype(np.float32)

@@ -1,0 +1,183 @@
+"""Stage ``train``: fit the configured model, tune thresholds on validation, log it all to MLflow.
+
+Writes ``models/`` (``best.ckpt``, ``normalization.json``, ``thresholds.json``, ``run.json`` with
+the MLflow run that ``evaluate`` logs into as well).
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+
+import mlflow
+import numpy as np
+import pytorch_lightning as pl
+import torch
+import yaml
+from mlflow.models import infer_signature
+from pytorch_lightning.callbacks import Callback, EarlyStopping, ModelCheckpoint, RichProgressBar
+from pytorch_lightning.loggers import MLFlowLogger
+
+from ecgpipe import atomic, metrics, models, tracking
+from ecgpipe.config import Config, TrainConfig
+from ecgpipe.datamodule import ECGDataModule
+from ecgpipe.inference import InferenceModel
+from ecgpipe.lit_module import ECGClassifier, predict
+from ecgpipe.paths import Paths
+
+log = logging.getLogger("ecgpipe")
+MONITOR = "val_macro_auroc"
+
+
+class EpochLines(Callback):
+    """One plain line per epoch where there is no terminal for a progress bar (CI, logs)."""
+
+    def on_train_epoch_end(self, trainer: pl.Trainer, _: pl.LightningModule) -> None:
+        m = {k: float(v) for k, v in trainer.callback_metrics.items()}
+        log.info(
+            "epoch %d: train_loss %.4f val_loss %.4f val_macro_auroc %.4f val_f1 %.3f (0.5) / "
+            "%.3f (tuned)",
+            trainer.current_epoch,
+            m.get("train_loss", float("nan")),
+            m.get("val_loss", float("nan")),
+            m.get(MONITOR, float("nan")),
+            m.get("val_f1_at05", float("nan")),
+            m.get("val_f1_tuned", float("nan")),
+        )
+
+
+def build_module(cfg: Config, dm: ECGDataModule) -> ECGClassifier:
+    t = cfg.train
+    return ECGClassifier(
+        model=cfg.model.name,
+        options=dict(cfg.model.options),
+        n_leads=dm.n_leads,
+        n_classes=dm.n_classes,
+        classes=dm.cache.classes,
+        multilabel=dm.multilabel,
+        class_counts=[int(c) for c in dm.class_counts()],
+        n_train=len(dm.rows["train"]),
+        loss=t.loss,
+        pos_weight=t.pos_weight,
+        focal_gamma=t.focal_gamma,
+        lr=t.lr,
+        weight_decay=t.weight_decay,
+        aggregate=t.aggregate,
+    )
+
+
+def run(cfg: Config, paths: Paths) -> str:
+    pl.seed_everything(cfg.train.seed, workers=True)
+    dm = ECGDataModule(paths.processed, paths.split, models.INPUTS[cfg.model.name], cfg.train)
+    module = build_module(cfg, dm)
+    with (
+        atomic.directory(paths.models) as out,
+        tracking.store(cfg.mlflow, paths.root) as uri,
+        mlflow.start_run(experiment_id=tracking.experiment_id(cfg.mlflow, paths.root)) as active,
+    ):
+        describe_run(cfg, paths, dm, module)
+        logger = MLFlowLogger(
+            cfg.mlflow.experiment, tracking_uri=uri, run_id=active.info.run_id, log_model=False
+        )
+        trainer, checkpoint = make_trainer(cfg.train, logger, out)
+        trainer.fit(module, datamodule=dm)
+        if checkpoint.best_model_path:
+            module = ECGClassifier.load_from_checkpoint(
+                checkpoint.best_model_path, weights_only=False
+            )
+        else:  # fast_dev_run keeps no checkpoint: keep the last weights
+            trainer.save_checkpoint(out / "best.ckpt")
+        save_extras(module, dm, out)
+        log_artifacts(cfg, paths, dm, module, out)
+        run_info = {"run_id": active.info.run_id, "experiment_id": active.info.experiment_id}
+        atomic.write_json(out / "run.json", run_info)
+    log.info(
+        "train: best %s %.4f; MLflow run %s",
+        MONITOR,
+        float(checkpoint.best_model_score or float("nan")),
+        run_info["run_id"],
+    )
+    return run_info["run_id"]
+
+
+def describe_run(cfg: Config, paths: Paths, dm: ECGDataModule, module: ECGClassifier) -> None:
+    """The whole configuration as parameters; what identifies the run as tags."""
+    mlflow.log_params(tracking.flatten(cfg.model_dump(by_alias=True)))
+    mlflow.set_tags(
+        {
+            "git_commit": tracking.git_commit(paths.root),
+            "dataset": dm.cache.meta["dataset"],
+            "task": dm.cache.meta["task"],
+            "data_hash": tracking.data_hash(paths.processed),
+            "model": cfg.model.name,
+            "n_parameters": sum(p.numel() for p in module.parameters()),
+        }
+    )
+
+
+def make_trainer(
+    t: TrainConfig, logger: MLFlowLogger, out: Path
+) -> tuple[pl.Trainer, ModelCheckpoint]:
+    checkpoint = ModelCheckpoint(
+        dirpath=out, filename="best", monitor=MONITOR, mode="max", save_top_k=1
+    )
+    tty = sys.stderr.isatty()
+    callbacks = [
+        checkpoint,
+        EarlyStopping(MONITOR, mode="max", patience=t.early_stopping_patience),
+        RichProgressBar() if tty else EpochLines(),
+    ]
+    trainer = pl.Trainer(
+        max_epochs=t.max_epochs,
+        accelerator=t.accelerator,
+        devices=t.devices,
+        strategy=t.strategy,
+        precision=t.precision,
+        deterministic=t.deterministic,
+        fast_dev_run=t.fast_dev_run,
+        limit_train_batches=t.limit_train_batches,
+        limit_val_batches=t.limit_val_batches,
+        logger=logger,
+        callbacks=callbacks,
+        enable_progress_bar=tty,
+        enable_model_summary=tty,
+        default_root_dir=out,
+        log_every_n_steps=10,
+    )
+    return trainer, checkpoint
+
+
+def save_extras(module: ECGClassifier, dm: ECGDataModule, out: Path) -> None:
+    """Thresholds tuned on validation, and the normalisation statistics."""
+    y_val, p_val = predict(module, dm.val_dataloader())
+    thresholds = metrics.tune_thresholds(y_val, p_val).tolist()
+    atomic.write_json(out / "thresholds.json", dict(zip(dm.cache.classes, thresholds, strict=True)))
+    dm.normalizer.save(out / "normalization.json")
+
+
+def log_artifacts(
+    cfg: Config, paths: Paths, dm: ECGDataModule, module: ECGClassifier, out: Path
+) -> None:
+    """The serving model (with signature and input example), configuration, reports, extras."""
+    serving = InferenceModel(
+        module.net.cpu(),
+        cfg.model.name,
+        dm.normalizer,
+        dm.multilabel,
+        float(dm.cache.meta["fs"]),
+        dm.cache.meta["spectrogram"],
+    )
+    rows = dm.rows["val"][:2]
+    example = np.asarray(dm.cache.signals[rows, :, : dm.eval_windows.length], np.float32)
+    with torch.no_grad():
+        predicted = serving(torch.from_numpy(example)).numpy()
+    mlflow.pytorch.log_model(
+        serving, name="model", input_example=example, signature=infer_signature(example, predicted)
+    )
+    mlflow.log_dict(yaml.safe_load(paths.params.read_text()), "config/params.yaml")
+    for name in ("normalization.json", "thresholds.json"):
+        mlflow.log_artifact(str(out / name), "model_extras")
+    for report in ("integrity.json", "integrity.md", "split.json"):
+        if (paths.reports / report).is_file():
+            mlflow.log_artifact(str(paths.reports / report), "reports")

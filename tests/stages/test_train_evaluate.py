@@ -1,0 +1,139 @@
+"""train + evaluate end to end through the CLI on a tiny synthetic dataset, with the MLflow
+store queried afterwards, and two runs with one seed compared."""
+
+import json
+import shutil
+from pathlib import Path
+
+import mlflow
+import numpy as np
+import pytest
+import torch
+from mlflow.tracking import MlflowClient
+
+from ecgpipe.cli import main
+
+from ..conftest import PROJECT
+
+TINY = (
+    "data.n_records=240",
+    "data.defect_rate=0",
+    "model.options.widths=[8,16]",
+    "train.max_epochs=3",
+    "train.batch_size=32",
+    "evaluate.n_bootstrap=50",
+)
+
+
+def pipeline(root: Path) -> Path:
+    shutil.copytree(PROJECT / "conf", root / "conf")
+    assert main(["--root", str(root), "compose", *TINY]) == 0
+    for stage in ("prepare", "validate", "preprocess", "split", "train", "evaluate"):
+        assert main(["--root", str(root), stage]) == 0, stage
+    return root
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory) -> tuple[Path, Path]:
+    with pytest.MonkeyPatch.context() as mp:
+        mp.delenv("MLFLOW_TRACKING_URI", raising=False)
+        return pipeline(tmp_path_factory.mktemp("a")), pipeline(tmp_path_factory.mktemp("b"))
+
+
+def client(root: Path) -> tuple[MlflowClient, str]:
+    uri = f"sqlite:///{root / 'mlflow.db'}"
+    c = MlflowClient(uri)
+    run_id = json.loads((root / "models/run.json").read_text())["run_id"]
+    return c, run_id
+
+
+def test_eval_json_has_the_headline_metrics(runs):
+    result = json.loads((runs[0] / "metrics/eval.json").read_text())
+    test = result["test"]
+    for key in ("macro_auroc", "macro_auroc_ci", "micro_auroc", "macro_auprc", "per_class"):
+        assert key in test
+    assert set(test["per_class"]) == {"CD", "HYP", "MI", "NORM", "STTC"}
+    assert result["baseline"]["macro_auroc"] == pytest.approx(0.5)
+    lo, hi = test["macro_auroc_ci"]
+    assert lo <= test["macro_auroc"] <= hi
+    assert (runs[0] / "reports/eval.md").is_file()
+    assert (runs[0] / "reports/figures/roc.png").is_file()
+    assert (runs[0] / "plots/roc/NORM.csv").is_file()
+
+
+def test_mlflow_run_holds_params_curves_artifacts_and_model(runs):
+    c, run_id = client(runs[0])
+    run = c.get_run(run_id)
+    assert run.info.status == "FINISHED"
+    params = run.data.params
+    assert params["model.name"] == "cnn1d" and params["data.name"] == "synthetic"
+    assert params["train.max_epochs"] == "3"
+    assert {"git_commit", "dataset", "data_hash"} <= set(run.data.tags)
+    history = c.get_metric_history(run_id, "val_macro_auroc")
+    assert len(history) >= 2
+    assert "test.macro_auroc" in run.data.metrics
+    assert "val_precision_at05" in run.data.metrics and "val_precision_tuned" in run.data.metrics
+
+    def listed(path=""):
+        out = []
+        for f in c.list_artifacts(run_id, path):
+            out += listed(f.path) if f.is_dir else [f.path]
+        return out
+
+    files = set(listed())
+    for expected in (
+        "config/params.yaml",
+        "reports/integrity.json",
+        "reports/split.json",
+        "model_extras/thresholds.json",
+        "model_extras/normalization.json",
+        "evaluation/eval.json",
+        "evaluation/eval.md",
+        "evaluation/figures/roc.png",
+    ):
+        assert expected in files, expected
+    assert len(run.outputs.model_outputs) == 1  # MLflow 3 keeps the model as a LoggedModel
+
+    mlflow.set_tracking_uri(f"sqlite:///{runs[0] / 'mlflow.db'}")
+    model = mlflow.pytorch.load_model(f"runs:/{run_id}/model")
+    x = np.load(runs[0] / "data/processed/signals.npy", mmap_mode="r")[:4, :, :250]
+    with torch.no_grad():
+        p = model(torch.from_numpy(np.array(x)))
+    assert p.shape == (4, 5) and bool(((p >= 0) & (p <= 1)).all())
+
+
+def test_one_seed_gives_identical_metrics(runs):
+    (ca, ra), (cb, rb) = client(runs[0]), client(runs[1])
+    curve = [m.value for m in ca.get_metric_history(ra, "val_macro_auroc")]
+    assert curve == [m.value for m in cb.get_metric_history(rb, "val_macro_auroc")]
+    a = json.loads((runs[0] / "metrics/eval.json").read_text())
+    b = json.loads((runs[1] / "metrics/eval.json").read_text())
+    assert a == b
+
+
+def test_hybrid_fast_dev_run_logs_a_model_that_computes_its_spectrogram(tmp_path, monkeypatch):
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    shutil.copytree(PROJECT / "conf", tmp_path / "conf")
+    overrides = (
+        "data.n_records=120",
+        "data.defect_rate=0",
+        "model=hybrid",
+        "train.fast_dev_run=true",
+        "train.batch_size=16",
+    )
+    assert main(["--root", str(tmp_path), "compose", *overrides]) == 0
+    for stage in ("prepare", "validate", "preprocess", "split", "train"):
+        assert main(["--root", str(tmp_path), stage]) == 0, stage
+    run_id = json.loads((tmp_path / "models/run.json").read_text())["run_id"]
+    mlflow.set_tracking_uri(f"sqlite:///{tmp_path / 'mlflow.db'}")
+    model = mlflow.pytorch.load_model(f"runs:/{run_id}/model")
+    x = np.load(tmp_path / "data/processed/signals.npy", mmap_mode="r")[:2, :, :250]
+    with torch.no_grad():
+        assert model(torch.from_numpy(np.array(x))).shape == (2, 5)
+
+
+def test_evaluate_without_a_model_says_what_to_run(tmp_path, caplog):
+    shutil.copytree(PROJECT / "conf", tmp_path / "conf")
+    assert main(["--root", str(tmp_path), "compose"]) == 0
+    assert main(["--root", str(tmp_path), "evaluate"]) == 1
+    assert "no trained model; run `dvc repro train` first" in caplog.text

@@ -1,0 +1,53 @@
+import os
+from pathlib import Path
+
+import mlflow
+import pytest
+
+from ecgpipe import tracking
+from ecgpipe.config import MlflowConfig
+
+
+def test_relative_sqlite_store_lives_at_the_project_root(tmp_path: Path, monkeypatch):
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    assert tracking.tracking_uri(MlflowConfig(), tmp_path) == f"sqlite:///{tmp_path / 'mlflow.db'}"
+
+
+def test_environment_overrides_the_config(tmp_path: Path, monkeypatch):
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", "sqlite:////elsewhere/runs.db")
+    assert tracking.tracking_uri(MlflowConfig(), tmp_path) == "sqlite:////elsewhere/runs.db"
+
+
+@pytest.mark.parametrize("before", [None, "sqlite:////users/own.db"])
+def test_store_restores_the_environment(tmp_path: Path, monkeypatch, before):
+    if before is None:
+        monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    else:
+        monkeypatch.setenv("MLFLOW_TRACKING_URI", before)
+    cfg = MlflowConfig(tracking_uri="sqlite:///a.db")
+    with tracking.store(cfg, tmp_path) as uri:
+        assert uri == (before or f"sqlite:///{tmp_path / 'a.db'}")
+    assert os.environ.get("MLFLOW_TRACKING_URI") == before
+
+
+def test_experiment_is_created_once_with_its_artifact_location(tmp_path: Path, monkeypatch):
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    cfg = MlflowConfig(experiment="e1")
+    with tracking.store(cfg, tmp_path):
+        first = tracking.experiment_id(cfg, tmp_path)
+        assert tracking.experiment_id(cfg, tmp_path) == first
+        assert mlflow.get_experiment(first).artifact_location == (tmp_path / "mlartifacts").as_uri()
+
+
+def test_flatten_and_hash(tmp_path: Path):
+    assert tracking.flatten({"a": {"b": 1, "c": {"d": [2]}}, "e": None}) == {
+        "a.b": 1,
+        "a.c.d": [2],
+        "e": None,
+    }
+    for name in ("meta.json", "index.csv", "labels.npy", "signals.npy"):
+        (tmp_path / name).write_bytes(b"x")
+    h = tracking.data_hash(tmp_path)
+    (tmp_path / "signals.npy").write_bytes(b"y")
+    assert tracking.data_hash(tmp_path) != h
+    assert tracking.git_commit(tmp_path) == "unknown"
