@@ -15,6 +15,11 @@ see :func:`file_name`, so that ``LAO/LAE`` becomes ``LAO_LAE.csv``)::
     plots_dir/confusion/<name>.csv   actual,predicted       one row per record: <class>, not <class>
     plots_dir/calibration.csv        bin_lower,bin_upper,mean_predicted,fraction_positive,count
     figures_dir/roc.png, pr.png, calibration.png, confusion.png
+
+Numbers have six significant digits. The ROC files' first threshold is ``inf`` (scikit-learn's
+point above every score); the PR files leave out the last point (recall 0, precision 1), which
+has no threshold. The calibration file pools every (record, class) pair into 10 equal-width
+bins, one row each; an empty bin has count 0 and empty mean and fraction cells.
 """
 
 from __future__ import annotations
@@ -22,11 +27,12 @@ from __future__ import annotations
 import csv
 import io
 import math
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from sklearn.metrics import precision_recall_curve, roc_curve
@@ -80,9 +86,10 @@ def score(
     n, c = y.shape
 
     counts = metrics.resample_counts(metrics.resample_indices(n, n_bootstrap, seed), n)
-    boot_auroc = np.stack([metrics.resampled_auroc(y[:, k], p[:, k], counts) for k in range(c)], 1)
-    boot_auprc = np.stack([metrics.resampled_auprc(y[:, k], p[:, k], counts) for k in range(c)], 1)
-    boot_micro = metrics.resampled_auroc(y.ravel(), p.ravel(), np.repeat(counts, c, axis=1))
+    areas = [metrics.resampled_auroc_auprc(y[:, k], p[:, k], counts) for k in range(c)]
+    boot_auroc, boot_auprc = (np.stack(a, axis=1) for a in zip(*areas, strict=True))  # (B, C)
+    pooled = np.repeat(np.arange(n), c)  # the record of each (record, class) pair
+    boot_micro, _ = metrics.resampled_auroc_auprc(y.ravel(), p.ravel(), counts, pooled)
 
     pred = p >= thresholds
     w = counts.astype(float)
@@ -142,7 +149,7 @@ def file_name(cls: str) -> str:
     return cls.replace("/", "_")
 
 
-def _csv(header: Sequence[str], rows) -> str:
+def _csv(header: Sequence[str], rows: Iterable[Iterable[object]]) -> str:
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
     writer.writerow(header)
@@ -166,7 +173,7 @@ def _png(fig: Figure, path: Path) -> None:
     atomic.write_bytes(path, buf.getvalue())
 
 
-def _legend(ax, n_entries: int) -> None:
+def _legend(ax: Axes, n_entries: int) -> None:
     if n_entries <= 12:
         ax.legend(loc="lower right", fontsize="small")
     else:  # many classes: beside the axes, in columns of at most 25
@@ -220,16 +227,16 @@ def write_plots(
             _csv(["fpr", "tpr", "threshold"], zip(*map(_fmts, (fpr, tpr, roc_t)), strict=True)),
         )
         precision, recall, pr_t = precision_recall_curve(y[:, k], p[:, k])
-        precision, recall = precision[:-1], recall[:-1]  # the last point has no threshold
         atomic.write_text(
             plots_dir / "pr" / f"{name}.csv",
             _csv(
                 ["recall", "precision", "threshold"],
-                zip(*map(_fmts, (recall, precision, pr_t)), strict=True),
+                # the last point (recall 0, precision 1) has no threshold
+                zip(*map(_fmts, (recall[:-1], precision[:-1], pr_t)), strict=True),
             ),
         )
         roc_ax.plot(fpr, tpr, label=f"{cls} (AUROC {auroc[k]:.3f})")
-        pr_ax.plot(recall, precision, label=f"{cls} (AUPRC {auprc[k]:.3f})")
+        pr_ax.plot(recall, precision, drawstyle="steps-post", label=f"{cls} (AUPRC {auprc[k]:.3f})")
 
     roc_ax.plot([0, 1], [0, 1], "--", color="grey", label="chance")
     roc_ax.set(xlabel="False positive rate (1 - specificity)", ylabel="True positive rate")
@@ -268,7 +275,7 @@ def _calibration_figure(cal: dict) -> Figure:
     edges, filled = cal["bin_edges"], cal["count"] > 0
     top.plot([0, 1], [0, 1], "--", color="grey", label="perfectly calibrated")
     top.plot(cal["mean_predicted"][filled], cal["fraction_positive"][filled], "o-", label="model")
-    top.set(ylabel="Fraction positive", xlim=(0, 1), ylim=(0, 1))
+    top.set(ylabel="Fraction positive", xlim=(0, 1), ylim=(0, 1.02))
     top.set_title(f"Reliability, all classes pooled (ECE {cal['ece']:.3f}, {ECE_BINS} bins)")
     top.legend(loc="upper left", fontsize="small")
     top.grid(alpha=0.3)

@@ -4,9 +4,9 @@ Plain NumPy and scikit-learn, so evaluation does not need torch. Multilabel targ
 0/1; single-label targets are (N,) class ids, turned one-vs-rest. A class with only one kind of
 target in a sample has no AUROC: it is NaN there and left out of macro averages.
 
-Bootstrap resamples are drawn once by :func:`resample_indices`; :func:`resampled_auroc` and
-:func:`resampled_auprc` score all of them at once from per-record resample counts (a record drawn
-k times weighs k), which gives exactly what scikit-learn gives on each resample, much faster.
+Bootstrap resamples are drawn once by :func:`resample_indices`; :func:`resampled_auroc_auprc`
+scores all of them at once from per-record resample counts (a record drawn k times weighs k),
+which gives exactly what scikit-learn gives on each resample, much faster.
 """
 
 from __future__ import annotations
@@ -130,42 +130,44 @@ def resample_counts(indices: np.ndarray, n: int) -> np.ndarray:
     return np.bincount(flat, minlength=b * n).reshape(b, n)
 
 
-def _tie_groups(y: np.ndarray, p: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(B, G) weighted positives and negatives per distinct score, highest score first."""
+BLOCK_CELLS = 1 << 18
+"""Resamples are scored in blocks of about this many (resample, item) cells, bounding memory."""
+
+
+def resampled_auroc_auprc(
+    y: np.ndarray, p: np.ndarray, w: np.ndarray, records: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """AUROC and average precision of binary ``y`` (M,) by scores ``p`` (M,) per row of ``w``.
+
+    ``w`` (B, N) holds each resample's record counts; item i weighs ``w[:, records[i]]`` (by
+    default ``records[i] = i`` and M = N), so pooled (record, class) pairs share their record's
+    count. Both equal scikit-learn's on the resampled items (ties count one half in AUROC); NaN
+    for a resample without both kinds of target.
+    """
     order = np.argsort(-p, kind="stable")
     s = p[order]
-    starts = np.r_[0, np.flatnonzero(s[1:] != s[:-1]) + 1]
-    wo = w[:, order].astype(float)
-    pos = np.add.reduceat(wo * y[order], starts, axis=1)
-    neg = np.add.reduceat(wo * (1 - y[order]), starts, axis=1)
-    return pos, neg
-
-
-def resampled_auroc(y: np.ndarray, p: np.ndarray, w: np.ndarray) -> np.ndarray:
-    """AUROC of binary ``y`` (N,) by scores ``p`` (N,) under each row of weights ``w`` (B, N).
-
-    Ties count one half (as scikit-learn); NaN for a row without both kinds of target.
-    """
-    pos, neg = _tie_groups(y, p, w)
-    n_pos, n_neg = pos.sum(axis=1), neg.sum(axis=1)
-    below = n_neg[:, None] - np.cumsum(neg, axis=1)  # negatives scored strictly lower
-    with np.errstate(invalid="ignore", divide="ignore"):
-        auc = (pos * (below + neg / 2)).sum(axis=1) / (n_pos * n_neg)
-    return np.where((n_pos > 0) & (n_neg > 0), auc, np.nan)
-
-
-def resampled_auprc(y: np.ndarray, p: np.ndarray, w: np.ndarray) -> np.ndarray:
-    """Average precision (as scikit-learn) under each row of weights ``w`` (B, N).
-
-    NaN for a row without both kinds of target.
-    """
-    pos, neg = _tie_groups(y, p, w)
-    tp, fp = np.cumsum(pos, axis=1), np.cumsum(neg, axis=1)
-    n_pos, n_neg = tp[:, -1], fp[:, -1]
-    with np.errstate(invalid="ignore", divide="ignore"):
-        precision = np.where(tp + fp > 0, tp / (tp + fp), 0.0)
-        ap = (pos * precision).sum(axis=1) / n_pos
-    return np.where((n_pos > 0) & (n_neg > 0), ap, np.nan)
+    starts = np.flatnonzero(np.r_[True, s[1:] != s[:-1]])  # one group per distinct score
+    cols = order if records is None else records[order]
+    hits = y[order].astype(bool)
+    step = max(1, BLOCK_CELLS // len(p))
+    auroc, auprc = [], []
+    for i in range(0, len(w), step):
+        weights = w[i : i + step, cols].astype(float)
+        pos = np.where(hits, weights, 0.0)
+        neg = weights - pos
+        if len(starts) < len(s):
+            pos, neg = (np.add.reduceat(a, starts, axis=1) for a in (pos, neg))
+        tp, fp = np.cumsum(pos, axis=1), np.cumsum(neg, axis=1)  # at or above each score
+        n_pos, n_neg = tp[:, -1], fp[:, -1]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            below = n_neg[:, None] - fp  # negatives scored strictly lower
+            auc = (pos * (below + neg / 2)).sum(axis=1) / (n_pos * n_neg)
+            precision = tp / np.where(tp + fp > 0, tp + fp, 1)
+            ap = (pos * precision).sum(axis=1) / n_pos
+        defined = (n_pos > 0) & (n_neg > 0)
+        auroc.append(np.where(defined, auc, np.nan))
+        auprc.append(np.where(defined, ap, np.nan))
+    return np.concatenate(auroc), np.concatenate(auprc)
 
 
 def percentile_ci(values: np.ndarray, level: float = 0.95) -> tuple[np.ndarray, np.ndarray]:

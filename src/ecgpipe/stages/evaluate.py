@@ -66,12 +66,16 @@ def run(cfg: Config, paths: Paths) -> dict:
         mlflow.log_artifacts(str(figures), "evaluation/figures")
         mlflow.log_artifacts(str(paths.plots), "evaluation/plots")
     log.info(
-        "evaluate: test macro AUROC %.4f [%.4f, %.4f], micro %.4f, macro AUPRC %.4f; "
-        "label-prior baseline %.4f",
-        test["macro_auroc"],
-        *test["macro_auroc_ci"],
-        test["micro_auroc"],
-        test["macro_auprc"],
-        baseline["macro_auroc"],
+        "evaluate: test macro AUROC %s [%s, %s], micro %s, macro AUPRC %s; label-prior baseline %s",
+        _f(test["macro_auroc"]),
+        *map(_f, test["macro_auroc_ci"]),
+        _f(test["micro_auroc"]),
+        _f(test["macro_auprc"]),
+        _f(baseline["macro_auroc"]),
     )
     return result
+
+
+def _f(value: float | None) -> str:
+    """A metric for the log; ``n/a`` where it is undefined (a class without both outcomes)."""
+    return "n/a" if value is None else f"{value:.4f}"
