@@ -46,6 +46,7 @@ def test_manifest_describes_every_generated_row(tiny: Path):
     info = json.loads((tiny / "data/prepared/dataset.json").read_text())
     assert len(df) == 160
     assert info["root"] == "data/prepared/source"
+    assert info["name"] == "synthetic"
     assert info["classes"] == ["CD", "HYP", "MI", "NORM", "STTC"]
     assert (df.fs == 100).all() and (df.n_samples == 1000).all()
     assert set(df.fold) <= set(range(1, 11))

@@ -7,6 +7,7 @@ it with the PTB-XL reader; ``data=ptbxl`` reads a real copy at ``data.root``.
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from pathlib import Path
 
 from ecgpipe import atomic, manifest
@@ -42,6 +43,7 @@ def run(cfg: Config, paths: Paths) -> None:
         df, info = ptbxl.read(
             root, root_label=label, sampling_rate=data.sampling_rate, task=data.task
         )
+        info = replace(info, name=data.name)  # synthetic data is read in PTB-XL's layout
         manifest.write(df, out / "manifest.csv")
         info.write(out / "dataset.json")
     log.info(
