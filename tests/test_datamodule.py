@@ -116,3 +116,13 @@ def test_served_model_computes_the_cached_spectrogram(cache_root: Path):
     served = InferenceModel(build("spectro2d", 2, 3), "spectro2d", norm, True, 100.0, SPEC)
     got = served.spectrogram(torch.from_numpy(x)).numpy()
     np.testing.assert_allclose(got, expected, atol=1e-4)
+
+
+def test_saved_statistics_are_used_as_given(cache_root: Path):
+    saved = Normalizer(np.full(2, 5.0, np.float32), np.full(2, 2.0, np.float32))
+    dm = ECGDataModule(
+        cache_root / "processed", cache_root / "split", "signal", TrainConfig(), saved
+    )
+    assert dm.normalizer is saved
+    x = np.load(cache_root / "processed/signals.npy")[20, :, :250]
+    np.testing.assert_allclose(dm.dataset("val")[0]["signal"][0], (x - 5.0) / 2.0, rtol=1e-5)

@@ -116,7 +116,15 @@ class _Windows(Dataset):
 class ECGDataModule(pl.LightningDataModule):
     """Loaders for ``train`` (random crops), ``val`` and ``test`` (all windows per record)."""
 
-    def __init__(self, cache_dir: Path, split_dir: Path, kind: Input, cfg: TrainConfig):
+    def __init__(
+        self,
+        cache_dir: Path,
+        split_dir: Path,
+        kind: Input,
+        cfg: TrainConfig,
+        normalizer: Normalizer | None = None,
+    ):
+        """``normalizer``: statistics saved by an earlier training; fitted on train when None."""
         super().__init__()
         self.cache_dir, self.split_dir, self.kind, self.cfg = cache_dir, split_dir, kind, cfg
         self.cache = Cache.open(cache_dir)
@@ -129,7 +137,9 @@ class ECGDataModule(pl.LightningDataModule):
         # Training windows start at any multiple of the hop (or sample), evaluation at the stride.
         self.train_windows = Windowing.of(n, cfg.crop_s, 1 / fs, fs, spec)
         self.eval_windows = Windowing.of(n, cfg.eval_window_s, cfg.eval_stride_s, fs, spec)
-        if cfg.normalize == "per_lead":
+        if normalizer is not None:
+            self.normalizer = normalizer
+        elif cfg.normalize == "per_lead":
             self.normalizer = Normalizer.fit(
                 self.cache.signals,
                 self.rows["train"],

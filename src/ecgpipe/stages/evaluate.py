@@ -18,6 +18,7 @@ from ecgpipe.config import Config
 from ecgpipe.datamodule import ECGDataModule
 from ecgpipe.errors import PipelineError
 from ecgpipe.lit_module import ECGClassifier, predict
+from ecgpipe.normalization import Normalizer
 from ecgpipe.paths import Paths
 
 log = logging.getLogger("ecgpipe")
@@ -27,7 +28,13 @@ def run(cfg: Config, paths: Paths) -> dict:
     ckpt, run_file = paths.models / "best.ckpt", paths.models / "run.json"
     if not ckpt.is_file() or not run_file.is_file():
         raise PipelineError(f"{paths.models}: no trained model; run `dvc repro train` first")
-    dm = ECGDataModule(paths.processed, paths.split, models.INPUTS[cfg.model.name], cfg.train)
+    dm = ECGDataModule(
+        paths.processed,
+        paths.split,
+        models.INPUTS[cfg.model.name],
+        cfg.train,
+        Normalizer.load(paths.models / "normalization.json"),  # as trained, not refitted
+    )
     module = ECGClassifier.load_from_checkpoint(ckpt, weights_only=False)
     classes = dm.cache.classes
     thresholds = json.loads((paths.models / "thresholds.json").read_text())
