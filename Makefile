@@ -35,4 +35,4 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff format --check src tests benchmarks
 
 clean:
-	rm -rf data reports metrics plots models
+	rm -rf data reports metrics plots models multirun outputs

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -29,3 +31,51 @@ def project(tmp_path: Path) -> Path:
     """A scratch project root holding a copy of conf/ (stages write data/ and reports/ here)."""
     shutil.copytree(PROJECT / "conf", tmp_path / "conf")
     return tmp_path
+
+
+def tool_env() -> dict[str, str]:
+    """The environment for the project's command-line tools (``ecgpipe``, ``dvc``) in this venv."""
+    env = {k: v for k, v in os.environ.items() if k not in ("MLFLOW_TRACKING_URI", "DVC_ROOT")}
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
+    return env
+
+
+def sh(*args: str, cwd: Path, timeout: float = 600, check: bool = True):
+    """Run a command of the project's in ``cwd``; on an unexpected exit code, show its output."""
+    proc = subprocess.run(
+        args, cwd=cwd, env=tool_env(), capture_output=True, text=True, timeout=timeout
+    )
+    if check and proc.returncode != 0:
+        raise AssertionError(f"{' '.join(args)} -> {proc.returncode}\n{proc.stdout}\n{proc.stderr}")
+    return proc
+
+
+def make_dvc_project(root: Path) -> Path:
+    """A git + DVC copy of the project whose default is ``debug=tiny``, with ``dvc repro`` done.
+
+    ``src/`` is copied only because dvc.yaml names its files as dependencies; the stages run
+    the installed package.
+    """
+    for name in ("conf", "src/ecgpipe"):
+        shutil.copytree(PROJECT / name, root / name, ignore=shutil.ignore_patterns("__pycache__"))
+    for name in ("dvc.yaml", ".dvcignore", ".dvc/config", ".dvc/.gitignore", ".gitignore"):
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(PROJECT / name, root / name)
+    config = root / "conf" / "config.yaml"
+    config.write_text(config.read_text().replace("- debug: null", "- debug: tiny"))
+    sh("git", "init", "-q", cwd=root)
+    sh("git", "config", "user.email", "test@example.org", cwd=root)
+    sh("git", "config", "user.name", "test", cwd=root)
+    sh("ecgpipe", "compose", cwd=root)
+    sh("git", "add", "-A", cwd=root)
+    sh("git", "commit", "-qm", "tiny project", cwd=root)
+    sh("dvc", "repro", cwd=root)
+    sh("git", "add", "-A", cwd=root)
+    sh("git", "commit", "-qm", "dvc repro", cwd=root)
+    return root
+
+
+@pytest.fixture(scope="session")
+def tiny_project(tmp_path_factory) -> Path:
+    """A tiny DVC project with the whole DAG run (shared: tests add runs, never remove data)."""
+    return make_dvc_project(tmp_path_factory.mktemp("tiny-project"))

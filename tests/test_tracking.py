@@ -3,6 +3,7 @@ from pathlib import Path
 
 import mlflow
 import pytest
+from mlflow import MlflowClient
 
 from ecgpipe import tracking
 from ecgpipe.config import MlflowConfig
@@ -51,3 +52,38 @@ def test_flatten_and_hash(tmp_path: Path):
     (tmp_path / "signals.npy").write_bytes(b"y")
     assert tracking.data_hash(tmp_path) != h
     assert tracking.git_commit(tmp_path) == "unknown"
+
+
+def test_inside_a_dvc_experiment_runs_are_named_and_tagged_after_it(tmp_path: Path, monkeypatch):
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    monkeypatch.delenv("DVC_ROOT", raising=False)
+    monkeypatch.setenv("DVC_EXP_NAME", "famed-pier")
+    monkeypatch.setenv("DVC_EXP_BASELINE_REV", "abc123")
+    cfg = MlflowConfig(experiment="e2")
+    run_id = tracking.new_run(cfg, tmp_path, tags={"extra": "1"})
+    run = MlflowClient(tracking.tracking_uri(cfg, tmp_path)).get_run(run_id)
+    assert run.info.run_name == "famed-pier"
+    assert run.data.tags["dvc.exp_name"] == "famed-pier"
+    assert run.data.tags["dvc.baseline_rev"] == "abc123"
+    assert run.data.tags["extra"] == "1"
+    assert run.info.status == "RUNNING"
+
+
+def test_outside_dvc_experiments_there_are_no_dvc_tags(monkeypatch):
+    for var in ("DVC_EXP_NAME", "DVC_EXP_BASELINE_REV"):
+        monkeypatch.delenv(var, raising=False)
+    assert tracking.dvc_experiment_tags() == {}
+
+
+def test_a_queued_experiment_logs_to_the_store_of_the_repo_it_was_queued_from(
+    tmp_path: Path, monkeypatch
+):
+    """DVC runs queued experiments in a copy under .dvc/tmp/exps and sets DVC_ROOT to the repo."""
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    copy = tmp_path / ".dvc" / "tmp" / "exps" / "tmpabc"
+    monkeypatch.setenv("DVC_ROOT", str(tmp_path))
+    cfg = MlflowConfig(experiment="e3")
+    assert tracking.tracking_uri(cfg, copy) == f"sqlite:///{tmp_path / 'mlflow.db'}"
+    with tracking.store(cfg, copy):
+        experiment = mlflow.get_experiment(tracking.experiment_id(cfg, copy))
+    assert experiment.artifact_location == (tmp_path / "mlartifacts").as_uri()

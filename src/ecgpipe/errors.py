@@ -3,3 +3,7 @@
 
 class PipelineError(Exception):
     """Bad input or configuration, explained in the message (names the file, key or record)."""
+
+
+class TrainingDiverged(PipelineError):
+    """The training loss stopped being finite (typically: the learning rate is too high)."""

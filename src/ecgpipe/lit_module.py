@@ -10,6 +10,7 @@ import pytorch_lightning as pl
 import torch
 
 from ecgpipe import losses, metrics, models
+from ecgpipe.errors import TrainingDiverged
 
 
 class ECGClassifier(pl.LightningModule):
@@ -53,6 +54,11 @@ class ECGClassifier(pl.LightningModule):
 
     def training_step(self, batch: dict[str, torch.Tensor], _: int) -> torch.Tensor:
         loss = self.loss(self(batch), self._target(batch))
+        if not torch.isfinite(loss):
+            raise TrainingDiverged(
+                f"training diverged: loss {loss.item()} at epoch {self.current_epoch}, step "
+                f"{self.global_step} (lr {self.hparams.lr:g}); lower train.lr"
+            )
         self.log(
             "train_loss",
             loss,
@@ -88,6 +94,11 @@ class ECGClassifier(pl.LightningModule):
         p = torch.cat([v[0] for v in self._val]).float().numpy()
         y = metrics.indicator(torch.cat([v[1] for v in self._val]).numpy(), p.shape[1])
         self._val.clear()
+        if not np.isfinite(p).all():
+            raise TrainingDiverged(
+                f"training diverged: non-finite validation outputs at epoch {self.current_epoch} "
+                f"(lr {self.hparams.lr:g}); lower train.lr"
+            )
         for name, value in epoch_metrics(y, p, self.hparams.classes).items():
             self.log(name, value, prog_bar=name == "val_macro_auroc")
 

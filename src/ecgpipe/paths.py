@@ -1,4 +1,8 @@
-"""Where each stage reads and writes, relative to the project root (as named in dvc.yaml)."""
+"""Where each stage reads and writes, relative to the project root (as named in dvc.yaml).
+
+``train`` and ``evaluate`` write under ``out`` (the root by default, as in dvc.yaml); a sweep job
+gives its own directory there, so it trains on the DAG's data without touching the DAG's outputs.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +13,12 @@ from pathlib import Path
 @dataclass(frozen=True)
 class Paths:
     root: Path
+    out: Path | None = None
+
+    @property
+    def results(self) -> Path:
+        """Where ``train`` and ``evaluate`` write: ``out``, else the root."""
+        return self.out or self.root
 
     @property
     def params(self) -> Path:
@@ -41,16 +51,22 @@ class Paths:
     @property
     def models(self) -> Path:
         """train's output: the checkpoint, normalisation, thresholds and MLflow run id."""
-        return self.root / "models"
+        return self.results / "models"
 
     @property
     def metrics(self) -> Path:
-        return self.root / "metrics"
+        return self.results / "metrics"
 
     @property
     def plots(self) -> Path:
-        return self.root / "plots"
+        return self.results / "plots"
 
     @property
     def reports(self) -> Path:
+        """validate's and split's reports."""
         return self.root / "reports"
+
+    @property
+    def eval_reports(self) -> Path:
+        """evaluate's report and figures."""
+        return self.results / "reports"

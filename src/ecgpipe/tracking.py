@@ -2,7 +2,8 @@
 
 The store is SQLite (``sqlite:///mlflow.db`` at the project root by default; never the deprecated
 file store) and ``MLFLOW_TRACKING_URI`` takes precedence. Relative paths are relative to the
-project root, not to wherever the command happens to run.
+project root, not to wherever the command happens to run: for a queued DVC experiment, which runs
+in a copy under ``.dvc/tmp/exps``, that is the repository it was queued from (``DVC_ROOT``).
 """
 
 from __future__ import annotations
@@ -16,11 +17,13 @@ from pathlib import Path
 from typing import Any
 
 import mlflow
+from mlflow import MlflowClient
 
 from ecgpipe.config import MlflowConfig
 
 _SQLITE = "sqlite:///"
 _ENV = "MLFLOW_TRACKING_URI"
+_DVC_ROOT = "DVC_ROOT"  # set by DVC for stage commands; the parent repo for queued experiments
 
 
 @contextmanager
@@ -42,21 +45,56 @@ def store(cfg: MlflowConfig, root: Path) -> Iterator[str]:
             os.environ[_ENV] = before
 
 
+def store_root(root: Path) -> Path:
+    """What relative store and artifact paths are relative to (see the module docstring)."""
+    return Path(os.environ.get(_DVC_ROOT) or root)
+
+
 def tracking_uri(cfg: MlflowConfig, root: Path) -> str:
     uri = os.environ.get(_ENV) or cfg.tracking_uri
     if uri.startswith(_SQLITE) and not Path(uri[len(_SQLITE) :]).is_absolute():
-        uri = _SQLITE + str((root / uri[len(_SQLITE) :]).resolve())
+        uri = _SQLITE + str((store_root(root) / uri[len(_SQLITE) :]).resolve())
     return uri
 
 
+def dvc_experiment_tags() -> dict[str, str]:
+    """The DVC experiment this process runs in (``dvc exp run``), as MLflow tags; else none."""
+    names = {"DVC_EXP_NAME": "dvc.exp_name", "DVC_EXP_BASELINE_REV": "dvc.baseline_rev"}
+    return {tag: os.environ[var] for var, tag in names.items() if os.environ.get(var)}
+
+
 def experiment_id(cfg: MlflowConfig, root: Path) -> str:
-    """The experiment's id in the current store, creating it (and its artifact location)."""
-    found = mlflow.get_experiment_by_name(cfg.experiment)
+    """The experiment's id in the configured store, creating it (and its artifact location)."""
+    client = MlflowClient(tracking_uri(cfg, root))
+    found = client.get_experiment_by_name(cfg.experiment)
     if found is not None:
         return found.experiment_id
     location = Path(cfg.artifact_location)
-    location = location if location.is_absolute() else root / location
-    return mlflow.create_experiment(cfg.experiment, artifact_location=location.resolve().as_uri())
+    location = location if location.is_absolute() else store_root(root) / location
+    return client.create_experiment(cfg.experiment, artifact_location=location.resolve().as_uri())
+
+
+def new_run(
+    cfg: MlflowConfig,
+    root: Path,
+    *,
+    name: str | None = None,
+    parent_run_id: str | None = None,
+    tags: Mapping[str, str] | None = None,
+) -> str:
+    """Create a run (status RUNNING) in the configured store; returns its id.
+
+    Inside ``dvc exp run`` it is tagged with the DVC experiment and named after it by default.
+    """
+    client = MlflowClient(tracking_uri(cfg, root))
+    experiment = experiment_id(cfg, root)
+    all_tags = dvc_experiment_tags() | dict(tags or {})
+    if parent_run_id:
+        all_tags["mlflow.parentRunId"] = parent_run_id
+    run = client.create_run(
+        experiment, run_name=name or all_tags.get("dvc.exp_name"), tags=all_tags
+    )
+    return run.info.run_id
 
 
 def flatten(d: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:

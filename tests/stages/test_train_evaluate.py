@@ -12,6 +12,10 @@ import torch
 from mlflow.tracking import MlflowClient
 
 from ecgpipe.cli import main
+from ecgpipe.config import load_params
+from ecgpipe.errors import PipelineError
+from ecgpipe.paths import Paths
+from ecgpipe.stages import evaluate
 
 from ..conftest import PROJECT
 
@@ -137,3 +141,15 @@ def test_evaluate_without_a_model_says_what_to_run(tmp_path, caplog):
     assert main(["--root", str(tmp_path), "compose"]) == 0
     assert main(["--root", str(tmp_path), "evaluate"]) == 1
     assert "no trained model; run `dvc repro train` first" in caplog.text
+
+
+def test_evaluate_explains_a_training_run_missing_from_the_store(runs, tmp_path, monkeypatch):
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    copy = tmp_path / "moved"
+    shutil.copytree(runs[0], copy, ignore=shutil.ignore_patterns("mlflow.db"))
+    with pytest.raises(PipelineError, match=r"is not in sqlite:///.*dvc repro -f train"):
+        evaluate.run(load_params(copy / "params.yaml"), Paths(copy))
+    assert (
+        json.loads((runs[0] / "metrics/eval.json").read_text())["mlflow_run_id"]
+        == (json.loads((runs[0] / "models/run.json").read_text())["run_id"])
+    )

@@ -12,6 +12,8 @@ import logging
 
 import mlflow
 import numpy as np
+from mlflow import MlflowClient
+from mlflow.exceptions import MlflowException
 
 from ecgpipe import atomic, evaluation, metrics, models, tracking
 from ecgpipe.config import Config
@@ -28,6 +30,15 @@ def run(cfg: Config, paths: Paths) -> dict:
     ckpt, run_file = paths.models / "best.ckpt", paths.models / "run.json"
     if not ckpt.is_file() or not run_file.is_file():
         raise PipelineError(f"{paths.models}: no trained model; run `dvc repro train` first")
+    run_id = json.loads(run_file.read_text())["run_id"]
+    with tracking.store(cfg.mlflow, paths.root) as uri:
+        try:
+            MlflowClient(uri).get_run(run_id)
+        except MlflowException:
+            raise PipelineError(
+                f"{run_file}: MLflow run {run_id} is not in {uri} (was the store moved or reset "
+                "after training?); retrain with `dvc repro -f train`"
+            ) from None
     dm = ECGDataModule(
         paths.processed,
         paths.split,
@@ -46,17 +57,17 @@ def run(cfg: Config, paths: Paths) -> dict:
     test = evaluation.score(y, p, thr, classes, n_bootstrap=e.n_bootstrap, seed=e.seed)
     prior = evaluation.label_prior(y_train, len(y))
     baseline = evaluation.score(y, prior, thr, classes, n_bootstrap=e.n_bootstrap, seed=e.seed)
-    result = {"test": test, "baseline": baseline}
+    # the training run, so that `dvc exp show` links every experiment to its MLflow run
+    result = {"mlflow_run_id": run_id, "test": test, "baseline": baseline}
 
     atomic.write_json(paths.metrics / "eval.json", result)
-    figures = paths.reports / "figures"
+    figures = paths.eval_reports / "figures"
     evaluation.write_plots(y, p, thr, classes, paths.plots, figures)
     title = f"{cfg.model.name} on {dm.cache.meta['dataset']} ({dm.cache.meta['task']}), test split"
     atomic.write_text(
-        paths.reports / "eval.md", evaluation.markdown(test, baseline, classes, title)
+        paths.eval_reports / "eval.md", evaluation.markdown(test, baseline, classes, title)
     )
 
-    run_id = json.loads(run_file.read_text())["run_id"]
     with tracking.store(cfg.mlflow, paths.root), mlflow.start_run(run_id=run_id):
         flat = tracking.flatten(
             {"test": test, "baseline": {"macro_auroc": baseline["macro_auroc"]}}
@@ -69,7 +80,7 @@ def run(cfg: Config, paths: Paths) -> dict:
             }
         )
         mlflow.log_artifact(str(paths.metrics / "eval.json"), "evaluation")
-        mlflow.log_artifact(str(paths.reports / "eval.md"), "evaluation")
+        mlflow.log_artifact(str(paths.eval_reports / "eval.md"), "evaluation")
         mlflow.log_artifacts(str(figures), "evaluation/figures")
         mlflow.log_artifacts(str(paths.plots), "evaluation/plots")
     log.info(

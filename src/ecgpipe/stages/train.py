@@ -1,7 +1,8 @@
 """Stage ``train``: fit the configured model, tune thresholds on validation, log it all to MLflow.
 
 Writes ``models/`` (``best.ckpt``, ``normalization.json``, ``thresholds.json``, ``run.json`` with
-the MLflow run that ``evaluate`` logs into as well).
+the MLflow run that ``evaluate`` logs into as well). Inside ``dvc exp run`` the run is named and
+tagged after the DVC experiment; a sweep job passes its parent run, name and tags.
 """
 
 from __future__ import annotations
@@ -14,7 +15,6 @@ import mlflow
 import numpy as np
 import pytorch_lightning as pl
 import torch
-import yaml
 from mlflow.models import infer_signature
 from pytorch_lightning.callbacks import Callback, EarlyStopping, ModelCheckpoint, RichProgressBar
 from pytorch_lightning.loggers import MLFlowLogger
@@ -67,14 +67,18 @@ def build_module(cfg: Config, dm: ECGDataModule) -> ECGClassifier:
     )
 
 
-def run(cfg: Config, paths: Paths) -> str:
+def run(cfg: Config, paths: Paths, *, run_id: str | None = None) -> tuple[str, float]:
+    """Train; returns the MLflow run id and the best validation macro AUROC.
+
+    Logs into ``run_id`` when given (a sweep job creates its runs), else into a new run.
+    """
     pl.seed_everything(cfg.train.seed, workers=True)
     dm = ECGDataModule(paths.processed, paths.split, models.INPUTS[cfg.model.name], cfg.train)
     module = build_module(cfg, dm)
     with (
         atomic.directory(paths.models) as out,
         tracking.store(cfg.mlflow, paths.root) as uri,
-        mlflow.start_run(experiment_id=tracking.experiment_id(cfg.mlflow, paths.root)) as active,
+        mlflow.start_run(run_id=run_id or tracking.new_run(cfg.mlflow, paths.root)) as active,
     ):
         describe_run(cfg, paths, dm, module)
         logger = MLFlowLogger(
@@ -86,19 +90,17 @@ def run(cfg: Config, paths: Paths) -> str:
             module = ECGClassifier.load_from_checkpoint(
                 checkpoint.best_model_path, weights_only=False
             )
+            best = float(checkpoint.best_model_score)
         else:  # fast_dev_run keeps no checkpoint: keep the last weights
             trainer.save_checkpoint(out / "best.ckpt")
+            best = float(trainer.callback_metrics.get(MONITOR, float("nan")))
+        mlflow.log_metric(f"best_{MONITOR}", best)
         save_extras(module, dm, out)
         log_artifacts(cfg, paths, dm, module, out)
         run_info = {"run_id": active.info.run_id, "experiment_id": active.info.experiment_id}
         atomic.write_json(out / "run.json", run_info)
-    log.info(
-        "train: best %s %.4f; MLflow run %s",
-        MONITOR,
-        float(checkpoint.best_model_score or float("nan")),
-        run_info["run_id"],
-    )
-    return run_info["run_id"]
+    log.info("train: best %s %.4f; MLflow run %s", MONITOR, best, run_info["run_id"])
+    return run_info["run_id"], best
 
 
 def describe_run(cfg: Config, paths: Paths, dm: ECGDataModule, module: ECGClassifier) -> None:
@@ -156,6 +158,19 @@ def save_extras(module: ECGClassifier, dm: ECGDataModule, out: Path) -> None:
     dm.normalizer.save(out / "normalization.json")
 
 
+def serving_requirements() -> list[str]:
+    """What loading the logged model needs besides ecgpipe itself (which defines its classes).
+
+    Stated rather than inferred: MLflow's inference loads the model in a subprocess (~12 s a run).
+    """
+    from importlib.metadata import version
+
+    return [
+        f"{name}=={version(name).split('+')[0]}"
+        for name in ("mlflow", "torch", "numpy", "cloudpickle")
+    ]
+
+
 def log_artifacts(
     cfg: Config, paths: Paths, dm: ECGDataModule, module: ECGClassifier, out: Path
 ) -> None:
@@ -173,9 +188,13 @@ def log_artifacts(
     with torch.no_grad():
         predicted = serving(torch.from_numpy(example)).numpy()
     mlflow.pytorch.log_model(
-        serving, name="model", input_example=example, signature=infer_signature(example, predicted)
+        serving,
+        name="model",
+        input_example=example,
+        signature=infer_signature(example, predicted),
+        pip_requirements=serving_requirements(),
     )
-    mlflow.log_dict(yaml.safe_load(paths.params.read_text()), "config/params.yaml")
+    mlflow.log_dict(cfg.model_dump(by_alias=True, mode="json"), "config/params.yaml")
     for name in ("normalization.json", "thresholds.json"):
         mlflow.log_artifact(str(out / name), "model_extras")
     for report in ("integrity.json", "integrity.md", "split.json"):

@@ -1,0 +1,66 @@
+"""A 12-lead ECG as a clinician reads it: the standard 3 x 4 layout over a lead II rhythm strip.
+
+Columns of a quarter of the record each (2.5 s of a 10 s ECG): I, II, III | aVR, aVL, aVF |
+V1, V2, V3 | V4, V5, V6, each row offset on one time axis, drawn on ECG paper (minor grid
+0.04 s x 0.1 mV, major 0.2 s x 0.5 mV; equal aspect gives 25 mm/s at 10 mm/mV).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+from matplotlib.figure import Figure
+from matplotlib.ticker import MultipleLocator
+
+from ecgpipe.errors import PipelineError
+
+LAYOUT = (("I", "AVR", "V1", "V4"), ("II", "AVL", "V2", "V5"), ("III", "AVF", "V3", "V6"))
+ROW_MV = 3.0  # vertical distance between rows
+
+
+def plot_12lead(
+    signal: np.ndarray, fs: float, leads: Sequence[str], *, title: str = "", rhythm: str = "II"
+) -> Figure:
+    """``signal`` (leads, samples) in mV, lead names as in the record (any case)."""
+    index = {name.upper(): i for i, name in enumerate(leads)}
+    wanted = {lead for row in LAYOUT for lead in row} | {rhythm.upper()}
+    if missing := sorted(wanted - index.keys()):
+        raise PipelineError(f"cannot draw the 12-lead layout: no lead(s) {missing} in {leads}")
+    n = signal.shape[1]
+    quarter = n // 4
+    t = np.arange(n) / fs
+    rows = [*LAYOUT, (rhythm.upper(),)]
+    height = ROW_MV * len(rows)
+    inch = 25.4  # mm
+    fig = Figure(figsize=(n / fs * 25 / inch + 0.6, height * 10 / inch + 0.9))
+    ax = fig.add_subplot()
+    for r, row in enumerate(rows):
+        base = height - ROW_MV * (r + 0.5)
+        for c, lead in enumerate(row):
+            part = slice(0, n) if len(row) == 1 else slice(c * quarter, (c + 1) * quarter)
+            y = signal[index[lead], part]
+            ax.plot(t[part], base + y - np.nanmedian(y), color="black", linewidth=0.7)
+            label = lead if lead[0] == "V" or lead in ("I", "II", "III") else "a" + lead[1:]
+            ax.text(t[part][0] + 0.05, base + 0.9, label, fontsize=9, fontweight="bold")
+            if c:  # the lead change marker
+                ax.plot([t[part][0]] * 2, [base - 0.5, base + 0.5], color="black", linewidth=1)
+    _paper(ax, n / fs, height)
+    ax.set_title(title)
+    fig.tight_layout()
+    return fig
+
+
+def _paper(ax, seconds: float, height: float) -> None:
+    ax.xaxis.set_major_locator(MultipleLocator(0.2))
+    ax.xaxis.set_minor_locator(MultipleLocator(0.04))
+    ax.yaxis.set_major_locator(MultipleLocator(0.5))
+    ax.yaxis.set_minor_locator(MultipleLocator(0.1))
+    ax.grid(which="major", color="#e58f8f", linewidth=0.8)
+    ax.grid(which="minor", color="#f6c9c9", linewidth=0.4)
+    ax.set_axisbelow(True)
+    ax.tick_params(which="both", length=0, labelleft=False, labelbottom=False)
+    ax.set_xlim(0, seconds)
+    ax.set_ylim(0, height)
+    ax.set_aspect(0.4)  # 25 mm/s and 10 mm/mV: a large square is 0.2 s x 0.5 mV
+    ax.set_xlabel(f"{seconds:g} s; large squares 0.2 s x 0.5 mV")

@@ -1,0 +1,209 @@
+"""Hydra sweeps over ``conf/``: ``ecgpipe-sweep -m model=cnn1d,resnet1d_wang train.lr=1e-3,3e-3``.
+
+Each job trains and evaluates one configuration on the data that ``dvc repro`` prepared (a sweep
+never re-runs a data stage, and stops at once if that data is missing, stale or not what the
+sweep asks for) and writes its model and metrics to its own Hydra job directory. In MLflow, the
+jobs are child runs of one parent run per sweep, which records the sweep's overrides and, at the
+end, the best child by validation macro AUROC: the value each job returns, and what
+``hparams_search=optuna`` maximises. A job that fails is recorded FAILED with its error and
+returns NaN, so the sweep goes on.
+
+This is a Hydra application, unlike the DVC stages, which read ``params.yaml`` (see ``cli``).
+Run it from the project root.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import sys
+from pathlib import Path
+from typing import Any
+
+import hydra
+from hydra.core.hydra_config import HydraConfig
+from hydra.core.override_parser.overrides_parser import OverridesParser
+from hydra.experimental.callback import Callback
+from hydra.types import RunMode
+from mlflow import MlflowClient
+from mlflow.entities import RunStatus
+from omegaconf import DictConfig, OmegaConf
+
+from ecgpipe import atomic, data_state, tracking
+from ecgpipe.config import Config, parse_config
+from ecgpipe.errors import PipelineError
+from ecgpipe.paths import Paths
+
+log = logging.getLogger("ecgpipe")
+OBJECTIVE = "best_val_macro_auroc"
+PARENT_FILE = "mlflow_parent.json"  # in the sweep directory: how jobs find their parent run
+_CALLBACKS: list[SweepTracking] = []  # instantiated by Hydra; closed by main() on a crash
+
+
+def _config(cfg: DictConfig) -> Config:
+    """The composed configuration without Hydra's own node, validated."""
+    ours = OmegaConf.masked_copy(cfg, [k for k in cfg if k != "hydra"])
+    return parse_config(OmegaConf.to_container(ours, resolve=True), origin="sweep configuration")
+
+
+class SweepTracking(Callback):
+    """Opens the sweep's parent MLflow run before any job, and closes it with the best child.
+
+    Configured under ``hydra.callbacks`` in ``conf/config.yaml``; runs in the launching process.
+    """
+
+    def __init__(self) -> None:
+        self.parent: tuple[Config, Path, str] | None = None
+        _CALLBACKS.append(self)
+
+    def on_multirun_start(self, config: DictConfig, **_: Any) -> None:
+        # Hydra turns a callback's exception into a warning and goes on: stop the sweep instead.
+        try:
+            self._open(config)
+        except PipelineError as err:
+            log.error("ecgpipe-sweep: error: %s", err)
+            sys.exit(1)
+        except Exception:
+            log.exception("ecgpipe-sweep: error: cannot start the sweep's MLflow run")
+            sys.exit(1)
+
+    def _open(self, config: DictConfig) -> None:
+        root = Path(config.hydra.runtime.cwd)
+        cfg = _config(config)
+        _check_sweep_keeps_data(config)
+        data_state.check_current(root)
+        data_state.check_matches(cfg, root)
+        sweep_dir = root / config.hydra.sweep.dir
+        overrides = list(config.hydra.overrides.task)
+        tags = {
+            "ecgpipe.sweep": "parent",
+            "sweep.dir": str(sweep_dir),
+            "sweep.overrides": " ".join(overrides) or "(none)",
+            "sweep.sweeper": _target_name(config.hydra.sweeper),
+            "sweep.launcher": _target_name(config.hydra.launcher),
+            "git_commit": tracking.git_commit(root),
+        }
+        if "params" in config.hydra.sweeper and config.hydra.sweeper.params:
+            tags["sweep.search_space"] = json.dumps(dict(config.hydra.sweeper.params))
+        run_id = tracking.new_run(cfg.mlflow, root, name=f"sweep {sweep_dir.name}", tags=tags)
+        atomic.write_json(sweep_dir / PARENT_FILE, {"run_id": run_id})
+        self.parent = (cfg, root, run_id)
+        log.info("sweep: parent MLflow run %s (%s)", run_id, tags["sweep.overrides"])
+
+    def on_multirun_end(self, config: DictConfig, **_: Any) -> None:
+        if self.parent is None:
+            return
+        cfg, root, run_id = self.parent
+        self.parent = None
+        client = MlflowClient(tracking.tracking_uri(cfg.mlflow, root))
+        children = client.search_runs(
+            [client.get_run(run_id).info.experiment_id],
+            filter_string=f"tags.mlflow.parentRunId = '{run_id}'",
+        )
+        done = [r for r in children if r.info.status == "FINISHED" and OBJECTIVE in r.data.metrics]
+        failed = [r for r in children if r.info.status == "FAILED"]
+        client.log_metric(run_id, "n_runs", len(children))
+        client.log_metric(run_id, "n_failed", len(failed))
+        if done:
+            best = max(done, key=lambda r: r.data.metrics[OBJECTIVE])
+            client.log_metric(run_id, OBJECTIVE, best.data.metrics[OBJECTIVE])
+            client.set_tag(run_id, "best_run_id", best.info.run_id)
+            client.set_tag(run_id, "best_run_name", best.info.run_name)
+            log.info(
+                "sweep: %d runs, %d failed; best %s %.4f: %s (run %s)",
+                len(children),
+                len(failed),
+                OBJECTIVE,
+                best.data.metrics[OBJECTIVE],
+                best.info.run_name,
+                best.info.run_id,
+            )
+        client.set_terminated(run_id, "FINISHED" if done else "FAILED")
+        if not done:
+            log.error("ecgpipe-sweep: error: all %d runs failed (see their logs)", len(children))
+            sys.exit(1)
+
+    def abandon(self) -> None:
+        """Mark the parent run KILLED when the sweep ends without ``on_multirun_end``."""
+        if self.parent is not None:
+            cfg, root, run_id = self.parent
+            MlflowClient(tracking.tracking_uri(cfg.mlflow, root)).set_terminated(
+                run_id, RunStatus.to_string(RunStatus.KILLED)
+            )
+            self.parent = None
+
+
+def _target_name(node: DictConfig) -> str:
+    return str(node.get("_target_", "?")).rsplit(".", 1)[-1]
+
+
+def _check_sweep_keeps_data(config: DictConfig) -> None:
+    """A sweep over a data section (a grid value or an Optuna dimension) is refused up front."""
+    swept = [
+        o.key_or_group
+        for o in OverridesParser.create().parse_overrides(list(config.hydra.overrides.task))
+        if o.is_sweep_override()
+    ]
+    swept += list(config.hydra.sweeper.get("params") or {})
+    data = [k for k in swept if k.split("/")[0].split(".")[0] in data_state.SECTIONS.values()]
+    if data:
+        raise data_state.StaleDataError(
+            f"the sweep varies {', '.join(data)}, which the data stages depend on; a sweep trains "
+            "on the data `dvc repro` prepared: set one value in conf/ and run `dvc repro split`"
+        )
+
+
+def job(cfg: DictConfig) -> float:
+    """One configuration: train and evaluate into the job directory; returns the objective."""
+    hc = HydraConfig.get()
+    root = Path(hc.runtime.cwd)
+    paths = Paths(root, out=Path(hc.runtime.output_dir))
+    multirun = hc.mode == RunMode.MULTIRUN
+    parent = None
+    if multirun:
+        parent = json.loads((root / hc.sweep.dir / PARENT_FILE).read_text())["run_id"]
+    config = _config(cfg)
+    name = hc.job.override_dirname or "defaults"
+    run_id = tracking.new_run(
+        config.mlflow,
+        root,
+        name=name,
+        parent_run_id=parent,
+        tags={"ecgpipe.sweep": "child" if multirun else "single", "sweep.job": str(hc.job.num)},
+    )
+    from ecgpipe.stages import evaluate, train
+
+    try:
+        if not multirun:
+            data_state.check_current(root)
+        data_state.check_matches(config, root)
+        _, best = train.run(config, paths, run_id=run_id)
+        evaluate.run(config, paths)
+    except Exception as err:  # a failed job is recorded, and the sweep goes on
+        log.error("sweep job %s (%s) failed: %s", hc.job.num, name, err)
+        client = MlflowClient(tracking.tracking_uri(config.mlflow, root))
+        client.set_tag(run_id, "error", f"{type(err).__name__}: {err}"[:5000])
+        client.set_terminated(run_id, "FAILED")
+        if not multirun:
+            raise
+        return math.nan
+    return best
+
+
+def main() -> None:
+    """Console script ``ecgpipe-sweep``: the Hydra app on ``<project root>/conf``."""
+    logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
+    conf = Path.cwd() / "conf"
+    if not (conf / "config.yaml").is_file():
+        sys.exit(f"ecgpipe-sweep: error: {conf}/config.yaml not found; run from the project root")
+    app = hydra.main(config_path=str(conf), config_name="config", version_base="1.3")(job)
+    try:
+        app()
+    finally:
+        for callback in _CALLBACKS:
+            callback.abandon()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,45 @@
+"""The clinical 12-lead layout."""
+
+import numpy as np
+import pytest
+
+from ecgpipe.ecg_plot import plot_12lead
+from ecgpipe.errors import PipelineError
+
+LEADS = ["I", "II", "III", "AVR", "AVL", "AVF", "V1", "V2", "V3", "V4", "V5", "V6"]
+
+
+def test_every_lead_is_drawn_in_its_place_with_a_rhythm_strip():
+    fs, n = 100, 1000
+    signal = np.stack([np.full(n, float(i)) for i in range(12)])  # lead i holds the value i
+    ax = plot_12lead(signal, fs, LEADS, title="t").axes[0]
+    labels = [t.get_text() for t in ax.texts]
+    assert labels == [
+        "I",
+        "aVR",
+        "V1",
+        "V4",
+        "II",
+        "aVL",
+        "V2",
+        "V5",
+        "III",
+        "aVF",
+        "V3",
+        "V6",
+        "II",
+    ]
+    traces = [line for line in ax.lines if len(line.get_xdata()) > 2]
+    assert len(traces) == 13
+    # each of the 3 x 4 panels covers its quarter of the record; the rhythm strip all of it
+    for k, line in enumerate(traces[:12]):
+        col = k % 4
+        x = line.get_xdata()
+        assert x[0] == pytest.approx(col * 2.5) and x[-1] == pytest.approx(col * 2.5 + 2.49)
+    assert traces[12].get_xdata()[-1] == pytest.approx(9.99)
+    assert ax.get_xlim() == (0, 10)
+
+
+def test_a_missing_lead_is_named():
+    with pytest.raises(PipelineError, match=r"\['V6'\]"):
+        plot_12lead(np.zeros((11, 1000)), 100, LEADS[:11])

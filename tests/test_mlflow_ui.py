@@ -1,0 +1,119 @@
+"""The MLflow UI in a real browser: a tiny sweep, ``mlflow server`` on 127.0.0.1 over the
+project's SQLite store, and Debian's headless Chromium driven by Playwright (no browser download).
+
+Slow (about a minute): run by ``make test-slow`` / ``.ci/run``, which installs Chromium if missing.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+
+from .test_sweep import sweep
+
+pytestmark = pytest.mark.slow
+
+CHROMIUM = Path(os.environ.get("ECGPIPE_CHROMIUM", "/usr/bin/chromium"))
+# Headless in a closed network: no GPU, no sandbox (root in CI), no background connections.
+FLAGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextmanager
+def mlflow_server(store: Path, tmp_path: Path) -> Iterator[str]:
+    """``mlflow server`` on a SQLite store; the whole process group is always stopped."""
+    port = free_port()
+    log = (tmp_path / "mlflow-server.log").open("w")
+    mlflow = Path(sys.executable).parent / "mlflow"
+    proc = subprocess.Popen(
+        [mlflow, "server", "--host", "127.0.0.1", "--port", str(port), "--workers", "1",
+         "--backend-store-uri", f"sqlite:///{store}"],
+        stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+    )  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            try:
+                with urllib.request.urlopen(f"{url}/health", timeout=2) as response:
+                    if response.status == 200:
+                        break
+            except OSError:
+                pass
+            if proc.poll() is not None or time.monotonic() > deadline:
+                log.flush()
+                output = (tmp_path / "mlflow-server.log").read_text()
+                pytest.fail(f"mlflow server did not start:\n{output}")
+            time.sleep(0.5)
+        yield url
+    finally:
+        # the server forks uvicorn workers and job consumers: stop the group, not just the parent
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+        log.close()
+
+
+def test_sweep_runs_and_a_metric_chart_in_the_mlflow_ui(tiny_project, tmp_path):
+    from playwright.sync_api import expect, sync_playwright
+
+    if not CHROMIUM.is_file():
+        pytest.fail(f"{CHROMIUM} not found: install Debian's chromium (.ci/run does)")
+    _, parent, children = sweep(tiny_project, "ui", "train.lr=1e-3,3e-3")
+    assert len(children) == 2
+    experiment = parent.info.experiment_id
+    child = max(children, key=lambda r: r.data.metrics["best_val_macro_auroc"])
+
+    with mlflow_server(tiny_project / "mlflow.db", tmp_path) as url, sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=FLAGS)
+        try:
+            page = browser.new_page(viewport={"width": 1600, "height": 1000})
+            page.set_default_timeout(60_000)
+            page.goto(f"{url}/#/experiments/{experiment}/runs")
+            # the parent is listed with its children folded under it: unfold them
+            row = page.get_by_role("row").filter(has_text=parent.info.run_name)
+            expect(row).to_be_visible()
+            row.locator("button[data-component-id*='runnamecellrenderer']").click()
+            for run in children:
+                expect(page.get_by_text(run.info.run_name, exact=True)).to_be_visible()
+            page.screenshot(path=tmp_path / "runs.png")
+
+            # a child's page draws its per-epoch validation AUROC
+            page.goto(f"{url}/#/experiments/{experiment}/runs/{child.info.run_id}")
+            page.get_by_role("tab", name="Model metrics").click()
+            page.get_by_placeholder("Search metric charts").fill("val_macro_auroc")
+            heading = page.get_by_role("heading", name="val_macro_auroc", exact=True)
+            card = page.get_by_test_id("experiment-view-compare-runs-card").filter(has=heading)
+            expect(card.locator(".js-plotly-plot")).to_be_visible()
+            expect(card.locator("path.js-line").first).to_be_attached()  # a drawn curve
+            page.screenshot(path=tmp_path / "metric-chart.png")
+        finally:
+            browser.close()
+    assert (tmp_path / "runs.png").stat().st_size > 10_000
+    print(f"screenshots: {tmp_path / 'runs.png'}, {tmp_path / 'metric-chart.png'}")

@@ -1,0 +1,142 @@
+"""``ecgpipe-sweep``: Hydra multirun on the tiny DVC project, with MLflow queried afterwards."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+import yaml
+from hydra import compose, initialize_config_dir
+from mlflow import MlflowClient
+
+from ecgpipe import data_state
+from ecgpipe.config import load_params
+
+from .conftest import PROJECT, sh
+
+
+def sweep(project: Path, name: str, *overrides: str, check: bool = True):
+    """Run a sweep into ``multirun/<name>``; returns (process, parent run, child runs)."""
+    proc = sh(
+        "ecgpipe-sweep", "-m", f"hydra.sweep.dir=multirun/{name}", *overrides,
+        cwd=project, check=check,
+    )  # fmt: skip
+    parent_file = project / "multirun" / name / "mlflow_parent.json"
+    if not parent_file.is_file():
+        return proc, None, []
+    client = MlflowClient(f"sqlite:///{project / 'mlflow.db'}")
+    parent = client.get_run(json.loads(parent_file.read_text())["run_id"])
+    children = client.search_runs(
+        [parent.info.experiment_id], f"tags.mlflow.parentRunId = '{parent.info.run_id}'"
+    )
+    return proc, parent, children
+
+
+def test_grid_sweep_nests_one_run_per_combination_under_a_parent(tiny_project: Path):
+    models_before = sorted(p.name for p in (tiny_project / "models").iterdir())
+    lock_before = (tiny_project / "dvc.lock").read_text()
+    grid = ("model=cnn1d,resnet1d_wang", "train.lr=1e-3,3e-3")
+    _, parent, children = sweep(tiny_project, "grid", *grid)
+
+    assert parent.info.status == "FINISHED"
+    assert parent.data.tags["sweep.overrides"] == " ".join(grid)
+    assert parent.data.tags["ecgpipe.sweep"] == "parent"
+    names = sorted(r.info.run_name for r in children)
+    assert names == [
+        "model=cnn1d,train.lr=0.001",
+        "model=cnn1d,train.lr=0.003",
+        "model=resnet1d_wang,train.lr=0.001",
+        "model=resnet1d_wang,train.lr=0.003",
+    ]
+    for run in children:
+        assert run.info.status == "FINISHED"
+        assert {"best_val_macro_auroc", "test.macro_auroc"} <= set(run.data.metrics)
+        assert run.data.params["model.name"] in run.info.run_name
+    best = max(children, key=lambda r: r.data.metrics["best_val_macro_auroc"])
+    assert parent.data.tags["best_run_id"] == best.info.run_id
+    assert parent.data.metrics["best_val_macro_auroc"] == best.data.metrics["best_val_macro_auroc"]
+    assert parent.data.metrics["n_runs"] == 4
+
+    # each job wrote into its own directory; the DAG's outputs are as dvc repro left them
+    for job in range(4):
+        assert (tiny_project / f"multirun/grid/{job}/metrics/eval.json").is_file()
+    assert sorted(p.name for p in (tiny_project / "models").iterdir()) == models_before
+    assert (tiny_project / "dvc.lock").read_text() == lock_before
+
+
+def test_a_diverging_job_is_recorded_failed_and_the_sweep_goes_on(tiny_project: Path):
+    _, parent, children = sweep(tiny_project, "diverge", "train.lr=1e9,3e-3")
+    by_lr = {r.data.params.get("train.lr", r.info.run_name): r for r in children}
+    failed = next(r for r in children if r.info.status == "FAILED")
+    finished = next(r for r in children if r.info.status == "FINISHED")
+    assert len(by_lr) == 2
+    assert "diverged" in failed.data.tags["error"]
+    assert "lower train.lr" in failed.data.tags["error"]
+    assert parent.info.status == "FINISHED"
+    assert parent.data.tags["best_run_id"] == finished.info.run_id
+    assert parent.data.metrics["n_failed"] == 1
+
+
+def test_optuna_search_runs_n_trials_and_maximises_validation_auroc(tiny_project: Path):
+    _, parent, children = sweep(
+        tiny_project, "optuna", "hparams_search=optuna", "hydra.sweeper.n_trials=3"
+    )
+    assert len(children) == 3
+    assert all(r.info.status == "FINISHED" for r in children)
+    assert parent.data.tags["sweep.sweeper"] == "OptunaSweeper"
+    assert "train.lr" in json.loads(parent.data.tags["sweep.search_space"])
+    best_value = max(r.data.metrics["best_val_macro_auroc"] for r in children)
+    # Optuna's own report of the study agrees with MLflow's best child
+    report = yaml.safe_load(
+        (tiny_project / "multirun/optuna/optimization_results.yaml").read_text()
+    )
+    assert report["best_value"] == pytest.approx(best_value)
+    lrs = {r.data.params["train.lr"] for r in children}
+    assert len(lrs) == 3  # sampled, not the default 0.003
+
+
+def test_a_sweep_over_data_settings_is_refused_before_any_job(tiny_project: Path):
+    proc, parent, _ = sweep(tiny_project, "refused", "data.n_records=100,200", check=False)
+    assert proc.returncode == 1
+    assert "the sweep varies data.n_records" in proc.stderr
+    assert "dvc repro split" in proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert parent is None
+
+
+def test_a_sweep_on_other_data_than_prepared_is_refused(tiny_project: Path):
+    proc, parent, _ = sweep(tiny_project, "other-data", "~debug", "train.lr=1e-3", check=False)
+    assert proc.returncode == 1
+    assert "data.n_records: 3000 here, 240 in the data" in proc.stderr
+    assert parent is None
+
+
+def test_stale_data_names_the_stage_and_the_command(tiny_project: Path, tmp_path: Path):
+    copy = tmp_path / "p"
+    shutil.copytree(tiny_project, copy, ignore=shutil.ignore_patterns("multirun", "mlflow.db"))
+    data_state.check_current(copy)  # as dvc repro left it
+    params = copy / "params.yaml"
+    params.write_text(params.read_text().replace("chunk_size: 64", "chunk_size: 32"))
+    with pytest.raises(data_state.StaleDataError, match=r"preprocess .*dvc repro split"):
+        data_state.check_current(copy)
+    (copy / "dvc.lock").unlink()
+    with pytest.raises(data_state.StaleDataError, match=r"dvc\.lock: not found"):
+        data_state.check_matches(load_params(params), copy)
+
+
+@pytest.mark.parametrize(
+    ("override", "target", "key", "value"),
+    [
+        ("hydra/launcher=joblib", "JoblibLauncher", "n_jobs", -1),
+        ("hydra/launcher=slurm", "SlurmLauncher", "gpus_per_node", 1),
+        ("hparams_search=optuna", "OptunaSweeper", "n_trials", 8),
+    ],
+)
+def test_launcher_and_sweeper_configs_compose(override, target, key, value):
+    with initialize_config_dir(str(PROJECT / "conf"), version_base="1.3"):
+        cfg = compose("config", overrides=[override], return_hydra_config=True)
+    node = cfg.hydra.sweeper if "Sweeper" in target else cfg.hydra.launcher
+    assert node._target_.endswith(target)
+    assert node[key] == value
