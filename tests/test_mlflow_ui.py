@@ -95,6 +95,7 @@ def test_sweep_runs_and_a_metric_chart_in_the_mlflow_ui(tiny_project, tmp_path):
         try:
             page = browser.new_page(viewport={"width": 1600, "height": 1000})
             page.set_default_timeout(60_000)
+            expect.set_options(timeout=60_000)  # the first page load can take a while under load
             page.goto(f"{url}/#/experiments/{experiment}/runs")
             # the parent is listed with its children folded under it: unfold them
             row = page.get_by_role("row").filter(has_text=parent.info.run_name)
