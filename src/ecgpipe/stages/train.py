@@ -2,7 +2,7 @@
 
 Writes ``models/`` (``best.ckpt``, ``normalization.json``, ``thresholds.json``, ``run.json`` with
 the MLflow run that ``evaluate`` logs into as well). Inside ``dvc exp run`` the run is named and
-tagged after the DVC experiment; a sweep job passes its parent run, name and tags.
+tagged after the DVC experiment; a sweep job creates its run (nested under the sweep's) first.
 """
 
 from __future__ import annotations
