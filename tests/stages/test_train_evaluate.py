@@ -112,6 +112,7 @@ def test_one_seed_gives_identical_metrics(runs):
     assert curve == [m.value for m in cb.get_metric_history(rb, "val_macro_auroc")]
     a = json.loads((runs[0] / "metrics/eval.json").read_text())
     b = json.loads((runs[1] / "metrics/eval.json").read_text())
+    assert a.pop("mlflow_run_id") != b.pop("mlflow_run_id")  # two trainings, two runs
     assert a == b
 
 
