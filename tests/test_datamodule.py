@@ -1,4 +1,5 @@
-"""Windows, crops and normalisation of the DataModule, and the served model's own STFT."""
+"""Windows, crops and normalisation of the DataModule over records of any length, and the served
+model's own STFT."""
 
 import json
 from pathlib import Path
@@ -9,120 +10,227 @@ import pytest
 import torch
 
 from ecgpipe import signal
+from ecgpipe.cache import Cache, spectrogram_frames
 from ecgpipe.config import TrainConfig
-from ecgpipe.datamodule import ECGDataModule, Windowing
+from ecgpipe.datamodule import ECGDataModule, Windowing, collate_windows, window_starts
 from ecgpipe.inference import InferenceModel
 from ecgpipe.models import build
 from ecgpipe.normalization import Normalizer
 
 SPEC = {"window": 64, "overlap": 0.75, "f_min": 0.5, "f_max": 45.0}
+FS = 100.0
 
 
-def test_eval_windows_follow_the_benchmark():
-    w = Windowing.of(1000, 2.5, 1.25, 100.0, None)
-    assert w.length == 250 and w.starts == (0, 125, 250, 375, 500, 625, 750)
-    full = Windowing.of(1000, None, 1.25, 100.0, None)
-    assert full.length == 1000 and full.starts == (0,)
+@pytest.mark.parametrize("n", [250, 251, 1000, 1001, 3137, 6100])
+def test_windows_cover_every_sample_of_a_record(n):
+    starts = window_starts(n, 250, 125)
+    covered = np.zeros(n, bool)
+    for s in starts:
+        assert s >= 0 and s + 250 <= n
+        covered[s : s + 250] = True
+    assert covered.all()
+    assert starts[: n // 125 - 1] == list(range(0, 125 * (n // 125 - 1), 125))  # the grid first
+
+
+def test_windows_follow_the_benchmark_on_ten_seconds():
+    assert window_starts(1000, 250, 125) == [0, 125, 250, 375, 500, 625, 750]
+    assert window_starts(1000, 1000, 125) == [0]
+    assert window_starts(80, 250, 125) == [0]  # shorter than a window: one, padded
 
 
 def test_spectrogram_windows_start_on_frames():
-    w = Windowing.of(1000, 2.5, 1.25, 100.0, SPEC)
-    assert w.hop == 16 and all(s % 16 == 0 for s in w.starts)
-    assert w.frames == signal.spectrogram_shape(250, 100.0, 64, 0.75, 0.5, 45.0)[1]
+    w = Windowing.of(2.5, 1.25, FS, SPEC)
+    assert w.hop == 16 and w.stride == 112
+    assert all(s % 16 == 0 for s in w.starts(1000)[:-1])
+    assert w.frames == signal.spectrogram_shape(250, FS, 64, 0.75, 0.5, 45.0)[1]
 
 
-def make_cache(root: Path, n: int = 40, seed: int = 0) -> Path:
-    """A cache as preprocess writes it: signals, their spectrograms, labels, index, split."""
+def make_cache(root: Path, lengths: list[int], seed: int = 0, multilabel: bool = True) -> Path:
+    """A cache as preprocess lays it out (flat, records of ``lengths``), and a split."""
     rng = np.random.default_rng(seed)
-    t = np.arange(1000) / 100.0
-    sig = (rng.normal(0, 0.2, (n, 2, 1000)) + np.sin(2 * np.pi * 7 * t)).astype(np.float32)
-    sig[30:] += 50.0  # test rows: very different, must not move the statistics
-    _, _, spec = signal.spectrogram(sig, 100.0, **SPEC)
+    n = len(lengths)
+    records, specs = [], []
+    for i, length in enumerate(lengths):
+        t = np.arange(length) / FS
+        x = rng.normal(0, 0.2, (2, length)) + np.sin(2 * np.pi * 7 * t)
+        x += 50.0 * (i >= 30)  # test rows: very different, must not move the statistics
+        records.append(x.astype(np.float32))
+        if length >= SPEC["window"]:
+            specs.append(signal.spectrogram(records[-1], FS, **SPEC)[2].astype(np.float32))
+    frames = spectrogram_frames(np.array(lengths), SPEC)
     cache = root / "processed"
     cache.mkdir(parents=True)
-    np.save(cache / "signals.npy", sig)
-    np.save(cache / "spectrograms.npy", spec.astype(np.float32))
-    y = (rng.random((n, 3)) < 0.4).astype(np.uint8)
-    y[:, 0] = 1
+    np.save(cache / "signals.npy", np.concatenate([r.ravel() for r in records]))
+    np.save(cache / "spectrograms.npy", np.concatenate([s.ravel() for s in specs]))
+    if multilabel:
+        y = (rng.random((n, 3)) < 0.4).astype(np.uint8)
+        y[:, 0] = 1
+    else:
+        y = np.arange(n) % 3
     np.save(cache / "labels.npy", y)
     pd.DataFrame(
-        {"row": range(n), "record_id": range(n), "patient_id": range(n), "fold": 1}
+        {
+            "row": range(n),
+            "record_id": range(n),
+            "patient_id": range(n),
+            "fold": 1,
+            "n_samples": lengths,
+        }
     ).to_csv(cache / "index.csv", index=False)
     meta = {
         "dataset": "t",
         "task": "t",
-        "label_kind": "multilabel",
+        "label_kind": "multilabel" if multilabel else "multiclass",
         "classes": ["a", "b", "c"],
-        "fs": 100,
+        "fs": FS,
         "leads": ["I", "II"],
-        "n_samples": 1000,
         "dtype": "float32",
         "spectrogram": SPEC,
+        "n_freqs": 28,
         "shapes": {
-            "signals": list(sig.shape),
+            "signals": [2 * sum(lengths)],
             "labels": list(y.shape),
-            "spectrograms": list(spec.shape),
+            "spectrograms": [2 * 28 * int(frames.sum())],
         },
     }
     (cache / "meta.json").write_text(json.dumps(meta))
     split = root / "split"
     split.mkdir()
-    for name, rows in (("train", range(0, 20)), ("val", range(20, 30)), ("test", range(30, 40))):
+    for name, rows in (("train", range(0, 20)), ("val", range(20, 30)), ("test", range(30, n))):
         np.save(split / f"{name}.npy", np.array(rows))
     return root
 
 
+LENGTHS = [1000] * 20 + [1000, 3000, 6100, 180, 1000, 1000, 2500, 1001, 999, 4321] + [1000] * 10
+
+
 @pytest.fixture
 def cache_root(tmp_path: Path) -> Path:
-    return make_cache(tmp_path)
+    return make_cache(tmp_path, LENGTHS)
+
+
+def dm(root: Path, kind="signal", normalizer=None, **train) -> ECGDataModule:
+    return ECGDataModule(root / "processed", root / "split", kind, TrainConfig(**train), normalizer)
 
 
 def test_items_have_the_configured_shapes(cache_root: Path):
-    dm = ECGDataModule(
-        cache_root / "processed", cache_root / "split", "both", TrainConfig(batch_size=4)
-    )
-    item = dm.dataset("train")[0]
+    d = dm(cache_root, "both", batch_size=4)
+    item = d.dataset("train")[0]
     assert item["signal"].shape == (2, 250) and item["spectrogram"].shape == (2, 28, 12)
-    ev = dm.dataset("val")[0]
-    assert ev["signal"].shape[:2] == (len(dm.eval_windows.starts), 2)
-    assert ev["spectrogram"].shape[0] == ev["signal"].shape[0]
-    batch = next(iter(dm.val_dataloader()))
-    assert batch["signal"].shape[0] == 4 and batch["target"].shape == (4, 3)
-    assert dm.class_counts()[0] == 20
+    for i, n in enumerate(LENGTHS[20:30]):
+        ev = d.dataset("val")[i]
+        w = len(d.eval_windows.starts(n))
+        assert ev["signal"].shape == (w, 2, 250) and ev["spectrogram"].shape == (w, 2, 28, 12)
+    batch = next(iter(d.val_dataloader()))
+    counts = [len(d.eval_windows.starts(n)) for n in LENGTHS[20:24]]
+    assert batch["n_windows"].tolist() == counts
+    assert batch["signal"].shape[0] == sum(counts) and batch["target"].shape == (4, 3)
+    assert d.class_counts()[0] == 20
 
 
-def test_normalisation_sees_the_training_rows_only(cache_root: Path):
-    dm = ECGDataModule(cache_root / "processed", cache_root / "split", "signal", TrainConfig())
-    x = np.load(cache_root / "processed/signals.npy")
-    np.testing.assert_allclose(dm.normalizer.signal_mean, x[:20].mean(axis=(0, 2)), atol=1e-4)
-    train = torch.stack([dm.dataset("train")[i]["signal"] for i in range(20)])
-    assert abs(float(train.mean())) < 0.2
+def test_collate_concatenates_windows_of_records():
+    items = [
+        {"signal": torch.zeros(w, 1, 5), "target": torch.tensor(k)} for k, w in enumerate((3, 1))
+    ]
+    batch = collate_windows(items)
+    assert batch["signal"].shape == (4, 1, 5) and batch["n_windows"].tolist() == [3, 1]
+    assert batch["target"].tolist() == [0, 1]
+
+
+def test_a_short_record_is_padded_and_counted(cache_root: Path):
+    d = dm(cache_root, "both")
+    short = d.dataset("val")[3]  # 180 samples
+    x = Cache.open(cache_root / "processed").signal(23)
+    raw = d.normalizer.signal(np.asarray(x))
+    assert short["signal"].shape == (1, 2, 250)
+    np.testing.assert_allclose(short["signal"][0, :, :180], raw, rtol=1e-5)
+    pad = d.normalizer.signal(np.zeros((2, 70), np.float32))
+    np.testing.assert_allclose(short["signal"][0, :, 180:], pad, rtol=1e-5)
+    assert d.n_padded("val") == 1 and d.n_padded("train") == 0
+    padded = np.zeros((2, 250), np.float32)
+    padded[:, :180] = x
+    expected = d.normalizer.spectrogram(signal.spectrogram(padded, FS, **SPEC)[2])
+    np.testing.assert_allclose(short["spectrogram"][0], expected, rtol=1e-4, atol=1e-4)
+
+
+def test_cached_and_computed_spectrogram_windows_agree(cache_root: Path):
+    d = dm(cache_root, "spectrogram")
+    cache = Cache.open(cache_root / "processed")
+    n = LENGTHS[22]  # 6100 samples: the last window ends at the end, off the frame grid
+    starts = d.eval_windows.starts(n)
+    assert starts[-1] == n - 250 and starts[-1] % 16 != 0
+    item = d.dataset("val")[2]
+    for k in (0, len(starts) - 2, len(starts) - 1):
+        window = np.asarray(cache.signal(22)[:, starts[k] : starts[k] + 250])
+        expected = d.normalizer.spectrogram(signal.spectrogram(window, FS, **SPEC)[2])
+        np.testing.assert_allclose(item["spectrogram"][k], expected, rtol=1e-4, atol=1e-3)
+
+
+def test_crops_come_from_anywhere_in_the_record(tmp_path: Path):
+    root = make_cache(tmp_path, [6000] * 20 + [1000] * 20)
+    flat = np.load(root / "processed/signals.npy")
+    flat[:12000] = np.tile(np.arange(6000, dtype=np.float32), 2)  # record 0: its sample index
+    np.save(root / "processed/signals.npy", flat)
+    d = dm(root, augment={"scale": 0.0})
+    torch.manual_seed(0)
+    starts = []
+    for _ in range(40):
+        crop = d.dataset("train")[0]["signal"].numpy()
+        raw = crop * d.normalizer.signal_std[:, None] + d.normalizer.signal_mean[:, None]
+        starts.append(round(float(raw[0, 0])))
+        np.testing.assert_allclose(raw[0], np.arange(starts[-1], starts[-1] + 250), atol=0.05)
+    assert max(starts) > 4500 and min(starts) < 1500  # late in the record, and early
 
 
 def test_crops_are_random_and_seeded(cache_root: Path):
-    dm = ECGDataModule(cache_root / "processed", cache_root / "split", "signal", TrainConfig())
+    d = dm(cache_root)
     torch.manual_seed(1)
-    a = [dm.dataset("train")[0]["signal"] for _ in range(3)]
+    a = [d.dataset("train")[0]["signal"] for _ in range(3)]
     torch.manual_seed(1)
-    b = [dm.dataset("train")[0]["signal"] for _ in range(3)]
+    b = [d.dataset("train")[0]["signal"] for _ in range(3)]
     assert all(torch.equal(x, y) for x, y in zip(a, b, strict=True))
     assert not torch.equal(a[0], a[1])
 
 
+def test_full_length_training_pads_to_the_longest_record(tmp_path: Path):
+    root = make_cache(tmp_path, [800, 1200] * 10 + [1000] * 20)
+    d = dm(root, crop_s=None)
+    assert d.train_windows.length == 1200
+    assert d.dataset("train")[0]["signal"].shape == (2, 1200)
+    assert d.n_padded("train") == 10
+
+
+def test_normalisation_sees_the_training_rows_only(cache_root: Path):
+    d = dm(cache_root)
+    cache = Cache.open(cache_root / "processed")
+    train = np.concatenate([cache.signal(r) for r in range(20)], axis=1)
+    np.testing.assert_allclose(d.normalizer.signal_mean, train.mean(axis=1), atol=1e-4)
+    np.testing.assert_allclose(d.normalizer.signal_std, train.std(axis=1), rtol=1e-4)
+    crops = torch.stack([d.dataset("train")[i]["signal"] for i in range(20)])
+    assert abs(float(crops.mean())) < 0.2
+
+
+def test_single_label_targets_and_counts(tmp_path: Path):
+    root = make_cache(tmp_path, [1000] * 40, multilabel=False)
+    d = dm(root)
+    assert not d.multilabel
+    assert d.class_counts().tolist() == [7, 7, 6]
+    assert next(iter(d.val_dataloader()))["target"].dtype == torch.int64
+
+
 def test_served_model_computes_the_cached_spectrogram(cache_root: Path):
-    x = np.load(cache_root / "processed/signals.npy")[:3, :, :250]
-    _, _, expected = signal.spectrogram(x, 100.0, **SPEC)
+    cache = Cache.open(cache_root / "processed")
+    x = np.stack([np.asarray(cache.signal(r)[:, :250]) for r in range(3)])
+    _, _, expected = signal.spectrogram(x, FS, **SPEC)
     norm = Normalizer.identity(2, expected.shape[2])
-    served = InferenceModel(build("spectro2d", 2, 3), "spectro2d", norm, True, 100.0, SPEC)
+    served = InferenceModel(build("spectro2d", 2, 3), "spectro2d", norm, True, FS, SPEC)
     got = served.spectrogram(torch.from_numpy(x)).numpy()
     np.testing.assert_allclose(got, expected, atol=1e-4)
 
 
 def test_saved_statistics_are_used_as_given(cache_root: Path):
     saved = Normalizer(np.full(2, 5.0, np.float32), np.full(2, 2.0, np.float32))
-    dm = ECGDataModule(
-        cache_root / "processed", cache_root / "split", "signal", TrainConfig(), saved
-    )
-    assert dm.normalizer is saved
-    x = np.load(cache_root / "processed/signals.npy")[20, :, :250]
-    np.testing.assert_allclose(dm.dataset("val")[0]["signal"][0], (x - 5.0) / 2.0, rtol=1e-5)
+    d = dm(cache_root, normalizer=saved)
+    assert d.normalizer is saved
+    x = Cache.open(cache_root / "processed").signal(20)[:, :250]
+    np.testing.assert_allclose(d.dataset("val")[0]["signal"][0], (x - 5.0) / 2.0, rtol=1e-5)

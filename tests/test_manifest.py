@@ -52,11 +52,14 @@ def test_bad_types_are_named(tmp_path: Path):
 
 def test_dataset_info_round_trip(tmp_path: Path):
     info = DatasetInfo(
-        "x", "rel/root", "superdiagnostic", "multilabel", ("A", "B"), 100.0, ("I",), 10.0
+        "x", "rel/root", "superdiagnostic", "multilabel", ("A", "B"), 100.0, ("I",), 10.0, 10.0
     )
     info.write(tmp_path / "d.json")
     assert DatasetInfo.read(tmp_path / "d.json") == info
     assert info.resolve_root(Path("/base")) == Path("/base/rel/root")
+    varied = DatasetInfo("y", "/abs", "rhythm", "multiclass", ("N", "A"), None, (), 9.0, None)
+    varied.write(tmp_path / "v.json")
+    assert DatasetInfo.read(tmp_path / "v.json") == varied
     (tmp_path / "bad.json").write_text("{}")
     with pytest.raises(ManifestError, match="not a dataset description"):
         DatasetInfo.read(tmp_path / "bad.json")

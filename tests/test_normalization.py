@@ -1,25 +1,33 @@
 import numpy as np
+import pytest
 
 from ecgpipe.normalization import Normalizer
 
 
-def test_fit_uses_only_the_given_rows(tmp_path):
+def test_fit_pools_records_of_any_length(tmp_path):
     rng = np.random.default_rng(0)
-    x = rng.normal(2.0, 3.0, (50, 4, 100)).astype(np.float32)
-    x[40:] += 100.0  # rows outside the training split must not leak into the statistics
-    spec = rng.normal(0, 1, (50, 4, 6, 9)).astype(np.float32)
-    rows = np.arange(40)
-    norm = Normalizer.fit(x, rows, spec, chunk=7)
-    np.testing.assert_allclose(norm.signal_mean, x[rows].mean(axis=(0, 2)), rtol=1e-5)
-    np.testing.assert_allclose(norm.signal_std, x[rows].std(axis=(0, 2)), rtol=1e-4)
-    assert norm.spectrogram_mean.shape == (4, 6)
-    z = norm.signal(x[rows])
-    np.testing.assert_allclose(z.mean(axis=(0, 2)), 0, atol=1e-4)
-    np.testing.assert_allclose(z.std(axis=(0, 2)), 1, atol=1e-3)
+    lengths = rng.integers(50, 400, 40)
+    x = [rng.normal(2.0, 3.0, (4, n)).astype(np.float32) for n in lengths]
+    spec = [rng.normal(0, 1, (4, 6, n // 16)).astype(np.float32) for n in lengths]
+    norm = Normalizer.fit(iter(x), iter(spec))
+    pooled = np.concatenate(x, axis=1)
+    np.testing.assert_allclose(norm.signal_mean, pooled.mean(axis=1), rtol=1e-5)
+    np.testing.assert_allclose(norm.signal_std, pooled.std(axis=1), rtol=1e-4)
+    np.testing.assert_allclose(
+        norm.spectrogram_mean, np.concatenate(spec, axis=2).mean(axis=2), rtol=1e-4, atol=1e-6
+    )
+    z = norm.signal(pooled)
+    np.testing.assert_allclose(z.mean(axis=1), 0, atol=1e-4)
+    np.testing.assert_allclose(z.std(axis=1), 1, atol=1e-3)
     norm.save(tmp_path / "n.json")
     again = Normalizer.load(tmp_path / "n.json")
     np.testing.assert_array_equal(again.signal_std, norm.signal_std)
     np.testing.assert_array_equal(again.spectrogram_std, norm.spectrogram_std)
+
+
+def test_fit_needs_a_sample():
+    with pytest.raises(ValueError, match="at least one sample"):
+        Normalizer.fit(iter([]))
 
 
 def test_identity_changes_nothing():

@@ -34,7 +34,7 @@ def test_transform_filters_resamples_and_fixes_length():
     ref = tone(100, 8, 5)[mid]
     assert np.corrcoef(sig[1, mid], ref)[0, 1] > 0.999  # lead I: the drift is gone, the tone kept
     assert np.abs(sig[1, mid]).max() == pytest.approx(1.0, abs=0.03)
-    assert spec.shape == (2, *layout.spectrogram)
+    assert spec.shape == (2, layout.n_freqs, 1 + (800 - 64) // 16)
 
 
 def test_shorter_records_are_padded_and_filters_can_be_off():
@@ -51,17 +51,20 @@ def test_shorter_records_are_padded_and_filters_can_be_off():
 
 
 def write_dataset(
-    root: Path, n: int, nan_at: int | None = None
+    root: Path, n: int, nan_at: int | None = None, rates=(100,), seconds=(10.0,)
 ) -> tuple[pd.DataFrame, DatasetInfo]:
+    """``n`` WFDB records (rates and durations cycle through those given) and their manifest."""
     rng = np.random.default_rng(0)
     rows = []
     for i in range(n):
-        x = rng.normal(0, 0.3, (1000, 3)) + tone(100, 10, 1 + i % 7)[:, None]
+        fs, duration = rates[i % len(rates)], seconds[i % len(seconds)]
+        t = tone(fs, duration, 1 + i % 7)
+        x = rng.normal(0, 0.3, (len(t), 3)) + t[:, None]
         if i == nan_at:
             x[10:20, 1] = np.nan
         wfdb.wrsamp(
             f"r{i}",
-            fs=100,
+            fs=fs,
             units=["mV"] * 3,
             sig_name=list(LEADS),
             p_signal=x,
@@ -76,16 +79,17 @@ def write_dataset(
                 "record_id": str(i),
                 "patient_id": f"p{i // 2}",
                 "path": f"r{i}",
-                "fs": 100.0,
+                "fs": float(fs),
                 "n_leads": 3,
                 "leads": "|".join(LEADS),
-                "n_samples": 1000,
+                "n_samples": len(t),
                 "labels": manifest.encode_labels(labels),
                 "label_error": "",
                 "fold": 1 + i % 10,
             }
         )
-    info = DatasetInfo("t", str(root), "task", "multilabel", CLASSES, 100.0, LEADS, 10.0)
+    fixed = rates[0] if len(set(rates)) == 1 else None
+    info = DatasetInfo("t", str(root), "task", "multilabel", CLASSES, fixed, LEADS, 1.0, None)
     return pd.DataFrame(rows), info
 
 
@@ -95,16 +99,37 @@ def test_cache_holds_every_record_in_order(tmp_path, workers):
     cfg = PreprocessConfig(workers=workers, chunk_size=4, dtype="float16")
     build_cache(df, info, tmp_path, cfg, tmp_path / "processed")
     cache = Cache.open(tmp_path / "processed")
-    assert cache.signals.shape == (11, 3, 1000) and cache.signals.dtype == np.float16
-    assert cache.spectrograms.shape[:2] == (11, 3)
+    assert cache.signals.shape == (11 * 3 * 1000,) and cache.signals.dtype == np.float16
+    assert list(cache.lengths) == [1000] * 11 and cache.spectrogram(0).shape == (3, 28, 59)
     assert list(cache.index.record_id) == [str(i) for i in range(11)]
     assert list(cache.index.patient_id[:3]) == ["p0", "p0", "p1"]
     layout = Layout.of(cfg, LEADS)
     for i in (0, 5, 10):
         x, fs, names = preprocessing.load_record(tmp_path / f"r{i}")
-        expected, _ = transform(x, fs, names, cfg, layout)
-        np.testing.assert_array_equal(cache.signals[i], expected.astype(np.float16))
+        expected, spec = transform(x, fs, names, cfg, layout)
+        np.testing.assert_array_equal(cache.signal(i), expected.astype(np.float16))
+        np.testing.assert_array_equal(cache.spectrogram(i), spec.astype(np.float16))
     assert cache.labels.tolist()[:3] == [[0, 0, 0], [0, 1, 0], [0, 0, 1]]
+
+
+def test_records_of_any_rate_and_length_keep_their_whole_length(tmp_path):
+    rates, seconds = (300, 360, 500, 100, 250), (9.3, 61.0, 30.0, 0.5, 12.34)
+    df, info = write_dataset(tmp_path, 10, rates=rates, seconds=seconds)
+    cfg = PreprocessConfig(workers=2, chunk_size=3)
+    build_cache(df, info, tmp_path, cfg, tmp_path / "processed")
+    cache = Cache.open(tmp_path / "processed")
+    for i in range(10):
+        fs, duration = rates[i % 5], seconds[i % 5]
+        x, _, names = preprocessing.load_record(tmp_path / f"r{i}")
+        expected, spec = transform(x, fs, names, cfg, Layout.of(cfg, LEADS))
+        assert cache.lengths[i] == len(expected[0]) == -(-round(fs * duration) * 100 // fs)
+        np.testing.assert_array_equal(cache.signal(i), expected.astype(np.float32))
+        assert cache.spectrogram(i).shape == spec.shape
+        mid = slice(20, cache.lengths[i] - 20)  # the tone, resampled from any rate
+        ref = tone(100, cache.lengths[i] / 100, 1 + i % 7)[mid]
+        assert np.corrcoef(cache.signal(i)[0, mid], ref)[0, 1] > 0.85  # noise: 0.93 expected
+    assert cache.spectrogram(3).shape == (3, 28, 0)  # 0.5 s: shorter than one STFT window
+    assert cache.meta["duration_s"]["max"] == 61.0
 
 
 def test_interrupted_build_leaves_no_cache(tmp_path, monkeypatch):
@@ -138,7 +163,7 @@ def test_interrupted_build_leaves_no_cache(tmp_path, monkeypatch):
             out,
         )
     assert (out / "signals.npy").read_bytes() == before  # the old cache, whole
-    assert Cache.open(out).signals.shape == (9, 3, 1000)
+    assert list(Cache.open(out).lengths) == [1000] * 9
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".processed")]
 
 

@@ -8,7 +8,16 @@ import pandas as pd
 import wfdb
 
 from ecgpipe import manifest
-from ecgpipe.validation import Expected, Thresholds, check_record, check_signal, check_table
+from ecgpipe.manifest import DatasetInfo
+from ecgpipe.validation import (
+    Expected,
+    Header,
+    Thresholds,
+    check_record,
+    check_signal,
+    check_table,
+    run_checks,
+)
 
 THR = Thresholds(flat_std_mv=0.005, saturation_min_s=0.2, amplitude_limit_mv=15.0)
 LEADS = ("I", "II", "V1")
@@ -84,22 +93,22 @@ def edit_header(e: Expected, old: str, new: str) -> None:
 
 
 def test_healthy_record_passes(tmp_path):
-    assert check_record(write_record(tmp_path), THR) == []
+    assert check_record(write_record(tmp_path), THR).failures == []
 
 
 def test_missing_files(tmp_path):
     e = write_record(tmp_path)
     os.remove(e.path.with_suffix(".dat"))
-    [f] = check_record(e, THR)
+    [f] = check_record(e, THR).failures
     assert (f.check, f.reason) == ("missing_file", f"{e.path.with_suffix('.dat')} is missing")
     os.remove(e.path.with_suffix(".hea"))
-    assert checks(check_record(e, THR)) == ["missing_file"]
+    assert checks(check_record(e, THR).failures) == ["missing_file"]
 
 
 def test_truncated_data(tmp_path):
     e = write_record(tmp_path)
     os.truncate(e.path.with_suffix(".dat"), 4000)
-    [f] = check_record(e, THR)
+    [f] = check_record(e, THR).failures
     assert f.check == "header_data_mismatch"
     assert "holds 4000 bytes" in f.reason and "need 6000" in f.reason and "truncated" in f.reason
 
@@ -107,7 +116,7 @@ def test_truncated_data(tmp_path):
 def test_header_length_disagrees_with_data(tmp_path):
     e = write_record(tmp_path)
     edit_header(e, "r 3 100 1000", "r 3 100 1100")
-    assert checks(check_record(e, THR)) == ["header_data_mismatch", "length"]
+    assert checks(check_record(e, THR).failures) == ["header_data_mismatch", "length"]
 
 
 def test_header_signal_count_disagrees_with_data(tmp_path):
@@ -115,7 +124,7 @@ def test_header_signal_count_disagrees_with_data(tmp_path):
     hea = e.path.with_suffix(".hea")
     lines = hea.read_text().splitlines()
     hea.write_text("\n".join([lines[0].replace("r 3", "r 2"), *lines[1:3]]) + "\n")
-    failures = check_record(e, THR)
+    failures = check_record(e, THR).failures
     assert checks(failures) == ["header_data_mismatch", "leads"]
     assert "missing ['V1']" in failures[1].reason
 
@@ -123,13 +132,13 @@ def test_header_signal_count_disagrees_with_data(tmp_path):
 def test_wrong_rate_length_and_leads(tmp_path):
     e = write_record(tmp_path, fs=500.0, signal=ecg_like(1000)[:, :2])
     expected = Expected(e.path, FS, LEADS, 900)
-    assert checks(check_record(expected, THR)) == ["sampling_rate", "length", "leads"]
+    assert checks(check_record(expected, THR).failures) == ["sampling_rate", "length", "leads"]
 
 
 def test_malformed_header_is_unreadable(tmp_path):
     e = write_record(tmp_path)
     e.path.with_suffix(".hea").write_text("this is not a header\n")
-    [f] = check_record(e, THR)
+    [f] = check_record(e, THR).failures
     assert f.check == "unreadable" and "r.hea cannot be parsed" in f.reason
 
 
@@ -137,7 +146,7 @@ def test_invalid_samples_read_as_nan(tmp_path):
     x = ecg_like()
     x[100:130, 1] = np.nan
     e = write_record(tmp_path, signal=x)
-    [f] = check_record(e, THR)
+    [f] = check_record(e, THR).failures
     assert (f.check, f.reason) == ("nan", "lead II: 30 NaN/inf samples from 1.00 s")
 
 
@@ -169,3 +178,52 @@ def test_table_checks():
         [],  # no label for the task is not a defect: split leaves such records out
     ]
     assert "id 2 appears 2 times (also ['r2'])" in failures[1][0].reason
+
+
+def test_length_bounds_apply_where_no_length_is_declared(tmp_path):
+    e = write_record(tmp_path)  # 1000 samples at 100 Hz: 10 s
+    [f] = check_record(Expected(e.path, None, (), None, 12.0, None), THR).failures
+    assert f.check == "length" and "(10.00 s), shorter than the minimum 12 s" in f.reason
+    [f] = check_record(Expected(e.path, None, (), None, 1.0, 9.5), THR).failures
+    assert "longer than the maximum 9.5 s" in f.reason
+    assert check_record(Expected(e.path, None, (), None, 1.0, 10.0), THR).failures == []
+
+
+def test_any_rate_and_extra_leads_pass_and_the_header_is_reported(tmp_path):
+    e = write_record(tmp_path, fs=360.0)
+    got = check_record(Expected(e.path, None, ("ii",), None), THR)
+    assert got.failures == []
+    assert got.header == Header(360.0, LEADS, 1000)
+
+
+def test_only_the_leads_that_matter_are_checked(tmp_path):
+    x = ecg_like()
+    x[:, 2] = 0.0
+    e = write_record(tmp_path, signal=x)
+    assert check_record(Expected(e.path, FS, ("I", "II"), 1000), THR).failures == []
+    assert checks(check_record(e, THR).failures) == ["flat_lead"]
+
+
+def test_where_no_leads_are_declared_most_records_decide(tmp_path):
+    for name in ("a", "b"):
+        write_record(tmp_path, name)
+    write_record(tmp_path, "c", signal=ecg_like()[:, :2])  # I and II only
+    df = pd.DataFrame(
+        {
+            "record_id": ["a", "b", "c"],
+            "patient_id": ["a", "b", "c"],
+            "path": ["a", "b", "c"],
+            "fs": [0.0] * 3,
+            "n_leads": [0] * 3,
+            "leads": [""] * 3,
+            "n_samples": [-1] * 3,
+            "labels": ['["X"]'] * 3,
+            "label_error": [""] * 3,
+            "fold": [-1] * 3,
+        }
+    )
+    info = DatasetInfo("own", str(tmp_path), "t", "multiclass", ("X",), None, (), 1.0, None)
+    checked = run_checks(df, info, tmp_path, THR, workers=1)
+    assert checked.leads == LEADS
+    assert [checks(f) for f in checked.failures] == [[], [], ["leads"]]
+    assert "missing ['V1'], which most records of the dataset have" in checked.failures[2][0].reason

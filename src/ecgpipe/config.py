@@ -8,7 +8,7 @@ a bad value is a :class:`ConfigError` that names the key, raised before any work
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from ecgpipe.errors import PipelineError
 
 Task = Literal["superdiagnostic", "subdiagnostic", "diagnostic", "form", "rhythm", "all"]
+LabelKind = Literal["multilabel", "multiclass"]
 
 
 class ConfigError(PipelineError, ValueError):
@@ -30,6 +31,8 @@ class SyntheticDataConfig(_Frozen):
     """A generated dataset in PTB-XL's on-disk layout (see :mod:`ecgpipe.data.synthetic`)."""
 
     name: Literal["synthetic"] = "synthetic"
+    label_kind: ClassVar[LabelKind] = "multilabel"
+    has_folds: ClassVar[bool | None] = True
     source: str = Field(
         "src/ecgpipe/data/synthetic",
         description="what prepare reads (a DVC dependency): here, the generator's code",
@@ -46,24 +49,101 @@ class SyntheticDataConfig(_Frozen):
     workers: int = Field(0, ge=0, description="processes; 0 = all cores")
 
 
-class PtbxlDataConfig(_Frozen):
-    """A real PTB-XL copy (or a subset in the same layout) under ``root``."""
+class _DataAtRoot(_Frozen):
+    """A dataset read from a folder: ``source`` (the DVC dependency) is that folder."""
 
-    name: Literal["ptbxl"] = "ptbxl"
     root: str
-    source: str = Field(description="what prepare reads (a DVC dependency): the database root")
-    sampling_rate: Literal[100, 500] = 100
-    task: Task = "superdiagnostic"
-    download: bool = Field(False, description="fetch PTB-XL from PhysioNet when root is empty")
+    source: str = Field(description="what prepare reads (a DVC dependency): the dataset root")
 
     @model_validator(mode="after")
-    def _source_is_root(self) -> PtbxlDataConfig:
+    def _source_is_root(self) -> _DataAtRoot:
         if Path(self.source) != Path(self.root):
             raise ValueError(f"data.source ({self.source}) must equal data.root ({self.root})")
         return self
 
 
-DataConfig = Annotated[SyntheticDataConfig | PtbxlDataConfig, Field(discriminator="name")]
+class PtbxlDataConfig(_DataAtRoot):
+    """A real PTB-XL copy (or a subset in the same layout) under ``root``."""
+
+    name: Literal["ptbxl"] = "ptbxl"
+    label_kind: ClassVar[LabelKind] = "multilabel"
+    has_folds: ClassVar[bool | None] = True
+    sampling_rate: Literal[100, 500] = 100
+    task: Task = "superdiagnostic"
+    download: bool = Field(False, description="fetch PTB-XL from PhysioNet when root is empty")
+
+
+CincClass = Literal["N", "A", "O", "~"]
+
+
+class _Lengths(_Frozen):
+    """The record lengths a dataset admits; validate excludes records outside, with the reason."""
+
+    min_duration_s: float = Field(gt=0)
+    max_duration_s: float | None = Field(gt=0, description="null: no upper bound")
+
+    @model_validator(mode="after")
+    def _ordered(self) -> _Lengths:
+        if self.max_duration_s is not None and self.max_duration_s < self.min_duration_s:
+            raise ValueError(
+                f"max_duration_s ({self.max_duration_s}) is below min_duration_s "
+                f"({self.min_duration_s})"
+            )
+        return self
+
+
+class Cinc2017DataConfig(_DataAtRoot, _Lengths):
+    """The PhysioNet/CinC Challenge 2017 training set as published, under ``root``."""
+
+    name: Literal["cinc2017"] = "cinc2017"
+    label_kind: ClassVar[LabelKind] = "multiclass"
+    has_folds: ClassVar[bool | None] = False  # each record is its own patient, no folds
+    classes: list[CincClass] = Field(
+        default_factory=lambda: ["N", "A", "O", "~"],
+        min_length=2,
+        description="classes kept; records of a dropped class are left out and counted",
+    )
+    sampling_rate: float = Field(300.0, gt=0, description="expected rate of every record, Hz")
+    min_duration_s: float = Field(9.0, gt=0)
+    max_duration_s: float | None = Field(61.0, gt=0)
+
+    @model_validator(mode="after")
+    def _unique_classes(self) -> Cinc2017DataConfig:
+        if len(set(self.classes)) != len(self.classes):
+            raise ValueError(f"classes repeats a class: {self.classes}")
+        return self
+
+
+class WfdbFolderDataConfig(_DataAtRoot, _Lengths):
+    """The user's own WFDB records plus a labels file (see :mod:`ecgpipe.data.wfdb_folder`)."""
+
+    name: Literal["wfdb_folder"] = "wfdb_folder"
+    has_folds: ClassVar[bool | None] = None  # when labels_file has a fold column
+    labels_file: str = Field("labels.csv", description="relative to root")
+    label_kind: Literal["multilabel", "multiclass"] = "multiclass"
+    task: str = Field("labels", min_length=1, description="a name for what the labels describe")
+    classes: list[str] | None = Field(
+        None, description="the classes, in order; null = every class labels_file names"
+    )
+    sampling_rate: float | None = Field(None, gt=0, description="expected rate; null = any")
+    leads: list[str] | None = Field(
+        None, description="leads every record must have; null = those of most records"
+    )
+    min_duration_s: float = Field(1.0, gt=0)
+    max_duration_s: float | None = Field(None, gt=0)
+
+    @model_validator(mode="after")
+    def _unique_names(self) -> WfdbFolderDataConfig:
+        for key, names in (("classes", self.classes), ("leads", self.leads)):
+            if names is not None and (not names or len(set(names)) != len(names)):
+                raise ValueError(f"{key} must be a non-empty list without repeats, got {names}")
+        return self
+
+
+DataConfig = Annotated[
+    SyntheticDataConfig | PtbxlDataConfig | Cinc2017DataConfig | WfdbFolderDataConfig,
+    Field(discriminator="name"),
+]
 
 
 class ValidateConfig(_Frozen):
@@ -108,7 +188,9 @@ class PreprocessConfig(_Frozen):
     """Filtering, resampling and caching of every kept record into memory-mapped arrays."""
 
     fs: int = Field(100, gt=0, description="output sampling rate, Hz")
-    duration_s: float = Field(10.0, gt=0, description="output length: pad or crop to this")
+    duration_s: float | None = Field(
+        None, gt=0, description="pad or crop every record to this; null = keep each one's length"
+    )
     leads: list[str] | None = Field(None, description="leads to keep, in order; null = all")
     bandpass: BandpassConfig = Field(default_factory=BandpassConfig)
     notch: NotchConfig = Field(default_factory=NotchConfig)
@@ -182,6 +264,18 @@ class AugmentConfig(_Frozen):
     shift: bool = Field(True, description="random crop position (else the start)")
 
 
+Monitor = Literal[
+    "auto",
+    "val_macro_auroc",
+    "val_macro_auprc",
+    "val_macro_f1",
+    "val_accuracy",
+    "val_cinc2017_f1",
+    "val_loss",
+]
+MULTICLASS_ONLY = ("val_macro_f1", "val_accuracy", "val_cinc2017_f1")
+
+
 class TrainConfig(_Frozen):
     seed: int = Field(42, ge=0)
     max_epochs: int = Field(20, ge=1)
@@ -193,13 +287,25 @@ class TrainConfig(_Frozen):
     eval_stride_s: float = Field(1.25, gt=0)
     aggregate: Literal["max", "mean"] = "max"
     normalize: Literal["per_lead", "none"] = "per_lead"
-    loss: Literal["bce", "focal"] = "bce"
+    loss: Literal["auto", "bce", "ce", "focal"] = Field(
+        "auto", description="auto: bce for multilabel data, ce (softmax) for single-label data"
+    )
     pos_weight: bool = Field(
-        True, description="BCE pos_weight (or CE class weights) from training counts"
+        True, description="BCE pos_weight (or CE / focal class weights) from training counts"
     )
     focal_gamma: float = Field(2.0, ge=0)
     weighted_sampler: bool = False
     augment: AugmentConfig = Field(default_factory=AugmentConfig)
+    monitor: Monitor = Field(
+        "auto",
+        description="validation metric for early stopping and the best checkpoint; auto: "
+        "val_macro_auroc (multilabel) or val_macro_f1 (single-label)",
+    )
+    decision: Literal["argmax", "prior_corrected"] = Field(
+        "argmax",
+        description="single-label prediction: argmax of the probabilities, or of the "
+        "probabilities re-weighted from the loss's class balance back to the training prior",
+    )
     early_stopping_patience: int = Field(8, ge=1)
     accelerator: str = "cpu"
     devices: int | str = 1
@@ -239,6 +345,43 @@ class Config(_Frozen):
 
     model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
 
+    @model_validator(mode="after")
+    def _fits_the_data(self) -> Config:
+        kind, t, name = self.data.label_kind, self.train, self.data.name
+        if kind == "multilabel" and t.loss == "ce":
+            raise ValueError(f"train.loss=ce is for single-label data; {name} is multilabel")
+        if kind == "multiclass" and t.loss == "bce":
+            raise ValueError(f"train.loss=bce is for multilabel data; {name} is single-label")
+        if kind == "multilabel" and t.monitor in MULTICLASS_ONLY:
+            raise ValueError(
+                f"train.monitor={t.monitor} is for single-label data; {name} is multilabel"
+            )
+        if t.monitor == "val_cinc2017_f1" and self.data.name != "cinc2017":
+            raise ValueError("train.monitor=val_cinc2017_f1 needs data=cinc2017")
+        if self.split.strategy == "folds" and self.data.has_folds is False:
+            raise ValueError(
+                f"split.strategy=folds needs the dataset's own folds and {name} has none; "
+                "use split.strategy=stratified"
+            )
+        return self
+
+    @property
+    def monitor(self) -> str:
+        """The validation metric that picks the best epoch (``train.monitor``, resolved)."""
+        if self.train.monitor != "auto":
+            return self.train.monitor
+        return "val_macro_auroc" if self.data.label_kind == "multilabel" else "val_macro_f1"
+
+    @property
+    def loss(self) -> str:
+        """``train.loss``, resolved: bce, ce or focal."""
+        if self.train.loss != "auto":
+            return self.train.loss
+        return "bce" if self.data.label_kind == "multilabel" else "ce"
+
+
+DATA_NAMES = ("synthetic", "ptbxl", "cinc2017", "wfdb_folder")
+
 
 def parse_config(raw: Any, *, origin: str = "params") -> Config:
     """Validate a plain mapping; errors name every offending key."""
@@ -250,10 +393,12 @@ def parse_config(raw: Any, *, origin: str = "params") -> Config:
     except ValidationError as err:
         lines = []
         for e in err.errors():
-            key = ".".join(str(p) for p in e["loc"] if not str(p).endswith("Config"))
-            key = key.replace("synthetic.", "").replace("ptbxl.", "")
+            loc = [str(p) for p in e["loc"]]
+            if loc[:1] == ["data"] and len(loc) > 1 and loc[1] in DATA_NAMES:
+                del loc[1]  # the discriminated union's tag
             msg = "unknown key" if e["type"] == "extra_forbidden" else e["msg"]
-            lines.append(f"  {key}: {msg}")
+            msg = msg.removeprefix("Value error, ")
+            lines.append(f"  {'.'.join(loc)}: {msg}" if loc else f"  {msg}")
         raise ConfigError(f"{origin}: invalid configuration\n" + "\n".join(lines)) from None
 
 

@@ -1,9 +1,16 @@
 """The LightningDataModule over the preprocessed cache and the split indices.
 
-Training takes random crops (``train.crop_s``, or the full record); validation and test cut each
-record into windows of ``eval_window_s`` at ``eval_stride_s`` (the model's outputs over a record's
-windows are aggregated later, by max as the PTB-XL benchmark does). Windows on spectrograms start
-at multiples of the STFT hop so that a window's frames are exactly the cached ones.
+Records may have any length. Training takes one random crop of ``train.crop_s`` from anywhere in
+a record (``null``: the longest record's length); validation and test score each record from all
+of it: windows of ``eval_window_s`` every ``eval_stride_s``, plus one ending at the record's end
+where the grid stops short, so every sample is inside some window (:func:`window_starts`). The
+model's outputs over a record's windows are aggregated later (max, as the PTB-XL benchmark, or
+mean). A record shorter than a window is zero-padded at the end, and counted
+(:meth:`ECGDataModule.n_padded`).
+
+Spectrogram windows come from the cached STFT frames when they start on a frame (a multiple of the
+hop, where the grid puts them), and are computed from the window's signal otherwise (a window
+ending at the record's end, a padded record): both are the STFT of exactly that window.
 Normalisation statistics come from the training rows only.
 """
 
@@ -25,43 +32,57 @@ from ecgpipe.normalization import Normalizer
 from ecgpipe.splitting import SPLITS
 
 
+def window_starts(n: int, length: int, stride: int) -> list[int]:
+    """Starts of ``length``-sample windows every ``stride`` covering all ``n`` samples.
+
+    The grid ``0, stride, 2 * stride, ...`` of windows inside the record, and one more ending at
+    the record's last sample where the grid stops short; one window (to be padded) for a record
+    shorter than ``length``.
+    """
+    if n <= length:
+        return [0]
+    starts = list(range(0, n - length + 1, stride))
+    if starts[-1] + length < n:
+        starts.append(n - length)
+    return starts
+
+
 @dataclass(frozen=True)
 class Windowing:
-    """Window length and start positions, in samples, and the matching spectrogram frames."""
+    """Window length and stride in samples, and how windows map onto spectrogram frames."""
 
     length: int
-    starts: tuple[int, ...]
+    stride: int
+    spectrogram: dict | None
     hop: int | None
     frames: int | None
+    """Spectrogram frames in one window."""
 
     @classmethod
-    def of(
-        cls,
-        n_samples: int,
-        length_s: float | None,
-        stride_s: float,
-        fs: float,
-        spectrogram: dict | None,
-    ) -> Windowing:
-        length = n_samples if length_s is None else min(round(length_s * fs), n_samples)
-        stride = max(1, round(stride_s * fs))
+    def of(cls, length_s: float, stride_s: float, fs: float, spectrogram: dict | None) -> Windowing:
+        length, stride = max(1, round(length_s * fs)), max(1, round(stride_s * fs))
         hop = frames = None
         if spectrogram is not None:
             hop = signal.spectrogram_hop(spectrogram["window"], spectrogram["overlap"])
-            stride = max(hop, stride // hop * hop)
+            stride = max(hop, stride // hop * hop)  # grid windows start on a frame
+            if length < spectrogram["window"]:
+                raise ValueError(
+                    f"a {length}-sample window is shorter than the STFT window "
+                    f"({spectrogram['window']} samples)"
+                )
             frames = 1 + (length - spectrogram["window"]) // hop
-            if frames < 1:
-                raise ValueError(f"a {length}-sample window is shorter than the STFT window")
-        starts = tuple(range(0, n_samples - length + 1, stride))
-        return cls(length, starts, hop, frames)
+        return cls(length, stride, spectrogram, hop, frames)
 
-    def frame(self, start: int) -> int:
-        assert self.hop is not None
-        return start // self.hop
+    def starts(self, n: int) -> list[int]:
+        return window_starts(n, self.length, self.stride)
 
 
 class _Windows(Dataset):
-    """Items of one split: a dict with ``target`` and ``signal`` and/or ``spectrogram``."""
+    """Items of one split: a dict with ``target`` and ``signal`` and/or ``spectrogram``.
+
+    Training items hold one crop (leads, T); evaluation items every window of the record,
+    stacked (W, leads, T), which :func:`collate_windows` concatenates across records.
+    """
 
     def __init__(
         self,
@@ -82,8 +103,9 @@ class _Windows(Dataset):
 
     def _cut(self, row: int, start: int, rng: np.random.Generator | None) -> dict[str, np.ndarray]:
         out = {}
+        raw = crop(self.cache.signal(row), start, self.win.length)
         if self.kind in ("signal", "both"):
-            x = np.asarray(self.cache.signals[row, :, start : start + self.win.length], np.float32)
+            x = raw
             if rng is not None and self.aug is not None:
                 if self.aug.scale:
                     x = augment.scale(x, rng, self.aug.scale)
@@ -93,11 +115,23 @@ class _Windows(Dataset):
                     x = augment.baseline_wander(x, rng, self.aug.wander_mv, self.fs)
             out["signal"] = self.norm.signal(x)
         if self.kind in ("spectrogram", "both"):
-            assert self.cache.spectrograms is not None and self.win.frames is not None
-            f = self.win.frame(start)
-            s = np.asarray(self.cache.spectrograms[row, :, :, f : f + self.win.frames], np.float32)
-            out["spectrogram"] = self.norm.spectrogram(s)
+            out["spectrogram"] = self.norm.spectrogram(self._frames(row, start, raw))
         return out
+
+    def _frames(self, row: int, start: int, raw: np.ndarray) -> np.ndarray:
+        """The window's STFT frames: cached where the window starts on a frame and fits."""
+        win = self.win
+        assert win.hop is not None and win.frames is not None and win.spectrogram is not None
+        first = start // win.hop
+        if start % win.hop == 0 and start + win.length <= self.cache.lengths[row]:
+            return np.asarray(
+                self.cache.spectrogram(row)[:, :, first : first + win.frames], np.float32
+            )
+        s = win.spectrogram
+        _, _, spec = signal.spectrogram(
+            raw, self.fs, s["window"], s["overlap"], s["f_min"], s["f_max"]
+        )
+        return spec.astype(np.float32)
 
     def __getitem__(self, i: int) -> dict[str, torch.Tensor]:
         row = int(self.rows[i])
@@ -105,12 +139,34 @@ class _Windows(Dataset):
         if self.train:
             rng = np.random.default_rng(int(torch.randint(0, 2**31 - 1, ()).item()))
             shift = self.aug is None or self.aug.shift
-            start = int(rng.choice(self.win.starts)) if shift else 0
+            last = max(int(self.cache.lengths[row]) - self.win.length, 0)
+            start = int(rng.integers(0, last + 1)) if shift else 0
+            if self.win.hop is not None:
+                start -= start % self.win.hop  # on a frame: the cached spectrogram serves it
             parts = self._cut(row, start, rng)
             return {k: torch.from_numpy(v) for k, v in parts.items()} | {"target": target}
-        cuts = [self._cut(row, s, None) for s in self.win.starts]
+        cuts = [self._cut(row, s, None) for s in self.win.starts(int(self.cache.lengths[row]))]
         stacked = {k: torch.from_numpy(np.stack([c[k] for c in cuts])) for k in cuts[0]}
         return stacked | {"target": target}
+
+
+def crop(x: np.ndarray, start: int, length: int) -> np.ndarray:
+    """``x[:, start:start + length]`` as float32, zero-padded at the end where ``x`` is shorter."""
+    part = np.asarray(x[:, start : start + length], np.float32)
+    if part.shape[-1] == length:
+        return part
+    out = np.zeros((x.shape[0], length), np.float32)
+    out[:, : part.shape[-1]] = part
+    return out
+
+
+def collate_windows(items: list[dict[str, torch.Tensor]]) -> dict[str, torch.Tensor]:
+    """Records' windows, concatenated: (sum W, ...) inputs, (B,) ``n_windows``, (B, ...) targets."""
+    inputs = [k for k in items[0] if k != "target"]
+    batch = {k: torch.cat([item[k] for item in items]) for k in inputs}
+    batch["n_windows"] = torch.tensor([len(item[inputs[0]]) for item in items])
+    batch["target"] = torch.stack([item["target"] for item in items])
+    return batch
 
 
 class ECGDataModule(pl.LightningDataModule):
@@ -133,21 +189,22 @@ class ECGDataModule(pl.LightningDataModule):
         spec = meta["spectrogram"] if kind != "signal" else None
         if kind != "signal" and spec is None:
             raise ValueError("this model reads spectrograms; set preprocess.spectrogram.enabled")
-        n, fs = meta["n_samples"], float(meta["fs"])
-        # Training windows start at any multiple of the hop (or sample), evaluation at the stride.
-        self.train_windows = Windowing.of(n, cfg.crop_s, 1 / fs, fs, spec)
-        self.eval_windows = Windowing.of(n, cfg.eval_window_s, cfg.eval_stride_s, fs, spec)
+        fs = float(meta["fs"])
+        crop_s = cfg.crop_s if cfg.crop_s is not None else int(self.cache.lengths.max()) / fs
+        self.train_windows = Windowing.of(crop_s, 1 / fs, fs, spec)
+        self.eval_windows = Windowing.of(cfg.eval_window_s, cfg.eval_stride_s, fs, spec)
         if normalizer is not None:
             self.normalizer = normalizer
         elif cfg.normalize == "per_lead":
+            train = self.rows["train"]
             self.normalizer = Normalizer.fit(
-                self.cache.signals,
-                self.rows["train"],
-                self.cache.spectrograms if kind != "signal" else None,
+                (self.cache.signal(r) for r in train),
+                (self.cache.spectrogram(r) for r in train) if kind != "signal" else None,
             )
         else:
-            freqs = None if spec is None else self.cache.spectrograms.shape[2]
-            self.normalizer = Normalizer.identity(self.cache.signals.shape[1], freqs)
+            self.normalizer = Normalizer.identity(
+                self.cache.n_leads, None if spec is None else self.cache.n_freqs
+            )
 
     @property
     def multilabel(self) -> bool:
@@ -159,12 +216,17 @@ class ECGDataModule(pl.LightningDataModule):
 
     @property
     def n_leads(self) -> int:
-        return int(self.cache.signals.shape[1])
+        return self.cache.n_leads
 
     def class_counts(self) -> np.ndarray:
         """Positives per class in the training split."""
         y = self.cache.labels[self.rows["train"]]
         return y.sum(axis=0) if y.ndim == 2 else np.bincount(y, minlength=self.n_classes)
+
+    def n_padded(self, split: str) -> int:
+        """Records of ``split`` shorter than its crop (train) or window (val, test): zero-padded."""
+        win = self.train_windows if split == "train" else self.eval_windows
+        return int((self.cache.lengths[self.rows[split]] < win.length).sum())
 
     def dataset(self, split: str) -> _Windows:
         train = split == "train"
@@ -201,7 +263,7 @@ class ECGDataModule(pl.LightningDataModule):
         return self._loader("train", sampler=sampler)
 
     def val_dataloader(self) -> DataLoader:
-        return self._loader("val")
+        return self._loader("val", collate_fn=collate_windows)
 
     def test_dataloader(self) -> DataLoader:
-        return self._loader("test")
+        return self._loader("test", collate_fn=collate_windows)

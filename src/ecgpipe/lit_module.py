@@ -12,6 +12,8 @@ import torch
 from ecgpipe import losses, metrics, models
 from ecgpipe.errors import TrainingDiverged
 
+INPUT_KEYS = ("signal", "spectrogram")
+
 
 class ECGClassifier(pl.LightningModule):
     def __init__(
@@ -30,7 +32,11 @@ class ECGClassifier(pl.LightningModule):
         lr: float = 3e-3,
         weight_decay: float = 1e-2,
         aggregate: str = "max",
+        dataset: str = "",
+        decision_factors: list[float] | None = None,
     ):
+        """``decision_factors``: single-label data is predicted as the argmax of the
+        probabilities times these (see :func:`ecgpipe.metrics.prior_correction`); none: 1."""
         super().__init__()
         self.save_hyperparameters()
         self.net = models.build(model, n_leads, n_classes, **options)
@@ -70,13 +76,20 @@ class ECGClassifier(pl.LightningModule):
         return loss
 
     def record_scores(self, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
-        """Windowed batch (B, W, ...) -> per-record probabilities and the mean window logits."""
-        b, w = batch["target"].shape[0], next(v for k, v in batch.items() if k != "target").shape[1]
-        flat = {k: v.flatten(0, 1) for k, v in batch.items() if k != "target"}
-        logits = self(flat).view(b, w, -1)
+        """Records' windows (see :func:`ecgpipe.datamodule.collate_windows`) -> per-record
+        aggregated probabilities (B, C) and mean window logits (B, C)."""
+        counts = batch["n_windows"]
+        logits = self({k: v for k, v in batch.items() if k in INPUT_KEYS})
         probs = self.probabilities(logits)
-        agg = probs.amax(dim=1) if self.hparams.aggregate == "max" else probs.mean(dim=1)
-        return agg, logits.mean(dim=1)
+        record = torch.repeat_interleave(torch.arange(len(counts), device=counts.device), counts)
+        b, c = len(counts), logits.shape[1]
+        if self.hparams.aggregate == "max":
+            at = record[:, None].expand(-1, c)
+            agg = probs.new_zeros(b, c).scatter_reduce(0, at, probs, "amax", include_self=False)
+        else:
+            agg = probs.new_zeros(b, c).index_add(0, record, probs) / counts[:, None]
+        mean_logits = logits.new_zeros(b, c).index_add(0, record, logits) / counts[:, None]
+        return agg, mean_logits
 
     def validation_step(self, batch: dict[str, torch.Tensor], _: int) -> None:
         probs, logits = self.record_scores(batch)
@@ -92,15 +105,21 @@ class ECGClassifier(pl.LightningModule):
         if not self._val:
             return
         p = torch.cat([v[0] for v in self._val]).float().numpy()
-        y = metrics.indicator(torch.cat([v[1] for v in self._val]).numpy(), p.shape[1])
+        y = torch.cat([v[1] for v in self._val]).numpy()
         self._val.clear()
         if not np.isfinite(p).all():
             raise TrainingDiverged(
                 f"training diverged: non-finite validation outputs at epoch {self.current_epoch} "
                 f"(lr {self.hparams.lr:g}); lower train.lr"
             )
-        for name, value in epoch_metrics(y, p, self.hparams.classes).items():
-            self.log(name, value, prog_bar=name == "val_macro_auroc")
+        h = self.hparams
+        if h.multilabel:
+            values = epoch_metrics(metrics.indicator(y, p.shape[1]), p, h.classes)
+        else:
+            factors = None if h.decision_factors is None else np.asarray(h.decision_factors)
+            values = epoch_metrics_multiclass(y, p, h.classes, factors, h.dataset)
+        for name, value in values.items():
+            self.log(metrics.metric_name(name), value, prog_bar=name == "val_macro_auroc")
 
     def configure_optimizers(self):
         opt = torch.optim.AdamW(
@@ -112,37 +131,60 @@ class ECGClassifier(pl.LightningModule):
         return {"optimizer": opt, "lr_scheduler": {"scheduler": sched, "interval": "step"}}
 
 
-def epoch_metrics(y: np.ndarray, p: np.ndarray, classes: list[str]) -> dict[str, float]:
-    """Validation metrics logged every epoch: AUROC/AUPRC, and precision/recall/F1 both at a
-    fixed 0.5 threshold and at per-class thresholds tuned on these scores (macro averages)."""
-    auc, ap = metrics.auroc(y, p), metrics.auprc(y, p)
-    out = {
-        "val_macro_auroc": float(np.nanmean(auc)) if np.isfinite(auc).any() else 0.0,
-        "val_macro_auprc": float(np.nanmean(ap)) if np.isfinite(ap).any() else 0.0,
-    }
+def _mean(values: np.ndarray) -> float:
+    """Mean of the finite values; 0 where there is none (a metric to log must be a number)."""
+    return float(np.nanmean(values)) if np.isfinite(values).any() else 0.0
+
+
+def _areas(y: np.ndarray, p: np.ndarray, classes: list[str]) -> dict[str, float]:
+    auc = metrics.auroc(y, p)
+    out = {"val_macro_auroc": _mean(auc), "val_macro_auprc": _mean(metrics.auprc(y, p))}
     for c, name in enumerate(classes):
         if np.isfinite(auc[c]):
             out[f"val_auroc_{name}"] = float(auc[c])
+    return out
+
+
+def epoch_metrics(y: np.ndarray, p: np.ndarray, classes: list[str]) -> dict[str, float]:
+    """Multilabel validation metrics logged every epoch: AUROC/AUPRC, and precision/recall/F1
+    both at a fixed 0.5 threshold and at per-class thresholds tuned on these scores (macro)."""
+    out = _areas(y, p, classes)
     for tag, thr in (
         ("at05", np.full(len(classes), 0.5)),
         ("tuned", metrics.tune_thresholds(y, p)),
     ):
         m = metrics.at_thresholds(y, p, thr)
         for key in ("precision", "recall", "f1"):
-            out[f"val_{key}_{tag}"] = (
-                float(np.nanmean(m[key])) if np.isfinite(m[key]).any() else 0.0
-            )
+            out[f"val_{key}_{tag}"] = _mean(m[key])
+    return out
+
+
+def epoch_metrics_multiclass(
+    y: np.ndarray, p: np.ndarray, classes: list[str], factors: np.ndarray | None, dataset: str
+) -> dict[str, float]:
+    """Single-label validation metrics: one-vs-rest AUROC/AUPRC, and accuracy, macro and
+    per-class F1 of the predicted class (and the dataset's challenge score, if it has one)."""
+    out = _areas(metrics.indicator(y, p.shape[1]), p, classes)
+    cm = metrics.confusion(y, metrics.predict_classes(p, factors), len(classes))
+    r = metrics.confusion_rates(cm)
+    out["val_accuracy"] = float(r["accuracy"])
+    out["val_macro_f1"] = _mean(r["f1"])
+    for c, name in enumerate(classes):
+        if np.isfinite(r["f1"][c]):
+            out[f"val_f1_{name}"] = float(r["f1"][c])
+    for key, value in metrics.challenge_f1(dataset, classes, np.nan_to_num(r["f1"])).items():
+        out[f"val_{key}"] = float(value)
     return out
 
 
 @torch.no_grad()
 def predict(module: ECGClassifier, loader) -> tuple[np.ndarray, np.ndarray]:
-    """Record-level targets (as indicators) and aggregated probabilities over a windowed loader."""
+    """Record-level targets (as given: indicators or class ids) and aggregated probabilities
+    over a windowed loader."""
     module.eval()
     ys, ps = [], []
     for batch in loader:
         probs, _ = module.record_scores(batch)
         ps.append(probs.float().cpu())
         ys.append(batch["target"])
-    p = torch.cat(ps).numpy()
-    return metrics.indicator(torch.cat(ys).numpy(), p.shape[1]), p
+    return torch.cat(ys).numpy(), torch.cat(ps).numpy()

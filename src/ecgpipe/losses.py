@@ -1,4 +1,4 @@
-"""Losses for imbalanced classes: weighted BCE, sigmoid focal loss, weighted cross-entropy."""
+"""Losses for imbalanced classes: weighted BCE, weighted cross-entropy, and focal losses of both."""
 
 from __future__ import annotations
 
@@ -24,11 +24,28 @@ class FocalLoss(nn.Module):
         return ((1 - p_t) ** self.gamma * bce).mean()
 
 
+class SoftmaxFocalLoss(nn.Module):
+    """Focal loss on softmax outputs for single-label data, with optional class weights."""
+
+    def __init__(self, gamma: float = 2.0, weight: torch.Tensor | None = None):
+        super().__init__()
+        self.gamma = gamma
+        self.register_buffer("weight", weight)
+
+    def forward(self, logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        log_p = F.log_softmax(logits, dim=-1).gather(1, target[:, None])[:, 0]
+        loss = -((1 - log_p.exp()) ** self.gamma) * log_p
+        if self.weight is None:
+            return loss.mean()
+        w = self.weight[target]
+        return (w * loss).sum() / w.sum()
+
+
 def build(
     kind: str, multilabel: bool, counts: torch.Tensor, n: int, weighted: bool, gamma: float
 ) -> nn.Module:
-    """The loss for the task: multilabel -> BCE or focal with ``pos_weight = neg / pos`` from the
-    training counts; single-label -> cross-entropy with inverse-frequency class weights."""
+    """The loss: ``bce`` / ``focal`` (multilabel, ``pos_weight = neg / pos`` from the training
+    counts) or ``ce`` / ``focal`` (single-label, inverse-frequency class weights)."""
     counts = counts.clamp(min=1).float()
     if multilabel:
         pos_weight = (n - counts) / counts if weighted else None
@@ -36,4 +53,6 @@ def build(
             return FocalLoss(gamma, pos_weight)
         return nn.BCEWithLogitsLoss(pos_weight=pos_weight)
     weight = n / (len(counts) * counts) if weighted else None
+    if kind == "focal":
+        return SoftmaxFocalLoss(gamma, weight)
     return nn.CrossEntropyLoss(weight=weight)

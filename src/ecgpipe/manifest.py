@@ -7,7 +7,9 @@ Columns:
 - ``patient_id``: who the record belongs to (empty when the source lacks it).
 - ``path``: the WFDB record, relative to ``DatasetInfo.root``, without extension.
 - ``fs``, ``n_leads``, ``leads`` (``|``-joined), ``n_samples``: what the dataset declares; validate
-  compares them with the files.
+  compares them with the files. A reader that cannot know them without reading the records leaves
+  them undeclared (``fs`` 0, ``n_leads`` 0, ``leads`` empty, ``n_samples`` -1); validate writes
+  what each kept record's header says into its own manifest, so every later stage knows them.
 - ``labels``: a JSON list of class names (multilabel: any number; multiclass: exactly one;
   beat: empty, the beat labels live in the record's annotation file).
 - ``label_error``: why the source's labels could not be read (empty when they could).
@@ -66,10 +68,14 @@ class DatasetInfo:
     task: str
     label_kind: LabelKind
     classes: tuple[str, ...]
-    fs: float
+    fs: float | None
+    """The sampling rate every record must have; ``None``: any (preprocess resamples each)."""
     leads: tuple[str, ...]
-    duration_s: float | None
-    """Expected record duration; ``None`` where records vary in length."""
+    """Leads every record must have (others are ignored); empty: those of most records, which
+    validate finds out and writes into its own ``dataset.json``."""
+    min_duration_s: float | None
+    max_duration_s: float | None
+    """Record lengths admitted (``None``: no bound); validate excludes records outside."""
 
     def resolve_root(self, base: Path) -> Path:
         """The dataset root as a path; a relative root is relative to ``base``."""

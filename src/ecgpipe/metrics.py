@@ -11,6 +11,8 @@ which gives exactly what scikit-learn gives on each resample, much faster.
 
 from __future__ import annotations
 
+import re
+import unicodedata
 import warnings
 from collections.abc import Callable
 
@@ -193,3 +195,66 @@ def bootstrap_ci(
     values = [statistic(y[idx], p[idx]) for idx in resample_indices(len(y), n, seed)]
     lo, hi = percentile_ci(np.asarray(values, dtype=float), level)
     return float(lo), float(hi)
+
+
+# --------------------------------------------------------------------------- single-label
+
+CHALLENGE_F1: dict[str, tuple[str, ...]] = {"cinc2017": ("N", "A", "O")}
+"""Datasets whose challenge scores the mean F1 of some classes: the score is ``<dataset>_f1``."""
+
+
+def challenge_f1(dataset: str, classes: list[str], f1: np.ndarray) -> dict[str, float]:
+    """``{"cinc2017_f1": mean F1 of N, A and O}`` for a dataset that has such a score; else ``{}``.
+
+    ``f1`` is per class, in ``classes`` order, with any leading (resample) axes.
+    """
+    scored = CHALLENGE_F1.get(dataset)
+    if scored is None or not set(scored) <= set(classes):
+        return {}
+    return {f"{dataset}_f1": f1[..., [classes.index(c) for c in scored]].mean(axis=-1)}
+
+
+def prior_correction(counts: np.ndarray, class_weighted: bool, balanced: bool) -> np.ndarray:
+    """Per-class factors that turn a re-weighted model's probabilities back to the training prior.
+
+    A model trained with class weights ``w`` (inverse frequency) or a class-balanced sampler
+    learns posteriors under the prior it saw, ``pi~ ~ pi_sampled * w``; multiplying by
+    ``pi / pi~`` (Bayes' rule) restores the training prior ``pi``, whose argmax maximises
+    accuracy. Without weights or sampler the factors are all 1.
+    """
+    prior = np.maximum(np.asarray(counts, float), 1) / max(np.sum(counts), 1)
+    seen = np.full_like(prior, 1 / len(prior)) if balanced else prior
+    if class_weighted:
+        seen = seen / prior
+    seen = seen / seen.sum()
+    factors = prior / seen
+    return factors / factors.max()
+
+
+def predict_classes(p: np.ndarray, factors: np.ndarray | None = None) -> np.ndarray:
+    """(N,) class ids: the argmax of ``p`` (N, C), each column scaled by ``factors`` first."""
+    return np.argmax(p if factors is None else p * factors, axis=1)
+
+
+def confusion(y: np.ndarray, pred: np.ndarray, n_classes: int) -> np.ndarray:
+    """(C, C) counts: rows actual class, columns predicted."""
+    return np.bincount(y * n_classes + pred, minlength=n_classes**2).reshape(n_classes, n_classes)
+
+
+def confusion_rates(cm: np.ndarray) -> dict[str, np.ndarray]:
+    """Per-class precision, recall, specificity and F1 (see :func:`rates`) of (..., C, C) counts,
+    and accuracy (...,)."""
+    tp = np.diagonal(cm, axis1=-2, axis2=-1)
+    actual, predicted = cm.sum(axis=-1), cm.sum(axis=-2)
+    total = actual.sum(axis=-1, keepdims=True)
+    out = rates(tp, predicted - tp, actual - tp, total - actual - predicted + tp)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out["accuracy"] = tp.sum(axis=-1) / total[..., 0]
+    return out
+
+
+def metric_name(key: str) -> str:
+    """``key`` as an MLflow metric name: characters it refuses spelled out (``~`` -> ``tilde``)."""
+    return re.sub(
+        r"[^\w\-. /]", lambda m: unicodedata.name(m.group(), "char").lower().replace(" ", "_"), key
+    )

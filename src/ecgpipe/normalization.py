@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,17 +32,14 @@ class Normalizer:
 
     @classmethod
     def fit(
-        cls,
-        signals: np.ndarray,
-        rows: np.ndarray,
-        spectrograms: np.ndarray | None = None,
-        chunk: int = 256,
+        cls, signals: Iterable[np.ndarray], spectrograms: Iterable[np.ndarray] | None = None
     ) -> Normalizer:
-        """Statistics of ``signals[rows]`` (and spectrograms), streamed in chunks from a memmap."""
-        sig = _moments(signals, rows, chunk, axes=(0, 2))
-        spec = (
-            _moments(spectrograms, rows, chunk, axes=(0, 3)) if spectrograms is not None else None
-        )
+        """Statistics over records of any length: (leads, T) signals, (leads, F, T') spectrograms.
+
+        Accumulated record by record in float64 (records may be memory-mapped views).
+        """
+        sig = _moments(signals)
+        spec = _moments(spectrograms) if spectrograms is not None else None
         return cls(*sig, *(spec if spec else (None, None)))
 
     def signal(self, x: np.ndarray) -> np.ndarray:
@@ -68,15 +66,17 @@ class Normalizer:
         return cls(**{k: None if v is None else np.asarray(v, np.float32) for k, v in raw.items()})
 
 
-def _moments(a: np.ndarray, rows: np.ndarray, chunk: int, axes: tuple[int, int]):
-    """Mean and std over records and time, accumulated in float64 chunk by chunk."""
+def _moments(records: Iterable[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and std over every record's last (time) axis, per position of the others."""
     total = sq = None
     count = 0
-    for i in range(0, len(rows), chunk):
-        x = np.asarray(a[np.sort(rows[i : i + chunk])], dtype=np.float64)
-        s, q = x.sum(axis=axes), (x * x).sum(axis=axes)
+    for record in records:
+        x = np.asarray(record, dtype=np.float64)
+        s, q = x.sum(axis=-1), np.einsum("...t,...t->...", x, x)
         total, sq = (s, q) if total is None else (total + s, sq + q)
-        count += x.shape[axes[0]] * x.shape[axes[1]]
+        count += x.shape[-1]
+    if total is None or count == 0:
+        raise ValueError("normalisation statistics need at least one sample")
     mean = total / count
     std = np.sqrt(np.maximum(sq / count - mean**2, 0.0))
     return mean.astype(np.float32), np.maximum(std, 1e-6).astype(np.float32)

@@ -1,9 +1,11 @@
-"""Turn kept records into fixed-size arrays: filter, resample, fix length, spectrogram.
+"""Turn kept records into the cache: filter, resample, (optionally) fix length, spectrogram.
 
 :func:`transform` is the per-record recipe (NumPy/SciPy, see :mod:`ecgpipe.signal`);
 :func:`build_cache` runs it over a manifest in parallel chunks and streams the results into
-memory-mapped arrays: each worker writes its rows straight into the files, so memory holds a
-few records per worker, never the dataset, and nothing is copied back through the parent.
+flat memory-mapped arrays (:mod:`ecgpipe.cache`). Each record's place is known before any is
+read (its validated length, resampled), so each worker writes its records straight into the
+files: memory holds a few records per worker, never the dataset, and nothing is copied back
+through the parent.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import pandas as pd
 import wfdb
 
 from ecgpipe import atomic, signal
+from ecgpipe.cache import offsets, spectrogram_frames
 from ecgpipe.config import PreprocessConfig
 from ecgpipe.errors import PipelineError
 from ecgpipe.manifest import DatasetInfo, decode_labels
@@ -30,29 +33,35 @@ class PreprocessError(PipelineError):
 
 @dataclass(frozen=True)
 class Layout:
-    """Output shapes fixed by the configuration and the dataset's leads."""
+    """What every cached record shares: its leads, a fixed length if any, the STFT's settings."""
 
     leads: tuple[str, ...]
-    n_samples: int
-    spectrogram: tuple[int, int] | None
+    n_samples: int | None
+    """Every record padded or cropped to this; ``None``: each keeps its own length."""
+    n_freqs: int | None
+    """Spectrogram bins kept; ``None`` when spectrograms are off."""
 
     @classmethod
     def of(cls, cfg: PreprocessConfig, dataset_leads: tuple[str, ...]) -> Layout:
         leads = tuple(cfg.leads) if cfg.leads else dataset_leads
-        n = round(cfg.duration_s * cfg.fs)
+        n = None if cfg.duration_s is None else round(cfg.duration_s * cfg.fs)
         s = cfg.spectrogram
-        shape = (
-            signal.spectrogram_shape(n, cfg.fs, s.window, s.overlap, s.f_min, s.f_max)
-            if s.enabled
-            else None
-        )
-        return cls(leads, n, shape)
+        freqs = int(signal.spectrogram_bins(s.window, cfg.fs, s.f_min, s.f_max)[0].sum())
+        return cls(leads, n, freqs if s.enabled else None)
+
+    def length(self, n_samples: int, fs: float, out_fs: float) -> int:
+        """Samples a record of ``n_samples`` at ``fs`` has in the cache."""
+        return self.n_samples or signal.resampled_length(n_samples, fs, out_fs)
 
 
 def transform(
     x: np.ndarray, fs: float, names: list[str], cfg: PreprocessConfig, layout: Layout
 ) -> tuple[np.ndarray, np.ndarray | None]:
-    """One record (leads, samples) in mV at ``fs`` -> (signal, spectrogram) at ``cfg.fs``."""
+    """One record (leads, samples) in mV at ``fs`` -> (signal, spectrogram) at ``cfg.fs``.
+
+    The spectrogram holds the record's whole STFT frames: (leads, F, 0) for a record shorter
+    than one STFT window.
+    """
     x = signal.select_leads(x, names, layout.leads)
     if cfg.bandpass.enabled:
         b = cfg.bandpass
@@ -60,11 +69,15 @@ def transform(
     if cfg.notch.enabled:
         x = signal.notch(x, fs, cfg.notch.freq_hz, cfg.notch.quality)
     x = signal.resample(x, fs, cfg.fs)
-    x = signal.fix_length(x, layout.n_samples, mode="start")
+    if layout.n_samples is not None:
+        x = signal.fix_length(x, layout.n_samples, mode="start")
     spec = None
-    if layout.spectrogram is not None:
+    if layout.n_freqs is not None:
         s = cfg.spectrogram
-        _, _, spec = signal.spectrogram(x, cfg.fs, s.window, s.overlap, s.f_min, s.f_max)
+        if x.shape[-1] >= s.window:
+            _, _, spec = signal.spectrogram(x, cfg.fs, s.window, s.overlap, s.f_min, s.f_max)
+        else:
+            spec = np.zeros((len(layout.leads), layout.n_freqs, 0), x.dtype)
     return x, spec
 
 
@@ -76,10 +89,10 @@ def load_record(path: Path) -> tuple[np.ndarray, float, list[str]]:
 
 @dataclass(frozen=True)
 class _Chunk:
-    """A run of records and where their rows go in the memory-mapped outputs."""
+    """A run of records and where their blocks go in the flat memory-mapped outputs."""
 
-    start: int
-    items: list[tuple[str, Path]]
+    items: list[tuple[str, Path, int, int, int, int]]
+    """(record_id, path, samples at, samples, frames at, frames) per record."""
     signals: Path
     spectrograms: Path | None
     cfg: PreprocessConfig
@@ -90,17 +103,24 @@ def _process_chunk(chunk: _Chunk) -> int:
     """Transform a chunk's records and write them straight into the memmaps (no copy back)."""
     sigs = np.load(chunk.signals, mmap_mode="r+")
     specs = np.load(chunk.spectrograms, mmap_mode="r+") if chunk.spectrograms else None
-    for k, (record_id, path) in enumerate(chunk.items, start=chunk.start):
+    leads, freqs = len(chunk.layout.leads), chunk.layout.n_freqs or 0
+    for record_id, path, at, n, frame_at, frames in chunk.items:
         try:
             x, fs, names = load_record(path)
             if not np.isfinite(x).all():
                 raise ValueError("it holds NaN or infinite samples (was it validated?)")
             sig, spec = transform(x, fs, names, chunk.cfg, chunk.layout)
+            if sig.shape[-1] != n:
+                raise ValueError(
+                    f"it has {sig.shape[-1]} samples at {chunk.cfg.fs} Hz, its validated header "
+                    f"{n} (was it changed after validate?)"
+                )
         except (OSError, ValueError) as err:
             raise PreprocessError(f"record {record_id} ({path}): {err}") from None
-        sigs[k] = sig
+        sigs[leads * at : leads * (at + n)] = sig.ravel()
         if specs is not None:
-            specs[k] = spec
+            assert spec is not None and spec.shape[-1] == frames
+            specs[leads * freqs * frame_at : leads * freqs * (frame_at + frames)] = spec.ravel()
     sigs.flush()
     if specs is not None:
         specs.flush()
@@ -124,11 +144,20 @@ def build_cache(
 ) -> dict:
     """Preprocess every manifest row into the cache at ``out`` (see :mod:`ecgpipe.cache`)."""
     layout = Layout.of(cfg, info.leads)
-    items = [(r.record_id, root / r.path) for r in df.itertuples(index=False)]
-    n, dtype = len(items), np.dtype(cfg.dtype)
-    shapes = {"signals": [n, len(layout.leads), layout.n_samples]}
-    if layout.spectrogram:
-        shapes["spectrograms"] = [n, len(layout.leads), *layout.spectrogram]
+    lengths = np.array(
+        [layout.length(int(r.n_samples), float(r.fs), cfg.fs) for r in df.itertuples()], np.int64
+    )
+    spec = cfg.spectrogram.model_dump() if layout.n_freqs is not None else None
+    frames = spectrogram_frames(lengths, spec) if spec else np.zeros_like(lengths)
+    at, frame_at = offsets(lengths), offsets(frames)
+    items = [
+        (r.record_id, root / r.path, int(at[i]), int(lengths[i]), int(frame_at[i]), int(frames[i]))
+        for i, r in enumerate(df.itertuples(index=False))
+    ]
+    n, dtype, leads = len(items), np.dtype(cfg.dtype), len(layout.leads)
+    shapes = {"signals": [int(at[-1]) * leads]}
+    if spec:
+        shapes["spectrograms"] = [int(frame_at[-1]) * leads * layout.n_freqs]
     y = label_array(df["labels"], info)
     shapes["labels"] = list(y.shape)
 
@@ -138,7 +167,6 @@ def build_cache(
             np.lib.format.open_memmap(target, "w+", dtype, tuple(shapes[name])).flush()
         chunks = [
             _Chunk(
-                i,
                 items[i : i + cfg.chunk_size],
                 targets["signals"],
                 targets.get("spectrograms"),
@@ -153,6 +181,7 @@ def build_cache(
         np.save(tmp / "labels.npy", y)
         index = df[["record_id", "patient_id", "fold"]].reset_index(drop=True)
         index.insert(0, "row", np.arange(n))
+        index["n_samples"] = lengths
         index.to_csv(tmp / "index.csv", index=False, lineterminator="\n")
         meta = {
             "dataset": info.name,
@@ -161,10 +190,19 @@ def build_cache(
             "classes": list(info.classes),
             "fs": cfg.fs,
             "leads": list(layout.leads),
-            "n_samples": layout.n_samples,
+            "n_records": n,
+            "duration_s": _durations(lengths, cfg.fs),
             "dtype": cfg.dtype,
-            "spectrogram": cfg.spectrogram.model_dump() if layout.spectrogram else None,
+            "spectrogram": spec,
+            "n_freqs": layout.n_freqs,
             "shapes": shapes,
         }
         (tmp / "meta.json").write_text(json.dumps(meta, indent=2) + "\n")
     return meta
+
+
+def _durations(lengths: np.ndarray, fs: float) -> dict[str, float] | None:
+    if lengths.size == 0:
+        return None
+    seconds = lengths / fs
+    return {"min": float(seconds.min()), "max": float(seconds.max()), "total": float(seconds.sum())}

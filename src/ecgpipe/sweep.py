@@ -4,7 +4,8 @@ Each job trains and evaluates one configuration on the data that ``dvc repro`` p
 never re-runs a data stage, and stops at once if that data is missing, stale or not what the
 sweep asks for) and writes its model and metrics to its own Hydra job directory. In MLflow, the
 jobs are child runs of one parent run per sweep, which records the sweep's overrides and, at the
-end, the best child by validation macro AUROC: the value each job returns, and what
+end, the best child by the monitored validation metric (``train.monitor``: macro AUROC for
+multilabel data by default): the value each job returns, and what
 ``hparams_search=optuna`` maximises. A job that fails is recorded FAILED with its error and
 returns NaN, so the sweep goes on.
 
@@ -36,7 +37,6 @@ from ecgpipe.errors import PipelineError
 from ecgpipe.paths import Paths
 
 log = logging.getLogger("ecgpipe")
-OBJECTIVE = "best_val_macro_auroc"
 PARENT_FILE = "mlflow_parent.json"  # in the sweep directory: how jobs find their parent run
 _CALLBACKS: list[SweepTracking] = []  # instantiated by Hydra; closed by main() on a crash
 
@@ -96,26 +96,28 @@ class SweepTracking(Callback):
             return
         cfg, root, run_id = self.parent
         self.parent = None
+        objective = f"best_{cfg.monitor}"
         client = MlflowClient(tracking.tracking_uri(cfg.mlflow, root))
         children = client.search_runs(
             [client.get_run(run_id).info.experiment_id],
             filter_string=f"tags.mlflow.parentRunId = '{run_id}'",
         )
-        done = [r for r in children if r.info.status == "FINISHED" and OBJECTIVE in r.data.metrics]
+        done = [r for r in children if r.info.status == "FINISHED" and objective in r.data.metrics]
         failed = [r for r in children if r.info.status == "FAILED"]
         client.log_metric(run_id, "n_runs", len(children))
         client.log_metric(run_id, "n_failed", len(failed))
         if done:
-            best = max(done, key=lambda r: r.data.metrics[OBJECTIVE])
-            client.log_metric(run_id, OBJECTIVE, best.data.metrics[OBJECTIVE])
+            pick = min if cfg.monitor == "val_loss" else max
+            best = pick(done, key=lambda r: r.data.metrics[objective])
+            client.log_metric(run_id, objective, best.data.metrics[objective])
             client.set_tag(run_id, "best_run_id", best.info.run_id)
             client.set_tag(run_id, "best_run_name", best.info.run_name)
             log.info(
                 "sweep: %d runs, %d failed; best %s %.4f: %s (run %s)",
                 len(children),
                 len(failed),
-                OBJECTIVE,
-                best.data.metrics[OBJECTIVE],
+                objective,
+                best.data.metrics[objective],
                 best.info.run_name,
                 best.info.run_id,
             )

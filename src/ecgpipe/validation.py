@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 import wfdb
 
+from ecgpipe.manifest import DatasetInfo
 from ecgpipe.parallel import imap
 from ecgpipe.progress import track
 
@@ -65,12 +66,33 @@ class Thresholds:
 
 @dataclass(frozen=True)
 class Expected:
-    """What one record should be, as its manifest row declares."""
+    """What one record should be: as its manifest row declares, within the dataset's bounds."""
 
     path: Path
+    fs: float | None
+    """``None``: any rate."""
+    leads: tuple[str, ...]
+    """Leads the record must have (it may have others); empty: see :func:`majority_leads`."""
+    n_samples: int | None
+    """The declared length; ``None``: undeclared, only the dataset's bounds apply."""
+    min_duration_s: float | None = None
+    max_duration_s: float | None = None
+
+
+@dataclass(frozen=True)
+class Header:
+    """What a record's header says, for the later stages (validate writes it into the manifest)."""
+
     fs: float
     leads: tuple[str, ...]
     n_samples: int
+
+
+@dataclass(frozen=True)
+class RecordCheck:
+    failures: list[Failure]
+    header: Header | None
+    """``None`` when the header could not be read."""
 
 
 def _expected_bytes(header: wfdb.Record) -> dict[str, int]:
@@ -150,7 +172,7 @@ def check_signal(
     return failures
 
 
-def check_record(expected: Expected, thr: Thresholds) -> list[Failure]:
+def check_record(expected: Expected, thr: Thresholds) -> RecordCheck:
     """Read one record through wfdb and check files, header, and signal.
 
     The record is read once (wfdb's header parsing dominates the cost); only when that fails is
@@ -159,7 +181,7 @@ def check_record(expected: Expected, thr: Thresholds) -> list[Failure]:
     path = expected.path
     header_file = path.with_name(path.name + ".hea")
     if not header_file.is_file():
-        return [Failure("missing_file", f"{header_file} is missing")]
+        return RecordCheck([Failure("missing_file", f"{header_file} is missing")], None)
     read_error: Exception | None = None
     try:
         record = header = wfdb.rdrecord(str(path))
@@ -168,18 +190,33 @@ def check_record(expected: Expected, thr: Thresholds) -> list[Failure]:
         try:
             header = wfdb.rdheader(str(path))
         except Exception as header_err:
-            return [Failure("unreadable", f"{header_file} cannot be parsed: {header_err}")]
+            why = f"{header_file} cannot be parsed: {header_err}"
+            return RecordCheck([Failure("unreadable", why)], None)
 
+    facts = Header(float(header.fs), tuple(header.sig_name or ()), int(header.sig_len or 0))
     failures = _check_header(header, path, expected)
     if failures:
-        return failures
+        return RecordCheck(failures, facts)
     if record is None:
-        return [Failure("unreadable", f"{path}: wfdb cannot read the signal: {read_error}")]
-    return check_signal(record.p_signal, expected.leads, expected.fs, thr)
+        why = f"{path}: wfdb cannot read the signal: {read_error}"
+        return RecordCheck([Failure("unreadable", why)], facts)
+    signal = record.p_signal
+    leads = facts.leads
+    if expected.leads:  # the leads that matter; others are never used
+        keep = [
+            i for i, name in enumerate(leads) if _key(name) in {_key(n) for n in expected.leads}
+        ]
+        signal, leads = signal[:, keep], tuple(leads[i] for i in keep)
+    return RecordCheck(check_signal(signal, leads, float(header.fs), thr), facts)
+
+
+def _key(lead: str) -> str:
+    """Lead names match case-insensitively, ignoring surrounding spaces (as preprocess selects)."""
+    return str(lead).strip().casefold()
 
 
 def _check_header(header: wfdb.Record, path: Path, expected: Expected) -> list[Failure]:
-    """Data files present with the size the header implies; rate, length and leads as declared."""
+    """Data files present with the size the header implies; rate, length and leads as expected."""
     failures = []
     for name, size in _expected_bytes(header).items():
         data_file = path.parent / name
@@ -196,44 +233,52 @@ def _check_header(header: wfdb.Record, path: Path, expected: Expected) -> list[F
                     + (" (truncated?)" if actual < size else ""),
                 )
             )
-    if header.fs != expected.fs:
-        failures.append(
-            Failure("sampling_rate", f"header says {header.fs:g} Hz, expected {expected.fs:g} Hz")
-        )
-    if header.sig_len != expected.n_samples:
-        failures.append(
-            Failure(
-                "length",
-                f"header declares {header.sig_len} samples ({header.sig_len / header.fs:.2f} s), "
-                f"expected {expected.n_samples}",
-            )
-        )
-    names = tuple(n.upper() for n in header.sig_name or ())
-    if names != tuple(n.upper() for n in expected.leads):
-        missing = [n for n in expected.leads if n.upper() not in names]
-        extra = [n for n in names if n not in {e.upper() for e in expected.leads}]
+    if not header.fs or header.fs <= 0:
+        failures.append(Failure("sampling_rate", f"header declares no sampling rate ({header.fs})"))
+    else:
+        if expected.fs is not None and header.fs != expected.fs:
+            why = f"header says {header.fs:g} Hz, expected {expected.fs:g} Hz"
+            failures.append(Failure("sampling_rate", why))
+        if (why := _length_error(int(header.sig_len or 0), float(header.fs), expected)) is not None:
+            failures.append(Failure("length", why))
+    names = tuple(header.sig_name or ())
+    missing = [n for n in expected.leads if _key(n) not in {_key(m) for m in names}]
+    if missing:
         failures.append(
             Failure(
                 "leads",
-                f"header has {header.n_sig} signals {list(header.sig_name or [])}; "
-                f"missing {missing}, unexpected {extra}",
+                f"header has {header.n_sig} signals {list(names)}; missing {missing}",
             )
         )
     return failures
 
 
-def _check_chunk(args: tuple[list[Expected], Thresholds]) -> list[list[Failure]]:
+def _length_error(n: int, fs: float, expected: Expected) -> str | None:
+    """Why a record of ``n`` samples at ``fs`` has the wrong length, or ``None``."""
+    seconds = f"{n} samples ({n / fs:.2f} s)"
+    if expected.n_samples is not None:
+        if n != expected.n_samples:
+            return f"header declares {seconds}, expected {expected.n_samples}"
+        return None
+    if expected.min_duration_s is not None and n / fs < expected.min_duration_s:
+        return f"header declares {seconds}, shorter than the minimum {expected.min_duration_s:g} s"
+    if expected.max_duration_s is not None and n / fs > expected.max_duration_s:
+        return f"header declares {seconds}, longer than the maximum {expected.max_duration_s:g} s"
+    return None
+
+
+def _check_chunk(args: tuple[list[Expected], Thresholds]) -> list[RecordCheck]:
     items, thr = args
     return [check_record(e, thr) for e in items]
 
 
 def check_records(
     expected: list[Expected], thr: Thresholds, workers: int, chunk: int = 32
-) -> list[list[Failure]]:
+) -> list[RecordCheck]:
     """:func:`check_record` over many records, in parallel over ``workers`` processes."""
     chunks = [(expected[i : i + chunk], thr) for i in range(0, len(expected), chunk)]
     parts = imap(_check_chunk, chunks, workers)
-    return list(track((f for part in parts for f in part), len(expected), "validate"))
+    return list(track((r for part in parts for r in part), len(expected), "validate"))
 
 
 def check_table(df: pd.DataFrame) -> list[list[Failure]]:
@@ -257,15 +302,58 @@ def check_table(df: pd.DataFrame) -> list[list[Failure]]:
     return failures
 
 
-def expectations(df: pd.DataFrame, root: Path) -> list[Expected]:
+def expectations(df: pd.DataFrame, info: DatasetInfo, root: Path) -> list[Expected]:
+    """Each row's :class:`Expected`, from what it declares and the dataset's length bounds."""
     return [
-        Expected(root / row.path, float(row.fs), tuple(row.leads.split("|")), int(row.n_samples))
+        Expected(
+            root / row.path,
+            float(row.fs) or None,
+            tuple(name for name in row.leads.split("|") if name),
+            int(row.n_samples) if int(row.n_samples) >= 0 else None,
+            info.min_duration_s,
+            info.max_duration_s,
+        )
         for row in df.itertuples(index=False)
     ]
 
 
-def run_checks(df: pd.DataFrame, root: Path, thr: Thresholds, workers: int) -> list[list[Failure]]:
+def majority_leads(headers: list[Header]) -> tuple[str, ...]:
+    """The lead list most records have (the first seen among equals); empty without records."""
+    counts = Counter(h.leads for h in headers)
+    return counts.most_common(1)[0][0] if counts else ()
+
+
+@dataclass(frozen=True)
+class Checked:
+    """Every check of a dataset: per row its failures and header, and the dataset's leads."""
+
+    failures: list[list[Failure]]
+    headers: list[Header | None]
+    leads: tuple[str, ...]
+    """As declared, or (where the dataset declares none) those of most healthy records."""
+
+
+def run_checks(
+    df: pd.DataFrame, info: DatasetInfo, root: Path, thr: Thresholds, workers: int
+) -> Checked:
     """All failures of every manifest row, in row order."""
     table = check_table(df)
-    records = check_records(expectations(df, root), thr, workers)
-    return [t + r for t, r in zip(table, records, strict=True)]
+    records = check_records(expectations(df, info, root), thr, workers)
+    failures = [t + r.failures for t, r in zip(table, records, strict=True)]
+    headers = [r.header for r in records]
+    leads = info.leads
+    if not leads:
+        healthy = [h for h, f in zip(headers, failures, strict=True) if h is not None and not f]
+        leads = majority_leads(healthy)
+        for h, f in zip(headers, failures, strict=True):
+            if h is not None and (
+                missing := [n for n in leads if _key(n) not in map(_key, h.leads)]
+            ):
+                f.append(
+                    Failure(
+                        "leads",
+                        f"header has signals {list(h.leads)}; missing {missing}, which most "
+                        f"records of the dataset have {list(leads)}",
+                    )
+                )
+    return Checked(failures, headers, leads)

@@ -5,6 +5,7 @@ from pathlib import Path
 import pytest
 
 from ecgpipe.data import ptbxl
+from ecgpipe.data.tables import DatasetError
 from ecgpipe.manifest import decode_labels
 
 STATEMENTS = """,description,diagnostic,form,rhythm,diagnostic_class,diagnostic_subclass
@@ -68,7 +69,7 @@ def test_missing_columns_and_bad_folds_are_named(tmp_path):
     root.mkdir()
     (root / "scp_statements.csv").write_text(STATEMENTS)
     (root / "ptbxl_database.csv").write_text("ecg_id,scp_codes\n1,{}\n")
-    with pytest.raises(ptbxl.PtbxlError, match=r"lacks columns \['patient_id'"):
+    with pytest.raises(DatasetError, match=r"lacks column\(s\) \['patient_id'"):
         read(root)
     root = write_copy(tmp_path / "b", '7,1,50,0,"{}",x,a,b\n')
     with pytest.raises(ptbxl.PtbxlError, match=r"line 2 \(ecg_id 7\): strat_fold 'x'"):

@@ -11,6 +11,7 @@ import pytest
 import torch
 from mlflow.tracking import MlflowClient
 
+from ecgpipe.cache import Cache
 from ecgpipe.cli import main
 from ecgpipe.config import load_params
 from ecgpipe.errors import PipelineError
@@ -100,7 +101,8 @@ def test_mlflow_run_holds_params_curves_artifacts_and_model(runs):
 
     mlflow.set_tracking_uri(f"sqlite:///{runs[0] / 'mlflow.db'}")
     model = mlflow.pytorch.load_model(f"runs:/{run_id}/model")
-    x = np.load(runs[0] / "data/processed/signals.npy", mmap_mode="r")[:4, :, :250]
+    cache = Cache.open(runs[0] / "data/processed")
+    x = np.stack([cache.signal(i)[:, :250] for i in range(4)])
     with torch.no_grad():
         p = model(torch.from_numpy(np.array(x)))
     assert p.shape == (4, 5) and bool(((p >= 0) & (p <= 1)).all())
@@ -132,7 +134,8 @@ def test_hybrid_fast_dev_run_logs_a_model_that_computes_its_spectrogram(tmp_path
     run_id = json.loads((tmp_path / "models/run.json").read_text())["run_id"]
     mlflow.set_tracking_uri(f"sqlite:///{tmp_path / 'mlflow.db'}")
     model = mlflow.pytorch.load_model(f"runs:/{run_id}/model")
-    x = np.load(tmp_path / "data/processed/signals.npy", mmap_mode="r")[:2, :, :250]
+    cache = Cache.open(tmp_path / "data/processed")
+    x = np.stack([cache.signal(i)[:, :250] for i in range(2)])
     with torch.no_grad():
         assert model(torch.from_numpy(np.array(x))).shape == (2, 5)
 

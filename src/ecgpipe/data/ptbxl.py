@@ -14,7 +14,7 @@ from pathlib import Path
 import pandas as pd
 
 from ecgpipe.data.labels import ScpStatements
-from ecgpipe.errors import PipelineError
+from ecgpipe.data.tables import DatasetError, read_table
 from ecgpipe.manifest import DatasetInfo, encode_labels
 
 LEADS = ("I", "II", "III", "AVR", "AVL", "AVF", "V1", "V2", "V3", "V4", "V5", "V6")
@@ -25,7 +25,7 @@ REQUIRED = ("ecg_id", "patient_id", "scp_codes", "strat_fold", "filename_lr", "f
 FILENAME_COLUMN = {100: "filename_lr", 500: "filename_hr"}
 
 
-class PtbxlError(PipelineError, ValueError):
+class PtbxlError(DatasetError):
     """The PTB-XL copy cannot be read as a whole (a per-record problem is not raised)."""
 
 
@@ -62,12 +62,18 @@ def download(root: Path) -> None:
 
 
 def read(
-    root: Path, *, root_label: str, sampling_rate: int, task: str
+    root: Path,
+    *,
+    root_label: str,
+    sampling_rate: int,
+    task: str,
+    duration_s: float = DURATION_S,
 ) -> tuple[pd.DataFrame, DatasetInfo]:
     """Build the manifest of a PTB-XL copy at ``root``.
 
     ``root_label`` is how the root is written into ``dataset.json`` (as configured, so that a
-    relative root stays relative).
+    relative root stays relative). Every record is declared ``duration_s`` long (PTB-XL's 10 s;
+    the synthetic generator in this layout can make others).
     """
     if sampling_rate not in FILENAME_COLUMN:
         raise PtbxlError(f"PTB-XL has 100 and 500 Hz records, not {sampling_rate} Hz")
@@ -81,9 +87,7 @@ def read(
         statements = ScpStatements.read(root / STATEMENTS, task)
     except (FileNotFoundError, ValueError) as err:
         raise PtbxlError(str(err)) from None
-    table = pd.read_csv(database, dtype=str, keep_default_na=False)
-    if missing := [c for c in REQUIRED if c not in table.columns]:
-        raise PtbxlError(f"{database}: lacks columns {missing}")
+    table = read_table(database, required=REQUIRED, what="PTB-XL's record table")
 
     rows = []
     for line, row in enumerate(table.itertuples(index=False), start=2):
@@ -113,7 +117,7 @@ def read(
                 "fs": float(sampling_rate),
                 "n_leads": len(LEADS),
                 "leads": "|".join(LEADS),
-                "n_samples": int(DURATION_S * sampling_rate),
+                "n_samples": round(duration_s * sampling_rate),
                 "labels": encode_labels(labels),
                 "label_error": error,
                 "fold": fold,
@@ -127,6 +131,7 @@ def read(
         classes=statements.classes,
         fs=float(sampling_rate),
         leads=LEADS,
-        duration_s=DURATION_S,
+        min_duration_s=duration_s,
+        max_duration_s=duration_s,
     )
     return pd.DataFrame(rows), info

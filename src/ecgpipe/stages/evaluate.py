@@ -1,8 +1,9 @@
 """Stage ``evaluate``: the best checkpoint on the test split, against a label-prior baseline.
 
-Uses the thresholds tuned on validation by ``train``. Writes ``metrics/eval.json`` (DVC
-metrics), ``reports/eval.md``, DVC plot data under ``plots/`` and PNG figures under
-``reports/figures/``, and logs all of it into the training run in MLflow.
+Labels records as ``train`` decided: at the thresholds it tuned on validation (multilabel), or by
+its argmax rule (single-label). Writes ``metrics/eval.json`` (DVC metrics), ``reports/eval.md``,
+DVC plot data under ``plots/`` and PNG figures under ``reports/figures/``, and logs all of it
+into the training run in MLflow.
 """
 
 from __future__ import annotations
@@ -15,10 +16,11 @@ import numpy as np
 from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
 
-from ecgpipe import atomic, evaluation, metrics, models, tracking
+from ecgpipe import atomic, metrics, models, tracking
 from ecgpipe.config import Config
 from ecgpipe.datamodule import ECGDataModule
 from ecgpipe.errors import PipelineError
+from ecgpipe.evaluation import multiclass, multilabel, plots
 from ecgpipe.lit_module import ECGClassifier, predict
 from ecgpipe.normalization import Normalizer
 from ecgpipe.paths import Paths
@@ -47,34 +49,45 @@ def run(cfg: Config, paths: Paths) -> dict:
         Normalizer.load(paths.models / "normalization.json"),  # as trained, not refitted
     )
     module = ECGClassifier.load_from_checkpoint(ckpt, weights_only=False)
-    classes = dm.cache.classes
-    thresholds = json.loads((paths.models / "thresholds.json").read_text())
-    thr = np.array([thresholds[c] for c in classes])
-
+    classes, e = dm.cache.classes, cfg.evaluate
+    dataset, task = dm.cache.meta["dataset"], dm.cache.meta["task"]
     y, p = predict(module, dm.test_dataloader())
-    y_train = metrics.indicator(dm.cache.labels[dm.rows["train"]], len(classes))
-    e = cfg.evaluate
-    test = evaluation.score(y, p, thr, classes, n_bootstrap=e.n_bootstrap, seed=e.seed)
-    prior = evaluation.label_prior(y_train, len(y))
-    baseline = evaluation.score(y, prior, thr, classes, n_bootstrap=e.n_bootstrap, seed=e.seed)
+    y_train = dm.cache.labels[dm.rows["train"]]
+    boot = {"n_bootstrap": e.n_bootstrap, "seed": e.seed}
+    figures = paths.eval_reports / "figures"
+    title = f"{cfg.model.name} on {dataset} ({task}), test split"
+    if dm.multilabel:
+        thresholds = json.loads((paths.models / "thresholds.json").read_text())
+        thr = np.array([thresholds[c] for c in classes])
+        test = multilabel.score(y, p, thr, classes, **boot)
+        prior = multilabel.label_prior(y_train, len(y))
+        baseline = multilabel.score(y, prior, thr, classes, **boot)
+        plots.write_plots(y, p, thr, classes, paths.plots, figures)
+        report = multilabel.markdown(test, baseline, classes, title)
+    else:
+        decision = json.loads((paths.models / "decision.json").read_text())
+        factors = np.array([decision["factors"][c] for c in classes])
+        test = multiclass.score(y, p, factors, classes, dataset=dataset, **boot)
+        prior = multiclass.label_prior(y_train, len(y), len(classes))
+        baseline = multiclass.score(y, prior, None, classes, dataset=dataset, **boot)
+        pred = metrics.predict_classes(p, factors)
+        plots.write_plots_multiclass(y, pred, p, classes, paths.plots, figures)
+        rule = "argmax of the probabilities" + (
+            "" if decision["rule"] == "argmax" else ", re-weighted back to the training prior"
+        )
+        report = multiclass.markdown(test, baseline, classes, title, rule)
+    test["n_padded"] = dm.n_padded("test")
     # the training run, so that `dvc exp show` links every experiment to its MLflow run
     result = {"mlflow_run_id": run_id, "test": test, "baseline": baseline}
-
     atomic.write_json(paths.metrics / "eval.json", result)
-    figures = paths.eval_reports / "figures"
-    evaluation.write_plots(y, p, thr, classes, paths.plots, figures)
-    title = f"{cfg.model.name} on {dm.cache.meta['dataset']} ({dm.cache.meta['task']}), test split"
-    atomic.write_text(
-        paths.eval_reports / "eval.md", evaluation.markdown(test, baseline, classes, title)
-    )
+    atomic.write_text(paths.eval_reports / "eval.md", report)
 
     with tracking.store(cfg.mlflow, paths.root), mlflow.start_run(run_id=run_id):
-        flat = tracking.flatten(
-            {"test": test, "baseline": {"macro_auroc": baseline["macro_auroc"]}}
-        )
+        headline = {k: v for k, v in baseline.items() if k in HEADLINE}
+        flat = tracking.flatten({"test": test, "baseline": headline})
         mlflow.log_metrics(
             {
-                k.replace("/", "_"): v
+                metrics.metric_name(k): v
                 for k, v in flat.items()
                 if isinstance(v, int | float) and not isinstance(v, bool) and v is not None
             }
@@ -83,15 +96,23 @@ def run(cfg: Config, paths: Paths) -> dict:
         mlflow.log_artifact(str(paths.eval_reports / "eval.md"), "evaluation")
         mlflow.log_artifacts(str(figures), "evaluation/figures")
         mlflow.log_artifacts(str(paths.plots), "evaluation/plots")
+    shown = [k for k in ("cinc2017_f1", "macro_f1", "accuracy", "macro_auroc") if k in test]
+    if dm.multilabel:
+        shown = ["macro_auroc", "micro_auroc", "macro_auprc"]
     log.info(
-        "evaluate: test macro AUROC %s [%s, %s], micro %s, macro AUPRC %s; label-prior baseline %s",
-        _f(test["macro_auroc"]),
-        *map(_f, test["macro_auroc_ci"]),
-        _f(test["micro_auroc"]),
-        _f(test["macro_auprc"]),
-        _f(baseline["macro_auroc"]),
+        "evaluate (%d test records%s): %s; label-prior baseline %s",
+        test["n_records"],
+        f", {test['n_padded']} shorter than a window, padded" if test["n_padded"] else "",
+        ", ".join(
+            f"{k} {_f(test[k])} [{_f(test[f'{k}_ci'][0])}, {_f(test[f'{k}_ci'][1])}]" for k in shown
+        ),
+        ", ".join(f"{k} {_f(baseline[k])}" for k in shown),
     )
     return result
+
+
+HEADLINE = ("macro_auroc", "accuracy", "macro_f1", "cinc2017_f1")
+"""What of the label-prior baseline goes to MLflow as metrics (all of it is in eval.json)."""
 
 
 def _f(value: float | None) -> str:

@@ -21,11 +21,17 @@ def run(cfg: Config, paths: Paths) -> None:
     start = time.perf_counter()
     meta = build_cache(df, info, info.resolve_root(paths.root), cfg.preprocess, paths.processed)
     seconds = time.perf_counter() - start
+    d = meta["duration_s"] or {"min": 0.0, "max": 0.0, "total": 0.0}
     log.info(
-        "preprocess: %d records -> signals %s%s in %.1f s (%.0f records/s, %d workers)",
+        "preprocess: %d records (%.1f to %.1f s, %.0f s in all) x %d leads at %g Hz%s in %.1f s "
+        "(%.0f records/s, %d workers)",
         len(df),
-        meta["shapes"]["signals"],
-        f", spectrograms {meta['shapes']['spectrograms']}" if meta["spectrogram"] else "",
+        d["min"],
+        d["max"],
+        d["total"],
+        len(meta["leads"]),
+        meta["fs"],
+        f", with spectrograms of {meta['n_freqs']} bins" if meta["spectrogram"] else "",
         seconds,
         len(df) / max(seconds, 1e-9),
         n_workers(cfg.preprocess.workers),

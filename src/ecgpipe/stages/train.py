@@ -21,34 +21,39 @@ from pytorch_lightning.loggers import MLFlowLogger
 
 from ecgpipe import atomic, metrics, models, tracking
 from ecgpipe.config import Config, TrainConfig
-from ecgpipe.datamodule import ECGDataModule
+from ecgpipe.datamodule import ECGDataModule, crop
 from ecgpipe.inference import InferenceModel
 from ecgpipe.lit_module import ECGClassifier, predict
 from ecgpipe.paths import Paths
 
 log = logging.getLogger("ecgpipe")
-MONITOR = "val_macro_auroc"
 
 
 class EpochLines(Callback):
     """One plain line per epoch where there is no terminal for a progress bar (CI, logs)."""
 
+    SHOWN = ("train_loss", "val_loss", "val_macro_auroc", "val_f1_at05", "val_f1_tuned")
+
+    def __init__(self, monitor: str) -> None:
+        self.shown = dict.fromkeys((*self.SHOWN, monitor))
+
     def on_train_epoch_end(self, trainer: pl.Trainer, _: pl.LightningModule) -> None:
-        m = {k: float(v) for k, v in trainer.callback_metrics.items()}
-        log.info(
-            "epoch %d: train_loss %.4f val_loss %.4f val_macro_auroc %.4f val_f1 %.3f (0.5) / "
-            "%.3f (tuned)",
-            trainer.current_epoch,
-            m.get("train_loss", float("nan")),
-            m.get("val_loss", float("nan")),
-            m.get(MONITOR, float("nan")),
-            m.get("val_f1_at05", float("nan")),
-            m.get("val_f1_tuned", float("nan")),
-        )
+        m = trainer.callback_metrics
+        values = " ".join(f"{k} {float(m[k]):.4f}" for k in self.shown if k in m)
+        log.info("epoch %d: %s", trainer.current_epoch, values)
+
+
+def decision_factors(cfg: Config, counts: np.ndarray) -> list[float] | None:
+    """Single-label data: the factors of ``train.decision`` (see ``metrics.prior_correction``)."""
+    if cfg.data.label_kind == "multilabel" or cfg.train.decision == "argmax":
+        return None
+    weighted = cfg.train.pos_weight
+    return metrics.prior_correction(counts, weighted, cfg.train.weighted_sampler).tolist()
 
 
 def build_module(cfg: Config, dm: ECGDataModule) -> ECGClassifier:
     t = cfg.train
+    counts = dm.class_counts()
     return ECGClassifier(
         model=cfg.model.name,
         options=dict(cfg.model.options),
@@ -56,25 +61,36 @@ def build_module(cfg: Config, dm: ECGDataModule) -> ECGClassifier:
         n_classes=dm.n_classes,
         classes=dm.cache.classes,
         multilabel=dm.multilabel,
-        class_counts=[int(c) for c in dm.class_counts()],
+        class_counts=[int(c) for c in counts],
         n_train=len(dm.rows["train"]),
-        loss=t.loss,
+        loss=cfg.loss,
         pos_weight=t.pos_weight,
         focal_gamma=t.focal_gamma,
         lr=t.lr,
         weight_decay=t.weight_decay,
         aggregate=t.aggregate,
+        dataset=dm.cache.meta["dataset"],
+        decision_factors=decision_factors(cfg, counts),
     )
 
 
 def run(cfg: Config, paths: Paths, *, run_id: str | None = None) -> tuple[str, float]:
-    """Train; returns the MLflow run id and the best validation macro AUROC.
+    """Train; returns the MLflow run id and the best value of the monitored validation metric.
 
     Logs into ``run_id`` when given (a sweep job creates its runs), else into a new run.
     """
     pl.seed_everything(cfg.train.seed, workers=True)
     dm = ECGDataModule(paths.processed, paths.split, models.INPUTS[cfg.model.name], cfg.train)
     module = build_module(cfg, dm)
+    monitor = cfg.monitor
+    for split, win in (("train", dm.train_windows), ("val", dm.eval_windows)):
+        if n := dm.n_padded(split):
+            log.info(
+                "train: %d %s records are shorter than %.2f s; zero-padded at the end",
+                n,
+                split,
+                win.length / float(dm.cache.meta["fs"]),
+            )
     with (
         atomic.directory(paths.models) as out,
         tracking.store(cfg.mlflow, paths.root) as uri,
@@ -84,7 +100,7 @@ def run(cfg: Config, paths: Paths, *, run_id: str | None = None) -> tuple[str, f
         logger = MLFlowLogger(
             cfg.mlflow.experiment, tracking_uri=uri, run_id=active.info.run_id, log_model=False
         )
-        trainer, checkpoint = make_trainer(cfg.train, logger, out)
+        trainer, checkpoint = make_trainer(cfg.train, monitor, logger, out)
         trainer.fit(module, datamodule=dm)
         if checkpoint.best_model_path:
             module = ECGClassifier.load_from_checkpoint(
@@ -93,13 +109,14 @@ def run(cfg: Config, paths: Paths, *, run_id: str | None = None) -> tuple[str, f
             best = float(checkpoint.best_model_score)
         else:  # fast_dev_run keeps no checkpoint: keep the last weights
             trainer.save_checkpoint(out / "best.ckpt")
-            best = float(trainer.callback_metrics.get(MONITOR, float("nan")))
-        mlflow.log_metric(f"best_{MONITOR}", best)
+            best = float(trainer.callback_metrics.get(monitor, float("nan")))
+        mlflow.log_metric(f"best_{monitor}", best)
+        mlflow.set_tag("monitor", monitor)
         save_extras(module, dm, out)
         log_artifacts(cfg, paths, dm, module, out)
         run_info = {"run_id": active.info.run_id, "experiment_id": active.info.experiment_id}
         atomic.write_json(out / "run.json", run_info)
-    log.info("train: best %s %.4f; MLflow run %s", MONITOR, best, run_info["run_id"])
+    log.info("train: best %s %.4f; MLflow run %s", monitor, best, run_info["run_id"])
     return run_info["run_id"], best
 
 
@@ -119,16 +136,17 @@ def describe_run(cfg: Config, paths: Paths, dm: ECGDataModule, module: ECGClassi
 
 
 def make_trainer(
-    t: TrainConfig, logger: MLFlowLogger, out: Path
+    t: TrainConfig, monitor: str, logger: MLFlowLogger, out: Path
 ) -> tuple[pl.Trainer, ModelCheckpoint]:
+    mode = "min" if monitor == "val_loss" else "max"
     checkpoint = ModelCheckpoint(
-        dirpath=out, filename="best", monitor=MONITOR, mode="max", save_top_k=1
+        dirpath=out, filename="best", monitor=monitor, mode=mode, save_top_k=1
     )
     tty = sys.stderr.isatty()
     callbacks = [
         checkpoint,
-        EarlyStopping(MONITOR, mode="max", patience=t.early_stopping_patience),
-        RichProgressBar() if tty else EpochLines(),
+        EarlyStopping(monitor, mode=mode, patience=t.early_stopping_patience),
+        RichProgressBar() if tty else EpochLines(monitor),
     ]
     trainer = pl.Trainer(
         max_epochs=t.max_epochs,
@@ -150,11 +168,27 @@ def make_trainer(
     return trainer, checkpoint
 
 
+DECISION_FILES = {"multilabel": "thresholds.json", "multiclass": "decision.json"}
+
+
 def save_extras(module: ECGClassifier, dm: ECGDataModule, out: Path) -> None:
-    """Thresholds tuned on validation, and the normalisation statistics."""
-    y_val, p_val = predict(module, dm.val_dataloader())
-    thresholds = metrics.tune_thresholds(y_val, p_val).tolist()
-    atomic.write_json(out / "thresholds.json", dict(zip(dm.cache.classes, thresholds, strict=True)))
+    """How records are labelled, and the normalisation statistics.
+
+    Multilabel: per-class thresholds tuned on validation (``thresholds.json``). Single-label:
+    the argmax rule and its class factors (``decision.json``).
+    """
+    classes = dm.cache.classes
+    if dm.multilabel:
+        y_val, p_val = predict(module, dm.val_dataloader())
+        thresholds = metrics.tune_thresholds(y_val, p_val).tolist()
+        atomic.write_json(out / "thresholds.json", dict(zip(classes, thresholds, strict=True)))
+    else:
+        factors = module.hparams.decision_factors or [1.0] * len(classes)
+        rule = "argmax" if module.hparams.decision_factors is None else "prior_corrected"
+        atomic.write_json(
+            out / "decision.json",
+            {"rule": rule, "factors": dict(zip(classes, factors, strict=True))},
+        )
     dm.normalizer.save(out / "normalization.json")
 
 
@@ -183,8 +217,8 @@ def log_artifacts(
         float(dm.cache.meta["fs"]),
         dm.cache.meta["spectrogram"],
     )
-    rows = dm.rows["val"][:2]
-    example = np.asarray(dm.cache.signals[rows, :, : dm.eval_windows.length], np.float32)
+    length = dm.eval_windows.length
+    example = np.stack([crop(dm.cache.signal(r), 0, length) for r in dm.rows["val"][:2]])
     with torch.no_grad():
         predicted = serving(torch.from_numpy(example)).numpy()
     mlflow.pytorch.log_model(
@@ -195,7 +229,7 @@ def log_artifacts(
         pip_requirements=serving_requirements(),
     )
     mlflow.log_dict(cfg.model_dump(by_alias=True, mode="json"), "config/params.yaml")
-    for name in ("normalization.json", "thresholds.json"):
+    for name in ("normalization.json", DECISION_FILES[dm.cache.meta["label_kind"]]):
         mlflow.log_artifact(str(out / name), "model_extras")
     for report in ("integrity.json", "integrity.md", "split.json"):
         if (paths.reports / report).is_file():

@@ -10,8 +10,9 @@ reports so that the user can read why.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
+import numpy as np
 import pandas as pd
 
 from ecgpipe import atomic, manifest
@@ -19,7 +20,7 @@ from ecgpipe.config import Config
 from ecgpipe.errors import PipelineError
 from ecgpipe.manifest import DatasetInfo, decode_labels
 from ecgpipe.paths import Paths
-from ecgpipe.validation import CHECKS, Failure, Thresholds, run_checks
+from ecgpipe.validation import CHECKS, Failure, Header, Thresholds, run_checks
 
 log = logging.getLogger("ecgpipe")
 
@@ -36,6 +37,8 @@ class Report:
     checks: dict[str, int]
     n_unlabelled: int
     """Kept records with no label for the task (not a defect; split leaves them out)."""
+    duration_s: dict[str, float] | None
+    """Shortest, median and longest kept record."""
 
     @property
     def n_excluded(self) -> int:
@@ -49,6 +52,7 @@ class Report:
             "n_excluded": self.n_excluded,
             "excluded_fraction": round(self.n_excluded / max(self.n_records, 1), 6),
             "n_unlabelled": self.n_unlabelled,
+            "duration_s": self.duration_s,
             "checks": self.checks,
             "excluded": self.excluded,
         }
@@ -62,6 +66,11 @@ class Report:
             f"- kept: {j['n_kept']}",
             f"- excluded: {j['n_excluded']} ({100 * j['excluded_fraction']:.1f}%)",
             f"- kept but without a label for the task (left out by split): {j['n_unlabelled']}",
+            *(
+                [f"- kept records last {d['min']:g} to {d['max']:g} s (median {d['median']:g} s)"]
+                if (d := self.duration_s)
+                else []
+            ),
             "",
             "| check | failures |",
             "| --- | ---: |",
@@ -84,7 +93,34 @@ class Report:
         return "\n".join(lines)
 
 
-def build_report(df: pd.DataFrame, info: DatasetInfo, failures: list[list[Failure]]) -> Report:
+def as_read(df: pd.DataFrame, headers: list[Header | None]) -> pd.DataFrame:
+    """The manifest with each readable record's rate, leads and length as its header says."""
+    facts = {
+        "fs": lambda h: h.fs,
+        "n_leads": lambda h: len(h.leads),
+        "leads": lambda h: "|".join(h.leads),
+        "n_samples": lambda h: h.n_samples,
+    }
+    out = df.copy()
+    for column, fact in facts.items():
+        out[column] = [
+            v if h is None else fact(h) for h, v in zip(headers, df[column], strict=True)
+        ]
+    return out
+
+
+def durations(kept: pd.DataFrame) -> dict[str, float] | None:
+    """Shortest, median and longest kept record, in seconds."""
+    if kept.empty:
+        return None
+    seconds = kept["n_samples"].to_numpy(float) / kept["fs"].to_numpy(float)
+    lo, mid, hi = np.percentile(seconds, [0, 50, 100])
+    return {"min": round(float(lo), 3), "median": round(float(mid), 3), "max": round(float(hi), 3)}
+
+
+def build_report(
+    df: pd.DataFrame, info: DatasetInfo, failures: list[list[Failure]], kept: pd.DataFrame
+) -> Report:
     counts = dict.fromkeys(CHECKS, 0)
     excluded = []
     for row, fails in zip(df.itertuples(index=False), failures, strict=True):
@@ -107,7 +143,12 @@ def build_report(df: pd.DataFrame, info: DatasetInfo, failures: list[list[Failur
         for labels, fails in zip(df["labels"], failures, strict=True)
     )
     return Report(
-        info.name, len(df), excluded, counts, unlabelled if info.label_kind != "beat" else 0
+        info.name,
+        len(df),
+        excluded,
+        counts,
+        unlabelled if info.label_kind != "beat" else 0,
+        durations(kept),
     )
 
 
@@ -116,15 +157,16 @@ def run(cfg: Config, paths: Paths) -> Report:
     info = DatasetInfo.read(paths.prepared / "dataset.json")
     df = manifest.read(paths.prepared / "manifest.csv")
     thresholds = Thresholds(vcfg.flat_std_mv, vcfg.saturation_min_s, vcfg.amplitude_limit_mv)
-    failures = run_checks(df, info.resolve_root(paths.root), thresholds, vcfg.workers)
-    report = build_report(df, info, failures)
+    checked = run_checks(df, info, info.resolve_root(paths.root), thresholds, vcfg.workers)
+    failures = checked.failures
+    kept = as_read(df, checked.headers)[[not f for f in failures]]
+    report = build_report(df, info, failures, kept)
 
     atomic.write_json(paths.reports / "integrity.json", report.as_json())
     atomic.write_text(paths.reports / "integrity.md", report.as_markdown())
-    kept = df[[not f for f in failures]]
     with atomic.directory(paths.validated) as out:
         manifest.write(kept, out / "manifest.csv")
-        info.write(out / "dataset.json")
+        replace(info, leads=checked.leads).write(out / "dataset.json")
 
     failing = {k: v for k, v in report.checks.items() if v}
     log.info(
