@@ -22,6 +22,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -72,10 +73,14 @@ def crop_rate(
     return batches * BATCH / (time.perf_counter() - start)
 
 
-def from_array(signals: np.ndarray, window: int):
+def from_cache(cache: Cache, window: int, flat: np.ndarray | None = None):
+    """Crops read through the cache's per-record views (of ``flat``: an in-RAM copy, if given)."""
+    if flat is not None:
+        cache = replace(cache, signals=flat)
+
     def read(rows: np.ndarray, offsets: np.ndarray) -> np.ndarray:
         return np.stack(
-            [signals[r, :, o : o + window] for r, o in zip(rows, offsets, strict=True)]
+            [cache.signal(r)[:, o : o + window] for r, o in zip(rows, offsets, strict=True)]
         ).astype(np.float32, copy=False)
 
     return read
@@ -115,13 +120,11 @@ def main() -> int:
         cache = Cache.open(project / "pn")
         cfg = PreprocessConfig()
         window = round(WINDOW_S * cache.meta["fs"])
-        n, t = cache.signals.shape[0], cache.signals.shape[-1]
+        n, t = len(cache.lengths), int(cache.lengths.min())
         console.print("[bold]Reading random training crops three ways...")
         in_ram = np.array(cache.signals)  # the same bytes, in RAM
         rates = {
-            "memmap cache": crop_rate(
-                from_array(cache.signals, window), n, t, window, args.batches
-            ),
+            "memmap cache": crop_rate(from_cache(cache, window), n, t, window, args.batches),
             "wfdb + filter (naive)": crop_rate(
                 naive([root / p for p in df.path], cfg, Layout.of(cfg, info.leads), window),
                 n,
@@ -130,7 +133,7 @@ def main() -> int:
                 args.naive_batches,
             ),
             "in-RAM NumPy (ceiling)": crop_rate(
-                from_array(in_ram, window), n, t, window, args.batches
+                from_cache(cache, window, in_ram), n, t, window, args.batches
             ),
         }
 

@@ -59,3 +59,45 @@ def test_load_params_reads_a_file(tmp_path: Path):
     cfg = load_params(path)
     assert isinstance(cfg, Config)
     assert (cfg.split.seed, cfg.validate_.max_excluded_fraction) == (7, 0.5)
+
+
+def test_data_kinds_know_their_labels_and_folds():
+    cinc = parse_config(
+        {
+            "data": {"name": "cinc2017", "root": "/c", "source": "/c"},
+            "split": {"strategy": "stratified"},
+        }
+    )
+    assert cinc.data.label_kind == "multiclass" and (cinc.monitor, cinc.loss) == (
+        "val_macro_f1",
+        "ce",
+    )
+    own = parse_config(
+        {"data": {"name": "wfdb_folder", "root": "/o", "source": "/o", "label_kind": "multilabel"}}
+    )
+    assert (own.monitor, own.loss) == ("val_macro_auroc", "bce")
+    assert parse_config({}).data.label_kind == "multilabel"
+
+
+def test_settings_that_do_not_fit_the_data_are_refused_up_front():
+    cinc = {"name": "cinc2017", "root": "/c", "source": "/c"}
+    with pytest.raises(ConfigError, match=r"split\.strategy=folds needs the dataset's own folds"):
+        parse_config({"data": cinc})
+    stratified = {"strategy": "stratified"}
+    with pytest.raises(ConfigError, match=r"train\.loss=bce is for multilabel data; cinc2017 is"):
+        parse_config({"data": cinc, "split": stratified, "train": {"loss": "bce"}})
+    with pytest.raises(ConfigError, match=r"train\.monitor=val_macro_f1 is for single-label data"):
+        parse_config({"train": {"monitor": "val_macro_f1"}})
+    with pytest.raises(ConfigError, match="val_cinc2017_f1 needs data=cinc2017"):
+        own = {"name": "wfdb_folder", "root": "/o", "source": "/o"}
+        parse_config({"data": own, "split": stratified, "train": {"monitor": "val_cinc2017_f1"}})
+
+
+def test_dataset_specific_keys_are_named_without_the_union_tag():
+    with pytest.raises(ConfigError, match=r"  data\.classes\.0: Input should be 'N', 'A'"):
+        parse_config({"data": {"name": "cinc2017", "root": "/c", "source": "/c", "classes": ["X"]}})
+    own = {"name": "wfdb_folder", "root": "/o", "source": "/o"}
+    with pytest.raises(ConfigError, match=r"max_duration_s \(5\.0\) is below min_duration_s"):
+        parse_config({"data": own | {"min_duration_s": 9, "max_duration_s": 5}})
+    with pytest.raises(ConfigError, match="leads must be a non-empty list without repeats"):
+        parse_config({"data": {"name": "wfdb_folder", "root": "/o", "source": "/o", "leads": []}})

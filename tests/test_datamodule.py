@@ -223,7 +223,7 @@ def test_served_model_computes_the_cached_spectrogram(cache_root: Path):
     x = np.stack([np.asarray(cache.signal(r)[:, :250]) for r in range(3)])
     _, _, expected = signal.spectrogram(x, FS, **SPEC)
     norm = Normalizer.identity(2, expected.shape[2])
-    served = InferenceModel(build("spectro2d", 2, 3), "spectro2d", norm, True, FS, SPEC)
+    served = InferenceModel(build("spectro2d", 2, 3, FS), "spectro2d", norm, True, FS, SPEC)
     got = served.spectrogram(torch.from_numpy(x)).numpy()
     np.testing.assert_allclose(got, expected, atol=1e-4)
 

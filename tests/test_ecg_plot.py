@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from ecgpipe.ecg_plot import plot_12lead
+from ecgpipe.ecg_plot import plot_12lead, plot_ecg
 from ecgpipe.errors import PipelineError
 
 LEADS = ["I", "II", "III", "AVR", "AVL", "AVF", "V1", "V2", "V3", "V4", "V5", "V6"]
@@ -43,3 +43,18 @@ def test_every_lead_is_drawn_in_its_place_with_a_rhythm_strip():
 def test_a_missing_lead_is_named():
     with pytest.raises(PipelineError, match=r"\['V6'\]"):
         plot_12lead(np.zeros((11, 1000)), 100, LEADS[:11])
+
+
+def test_a_single_lead_record_is_drawn_as_strips_of_ten_seconds():
+    fs, n = 300, 300 * 25  # 25 s: rows of 10, 10 and 5 s
+    signal = np.sin(np.arange(n) / fs)[None]
+    ax = plot_ecg(signal, fs, ["ECG"], title="AF?").axes[0]
+    assert [t.get_text() for t in ax.texts] == ["ECG  0 s", "ECG  10 s", "ECG  20 s"]
+    ends = [line.get_xdata()[-1] for line in ax.lines]
+    assert ends == pytest.approx([10 - 1 / fs, 10 - 1 / fs, 5 - 1 / fs])
+    assert ax.get_title() == "AF?"
+
+
+def test_the_twelve_standard_leads_get_the_clinical_layout():
+    ax = plot_ecg(np.zeros((12, 1000)), 100, LEADS).axes[0]
+    assert len(ax.texts) == 13

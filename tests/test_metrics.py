@@ -194,3 +194,47 @@ def test_resampled_scores_pooled_records_and_blocks(monkeypatch: pytest.MonkeyPa
     np.testing.assert_allclose(
         auprc, [average_precision_score(Y[rows, 0], P[rows, 0]) for rows in idx]
     )
+
+
+def test_confusion_rates_equal_scikit_learn() -> None:
+    rng = np.random.default_rng(1)
+    y, pred = rng.integers(0, 4, 200), rng.integers(0, 4, 200)
+    cm = metrics.confusion(y, pred, 4)
+    assert cm.sum() == 200 and cm[1, 2] == np.sum((y == 1) & (pred == 2))
+    r = metrics.confusion_rates(cm)
+    np.testing.assert_allclose(r["f1"], f1_score(y, pred, average=None))
+    assert r["accuracy"] == pytest.approx(np.mean(y == pred))
+    stacked = metrics.confusion_rates(np.stack([cm, cm.T]))  # resamples on a leading axis
+    np.testing.assert_allclose(stacked["f1"][0], r["f1"])
+    np.testing.assert_allclose(stacked["recall"][1], r["precision"])
+
+
+def test_challenge_f1_is_the_mean_of_its_classes() -> None:
+    f1 = np.array([0.9, 0.8, 0.7, 0.1])
+    assert metrics.challenge_f1("cinc2017", ["N", "A", "O", "~"], f1) == {
+        "cinc2017_f1": pytest.approx(0.8)
+    }
+    assert metrics.challenge_f1("cinc2017", ["N", "O", "A"], f1[:3])[
+        "cinc2017_f1"
+    ] == pytest.approx(0.8)
+    assert metrics.challenge_f1("ptbxl", ["N", "A", "O"], f1[:3]) == {}
+    assert metrics.challenge_f1("cinc2017", ["N", "A"], f1[:2]) == {}  # O dropped: no score
+
+
+def test_prior_correction_undoes_class_weights() -> None:
+    counts = np.array([600, 100, 300])
+    assert metrics.prior_correction(counts, False, False).tolist() == [1.0, 1.0, 1.0]
+    weighted = metrics.prior_correction(counts, True, False)  # inverse-frequency CE weights
+    np.testing.assert_allclose(weighted, counts / counts.max())
+    np.testing.assert_allclose(metrics.prior_correction(counts, False, True), weighted)
+    # a balanced model's probabilities, corrected, give the posterior under the real prior
+    p_balanced = np.array([[0.2, 0.5, 0.3]])
+    prior = counts / counts.sum()
+    posterior = p_balanced * prior / (p_balanced * prior).sum()
+    assert metrics.predict_classes(p_balanced, weighted) == posterior.argmax()
+    assert metrics.predict_classes(p_balanced) == 1
+
+
+def test_metric_names_are_mlflow_safe() -> None:
+    assert metrics.metric_name("val_f1_~") == "val_f1_tilde"
+    assert metrics.metric_name("test.per_class.LAO/LAE.f1") == "test.per_class.LAO/LAE.f1"

@@ -235,7 +235,14 @@ class SplitConfig(_Frozen):
 
 
 ModelName = Literal[
-    "cnn1d", "resnet1d_wang", "xresnet1d50", "xresnet1d101", "inception1d", "spectro2d", "hybrid"
+    "cnn1d",
+    "cnn1d_rr",
+    "resnet1d_wang",
+    "xresnet1d50",
+    "xresnet1d101",
+    "inception1d",
+    "spectro2d",
+    "hybrid",
 ]
 
 
@@ -258,6 +265,9 @@ class ModelConfig(_Frozen):
 class AugmentConfig(_Frozen):
     """Training-time augmentations (0 switches one off)."""
 
+    invert: float = Field(
+        0.0, ge=0, le=1, description="probability of flipping the polarity of the window"
+    )
     scale: float = Field(0.1, ge=0, lt=1, description="amplitude x U(1-s, 1+s) per lead")
     noise_std_mv: float = Field(0.0, ge=0, description="Gaussian noise")
     wander_mv: float = Field(0.0, ge=0, description="baseline wander amplitude (< 0.5 Hz)")
@@ -286,7 +296,10 @@ class TrainConfig(_Frozen):
     eval_window_s: float = Field(2.5, gt=0)
     eval_stride_s: float = Field(1.25, gt=0)
     aggregate: Literal["max", "mean"] = "max"
-    normalize: Literal["per_lead", "none"] = "per_lead"
+    normalize: Literal["per_lead", "per_window", "none"] = Field(
+        "per_lead",
+        description="z-score per lead with training statistics, or each window by its own",
+    )
     loss: Literal["auto", "bce", "ce", "focal"] = Field(
         "auto", description="auto: bce for multilabel data, ce (softmax) for single-label data"
     )

@@ -107,6 +107,8 @@ class _Windows(Dataset):
         if self.kind in ("signal", "both"):
             x = raw
             if rng is not None and self.aug is not None:
+                if self.aug.invert:
+                    x = augment.invert(x, rng, self.aug.invert)
                 if self.aug.scale:
                     x = augment.scale(x, rng, self.aug.scale)
                 if self.aug.noise_std_mv:
@@ -195,11 +197,13 @@ class ECGDataModule(pl.LightningDataModule):
         self.eval_windows = Windowing.of(cfg.eval_window_s, cfg.eval_stride_s, fs, spec)
         if normalizer is not None:
             self.normalizer = normalizer
-        elif cfg.normalize == "per_lead":
+        elif cfg.normalize != "none":
             train = self.rows["train"]
             self.normalizer = Normalizer.fit(
                 (self.cache.signal(r) for r in train),
                 (self.cache.spectrogram(r) for r in train) if kind != "signal" else None,
+                per_window=cfg.normalize == "per_window",
+                leads=self.cache.n_leads,
             )
         else:
             self.normalizer = Normalizer.identity(

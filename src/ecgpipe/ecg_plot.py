@@ -1,8 +1,11 @@
-"""A 12-lead ECG as a clinician reads it: the standard 3 x 4 layout over a lead II rhythm strip.
+"""ECGs as a clinician reads them, on ECG paper (minor grid 0.04 s x 0.1 mV, major 0.2 s x 0.5 mV;
+equal aspect gives 25 mm/s at 10 mm/mV).
 
-Columns of a quarter of the record each (2.5 s of a 10 s ECG): I, II, III | aVR, aVL, aVF |
-V1, V2, V3 | V4, V5, V6, each row offset on one time axis, drawn on ECG paper (minor grid
-0.04 s x 0.1 mV, major 0.2 s x 0.5 mV; equal aspect gives 25 mm/s at 10 mm/mV).
+:func:`plot_12lead` draws the standard 3 x 4 layout over a lead II rhythm strip: columns of a
+quarter of the record each (2.5 s of a 10 s ECG): I, II, III | aVR, aVL, aVF | V1, V2, V3 |
+V4, V5, V6, each row offset on one time axis. :func:`plot_strips` draws any other record (one
+lead, or leads that are not the standard twelve) as rhythm strips, a row per 10 s of each lead.
+:func:`plot_ecg` picks the one that fits.
 """
 
 from __future__ import annotations
@@ -49,6 +52,36 @@ def plot_12lead(
     ax.set_title(title)
     fig.tight_layout()
     return fig
+
+
+def plot_strips(
+    signal: np.ndarray, fs: float, leads: Sequence[str], *, title: str = "", row_s: float = 10.0
+) -> Figure:
+    """``signal`` (leads, samples) in mV as rhythm strips: each lead in rows of ``row_s``."""
+    n = signal.shape[1]
+    per_row = max(1, round(row_s * fs))
+    rows = [(j, start) for j in range(len(leads)) for start in range(0, n, per_row)]
+    height = ROW_MV * len(rows)
+    inch = 25.4  # mm
+    fig = Figure(figsize=(row_s * 25 / inch + 0.6, height * 10 / inch + 0.9))
+    ax = fig.add_subplot()
+    for r, (j, start) in enumerate(rows):
+        base = height - ROW_MV * (r + 0.5)
+        y = signal[j, start : start + per_row]
+        ax.plot(np.arange(len(y)) / fs, base + y - np.nanmedian(y), color="black", linewidth=0.7)
+        ax.text(0.05, base + 0.9, f"{leads[j]}  {start / fs:g} s", fontsize=9, fontweight="bold")
+    _paper(ax, row_s, height)
+    ax.set_title(title)
+    fig.tight_layout()
+    return fig
+
+
+def plot_ecg(signal: np.ndarray, fs: float, leads: Sequence[str], *, title: str = "") -> Figure:
+    """The 12-lead layout where the record has the twelve standard leads, strips otherwise."""
+    names = {name.upper() for name in leads}
+    if {lead for row in LAYOUT for lead in row} <= names:
+        return plot_12lead(signal, fs, leads, title=title)
+    return plot_strips(signal, fs, leads, title=title)
 
 
 def _paper(ax, seconds: float, height: float) -> None:

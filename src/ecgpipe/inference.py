@@ -14,7 +14,7 @@ from torch import nn
 
 from ecgpipe import signal as sig
 from ecgpipe.models import INPUTS
-from ecgpipe.normalization import Normalizer
+from ecgpipe.normalization import WINDOW_STD_FLOOR, Normalizer
 
 
 class InferenceModel(nn.Module):
@@ -29,6 +29,7 @@ class InferenceModel(nn.Module):
     ):
         super().__init__()
         self.net, self.kind, self.multilabel = net, INPUTS[model_name], multilabel
+        self.per_window = normalizer.per_window
         self.register_buffer("mean", torch.as_tensor(normalizer.signal_mean)[:, None])
         self.register_buffer("std", torch.as_tensor(normalizer.signal_std)[:, None])
         self.spec = None
@@ -56,7 +57,11 @@ class InferenceModel(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         inputs = []
         if self.kind in ("signal", "both"):
-            inputs.append((x - self.mean) / self.std)
+            if self.per_window:
+                std = x.std(dim=-1, correction=0, keepdim=True).clamp(min=WINDOW_STD_FLOOR)
+                inputs.append((x - x.mean(dim=-1, keepdim=True)) / std)
+            else:
+                inputs.append((x - self.mean) / self.std)
         if self.kind in ("spectrogram", "both"):
             inputs.append((self.spectrogram(x) - self.spec_mean) / self.spec_std)
         logits = self.net(*inputs)

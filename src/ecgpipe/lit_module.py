@@ -34,12 +34,13 @@ class ECGClassifier(pl.LightningModule):
         aggregate: str = "max",
         dataset: str = "",
         decision_factors: list[float] | None = None,
+        fs: float = 100.0,
     ):
         """``decision_factors``: single-label data is predicted as the argmax of the
         probabilities times these (see :func:`ecgpipe.metrics.prior_correction`); none: 1."""
         super().__init__()
         self.save_hyperparameters()
-        self.net = models.build(model, n_leads, n_classes, **options)
+        self.net = models.build(model, n_leads, n_classes, fs, **options)
         self.kind = models.INPUTS[model]
         self.loss = losses.build(
             loss, multilabel, torch.tensor(class_counts), n_train, pos_weight, focal_gamma

@@ -1,4 +1,10 @@
-"""Per-lead z-scoring with statistics from the training split only."""
+"""Z-scoring: per lead with statistics from the training split only, or per window.
+
+``per_window`` scales each window of each lead by its own mean and standard deviation (floored at
+:data:`WINDOW_STD_FLOOR` mV, so a flat stretch is not blown up into noise): what a single-lead
+device whose gain and contact vary from recording to recording calls for. Spectrograms are always
+z-scored with training statistics.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +17,9 @@ import numpy as np
 
 from ecgpipe import atomic
 
+WINDOW_STD_FLOOR = 0.01
+"""mV: a window flatter than this is centred, not scaled up (``per_window``)."""
+
 
 @dataclass(frozen=True)
 class Normalizer:
@@ -20,6 +29,8 @@ class Normalizer:
     signal_std: np.ndarray
     spectrogram_mean: np.ndarray | None = None  # (leads, F)
     spectrogram_std: np.ndarray | None = None
+    per_window: bool = False
+    """Signals: each window by its own statistics (``signal_mean`` 0, ``signal_std`` 1)."""
 
     @classmethod
     def identity(cls, leads: int, freqs: int | None) -> Normalizer:
@@ -32,18 +43,31 @@ class Normalizer:
 
     @classmethod
     def fit(
-        cls, signals: Iterable[np.ndarray], spectrograms: Iterable[np.ndarray] | None = None
+        cls,
+        signals: Iterable[np.ndarray],
+        spectrograms: Iterable[np.ndarray] | None = None,
+        *,
+        per_window: bool = False,
+        leads: int | None = None,
     ) -> Normalizer:
         """Statistics over records of any length: (leads, T) signals, (leads, F, T') spectrograms.
 
-        Accumulated record by record in float64 (records may be memory-mapped views).
+        Accumulated record by record in float64 (records may be memory-mapped views). With
+        ``per_window`` the signals need no statistics (give ``leads`` instead of ``signals``).
         """
-        sig = _moments(signals)
-        spec = _moments(spectrograms) if spectrograms is not None else None
-        return cls(*sig, *(spec if spec else (None, None)))
+        if per_window:
+            assert leads is not None
+            sig = np.zeros(leads, np.float32), np.ones(leads, np.float32)
+        else:
+            sig = _moments(signals)
+        spec = _moments(spectrograms) if spectrograms is not None else (None, None)
+        return cls(*sig, *spec, per_window=per_window)
 
     def signal(self, x: np.ndarray) -> np.ndarray:
         """Normalise (..., leads, T)."""
+        if self.per_window:
+            std = np.maximum(x.std(axis=-1, keepdims=True), WINDOW_STD_FLOOR)
+            return ((x - x.mean(axis=-1, keepdims=True)) / std).astype(np.float32)
         return ((x - self.signal_mean[:, None]) / self.signal_std[:, None]).astype(np.float32)
 
     def spectrogram(self, s: np.ndarray) -> np.ndarray:
@@ -54,7 +78,8 @@ class Normalizer:
 
     def to_dict(self) -> dict:
         return {
-            k: (None if v is None else np.asarray(v).tolist()) for k, v in self.__dict__.items()
+            k: v if v is None or isinstance(v, bool) else np.asarray(v).tolist()
+            for k, v in self.__dict__.items()
         }
 
     def save(self, path: Path) -> None:
@@ -63,7 +88,12 @@ class Normalizer:
     @classmethod
     def load(cls, path: Path) -> Normalizer:
         raw = json.loads(Path(path).read_text())
-        return cls(**{k: None if v is None else np.asarray(v, np.float32) for k, v in raw.items()})
+        return cls(
+            **{
+                k: v if v is None or isinstance(v, bool) else np.asarray(v, np.float32)
+                for k, v in raw.items()
+            }
+        )
 
 
 def _moments(records: Iterable[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:

@@ -1,4 +1,5 @@
-"""The model zoo: 1D CNNs on the signal, a 2D CNN on spectrograms, and a hybrid of both.
+"""The model zoo: 1D CNNs on the signal (one with RR-interval features), a 2D CNN on
+spectrograms, and a hybrid of both.
 
 :func:`build` makes a model by name; :data:`INPUTS` says what each one reads: ``signal``
 (B, leads, T), ``spectrogram`` (B, leads, F, T'), or ``both`` (called as ``model(signal, spec)``).
@@ -15,12 +16,14 @@ from ecgpipe.models.cnn1d import CNN1d
 from ecgpipe.models.hybrid import Hybrid
 from ecgpipe.models.inception1d import Inception1d
 from ecgpipe.models.resnet1d import ResNet1dWang, XResNet1d
+from ecgpipe.models.rhythm import CNN1dRR
 from ecgpipe.models.spectro2d import Spectro2d
 
 Input = Literal["signal", "spectrogram", "both"]
 
 _MODELS: dict[str, tuple[type[nn.Module], dict[str, Any], Input]] = {
     "cnn1d": (CNN1d, {}, "signal"),
+    "cnn1d_rr": (CNN1dRR, {}, "signal"),
     "resnet1d_wang": (ResNet1dWang, {}, "signal"),
     "xresnet1d50": (XResNet1d, {"layers": (3, 4, 6, 3)}, "signal"),
     "xresnet1d101": (XResNet1d, {"layers": (3, 4, 23, 3)}, "signal"),
@@ -32,16 +35,22 @@ NAMES = tuple(_MODELS)
 INPUTS: dict[str, Input] = {name: spec[2] for name, spec in _MODELS.items()}
 
 
+GIVEN = {"in_channels", "n_classes", "fs"}
+"""Constructor arguments the data decides, never options: leads, classes, sampling rate."""
+
+
 def options_of(name: str) -> set[str]:
     """The constructor options model ``name`` accepts."""
     cls = _MODELS[name][0]
-    return set(inspect.signature(cls).parameters) - {"in_channels", "n_classes"}
+    return set(inspect.signature(cls).parameters) - GIVEN
 
 
-def build(name: str, in_channels: int, n_classes: int, **options: Any) -> nn.Module:
-    """Model ``name`` for ``in_channels`` leads and ``n_classes`` outputs (logits)."""
+def build(name: str, in_channels: int, n_classes: int, fs: float, **options: Any) -> nn.Module:
+    """Model ``name`` for ``in_channels`` leads at ``fs`` Hz and ``n_classes`` outputs (logits)."""
     if name not in _MODELS:
         raise ValueError(f"unknown model {name!r}; expected one of {', '.join(NAMES)}")
     cls, defaults, _ = _MODELS[name]
     options = {k: tuple(v) if isinstance(v, list) else v for k, v in options.items()}
+    if "fs" in inspect.signature(cls).parameters:
+        options["fs"] = fs
     return cls(in_channels, n_classes, **(defaults | options))

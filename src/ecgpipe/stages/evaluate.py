@@ -41,17 +41,9 @@ def run(cfg: Config, paths: Paths) -> dict:
                 f"{run_file}: MLflow run {run_id} is not in {uri} (was the store moved or reset "
                 "after training?); retrain with `dvc repro -f train`"
             ) from None
-    dm = ECGDataModule(
-        paths.processed,
-        paths.split,
-        models.INPUTS[cfg.model.name],
-        cfg.train,
-        Normalizer.load(paths.models / "normalization.json"),  # as trained, not refitted
-    )
-    module = ECGClassifier.load_from_checkpoint(ckpt, weights_only=False)
+    dm, y, p = test_scores(cfg, paths)
     classes, e = dm.cache.classes, cfg.evaluate
     dataset, task = dm.cache.meta["dataset"], dm.cache.meta["task"]
-    y, p = predict(module, dm.test_dataloader())
     y_train = dm.cache.labels[dm.rows["train"]]
     boot = {"n_bootstrap": e.n_bootstrap, "seed": e.seed}
     figures = paths.eval_reports / "figures"
@@ -66,7 +58,7 @@ def run(cfg: Config, paths: Paths) -> dict:
         report = multilabel.markdown(test, baseline, classes, title)
     else:
         decision = json.loads((paths.models / "decision.json").read_text())
-        factors = np.array([decision["factors"][c] for c in classes])
+        factors = decision_factors(paths, classes)
         test = multiclass.score(y, p, factors, classes, dataset=dataset, **boot)
         prior = multiclass.label_prior(y_train, len(y), len(classes))
         baseline = multiclass.score(y, prior, None, classes, dataset=dataset, **boot)
@@ -109,6 +101,26 @@ def run(cfg: Config, paths: Paths) -> dict:
         ", ".join(f"{k} {_f(baseline[k])}" for k in shown),
     )
     return result
+
+
+def test_scores(cfg: Config, paths: Paths) -> tuple[ECGDataModule, np.ndarray, np.ndarray]:
+    """The trained model on the test split: the data module, targets and record probabilities."""
+    dm = ECGDataModule(
+        paths.processed,
+        paths.split,
+        models.INPUTS[cfg.model.name],
+        cfg.train,
+        Normalizer.load(paths.models / "normalization.json"),  # as trained, not refitted
+    )
+    module = ECGClassifier.load_from_checkpoint(paths.models / "best.ckpt", weights_only=False)
+    y, p = predict(module, dm.test_dataloader())
+    return dm, y, p
+
+
+def decision_factors(paths: Paths, classes: list[str]) -> np.ndarray:
+    """Single-label data: the class factors of the argmax rule ``train`` chose."""
+    decision = json.loads((paths.models / "decision.json").read_text())
+    return np.array([decision["factors"][c] for c in classes])
 
 
 HEADLINE = ("macro_auroc", "accuracy", "macro_f1", "cinc2017_f1")

@@ -71,6 +71,7 @@ def build_module(cfg: Config, dm: ECGDataModule) -> ECGClassifier:
         aggregate=t.aggregate,
         dataset=dm.cache.meta["dataset"],
         decision_factors=decision_factors(cfg, counts),
+        fs=float(dm.cache.meta["fs"]),
     )
 
 

@@ -1,0 +1,191 @@
+"""The whole DAG on real recordings: experiment=cinc2017 on the CinC sample, and the user's own
+folder of WFDB records (single-label end to end; multilabel through the data stages)."""
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from ecgpipe.cache import Cache
+from ecgpipe.cli import main
+from ecgpipe.data import cinc2017
+
+from ..conftest import PROJECT, shared_data
+from ..data.test_wfdb_folder import copy_record
+
+STAGES = ("prepare", "validate", "preprocess", "split", "train", "evaluate")
+QUICK = ("train.max_epochs=1", "train.limit_train_batches=3", "evaluate.n_bootstrap=20")
+
+
+def sample(name: str, marker: str) -> Path:
+    root = shared_data() / name
+    if not (root / marker).exists():
+        pytest.skip(f"real data not found at {root} (set ECGPIPE_SHARED_DATA)")
+    return root
+
+
+def project(tmp_path: Path, *overrides: str, stages=STAGES) -> Path:
+    root = tmp_path / "project"
+    shutil.copytree(PROJECT / "conf", root / "conf")
+    assert main(["--root", str(root), "compose", *overrides]) == 0
+    for stage in stages:
+        assert main(["--root", str(root), stage]) == 0, stage
+    return root
+
+
+@pytest.fixture(scope="module")
+def cinc(tmp_path_factory) -> Path:
+    """experiment=cinc2017 on the 2,000-record sample, trained for three batches only."""
+    source = sample("cinc2017-sample", cinc2017.REFERENCE)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.delenv("MLFLOW_TRACKING_URI", raising=False)
+        return project(
+            tmp_path_factory.mktemp("cinc"), "experiment=cinc2017", f"data.root={source}", *QUICK
+        )
+
+
+@pytest.mark.realdata
+def test_cinc2017_sample_is_kept_whole_with_its_lengths(cinc: Path):
+    report = json.loads((cinc / "reports/integrity.json").read_text())
+    assert (report["n_records"], report["n_kept"], report["n_unlabelled"]) == (2000, 2000, 0)
+    assert report["duration_s"] == {"min": 9.32, "median": 30.0, "max": 60.867}
+    cache = Cache.open(cache_dir := cinc / "data/processed")
+    assert cache.meta["fs"] == 100 and cache.meta["leads"] == ["ECG"]
+    kept = pd.read_csv(cinc / "data/validated/manifest.csv")
+    np.testing.assert_array_equal(cache.lengths, -(-kept.n_samples.to_numpy() // 3))  # 300 -> 100
+    assert (cache_dir / "signals.npy").stat().st_size < 4 * 2 * cache.lengths.sum()  # no padding
+    split = json.loads((cinc / "reports/split.json").read_text())
+    assert [split[s]["n_records"] for s in ("train", "val", "test")] == [1600, 200, 200]
+    assert split["test"]["positives"] == {"N": 119, "A": 20, "O": 55, "~": 6}  # stratified
+
+
+@pytest.mark.realdata
+def test_cinc2017_evaluation_has_the_challenge_score(cinc: Path):
+    result = json.loads((cinc / "metrics/eval.json").read_text())
+    test = result["test"]
+    for key in ("accuracy", "macro_f1", "macro_auroc", "cinc2017_f1"):
+        assert 0 <= test[key] <= 1 and len(test[f"{key}_ci"]) == 2
+    assert set(test["per_class"]) == {"N", "A", "O", "~"}
+    assert {"precision", "recall", "f1", "auroc", "f1_ci"} <= set(test["per_class"]["A"])
+    assert result["baseline"]["accuracy"] == pytest.approx(119 / 200)  # always N
+    assert test["n_padded"] == sum(
+        Cache.open(cinc / "data/processed").lengths[np.load(cinc / "data/split/test.npy")] < 3000
+    )
+    rows = pd.read_csv(cinc / "plots/confusion/classes.csv", keep_default_na=False)
+    assert len(rows) == 200 and set(rows.actual) == {"N", "A", "O", "~"}
+    assert (cinc / "reports/figures/confusion.png").is_file()
+    decision = json.loads((cinc / "models/decision.json").read_text())
+    assert decision["rule"] in ("argmax", "prior_corrected")
+    assert "cinc2017 challenge F1" in (cinc / "reports/eval.md").read_text()
+
+
+def own_folder(tmp_path: Path, n: int = 90) -> Path:
+    """``n`` real CinC records of classes N, A and O, in subfolders, with a labels.csv."""
+    source = sample("cinc2017-sample", cinc2017.REFERENCE)
+    reference = pd.read_csv(source / cinc2017.REFERENCE, header=None, names=["record", "label"])
+    chosen = pd.concat(
+        reference[reference.label == c].head(n // 3) for c in ("N", "A", "O")
+    ).reset_index(drop=True)
+    root = tmp_path / "recordings"
+    rows = []
+    for i, (record, label) in enumerate(zip(chosen.record, chosen.label, strict=True)):
+        where = f"clinic{i % 3}/{record.lower()}"
+        copy_record(source / record, root / where)
+        rows.append({"record": where, "labels": label, "patient_id": f"p{i // 2}"})
+    pd.DataFrame(rows).to_csv(root / "labels.csv", index=False)
+    return root
+
+
+@pytest.mark.realdata
+def test_own_folder_runs_the_whole_dag(tmp_path: Path, monkeypatch):
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    folder = own_folder(tmp_path)
+    root = project(
+        tmp_path,
+        "data=wfdb_folder",
+        f"data.root={folder}",
+        "split.strategy=stratified",
+        "train.crop_s=10",
+        "train.eval_window_s=10",
+        "train.eval_stride_s=5",
+        *QUICK,
+    )
+    report = json.loads((root / "reports/integrity.json").read_text())
+    assert report["n_kept"] == 90
+    info = json.loads((root / "data/validated/dataset.json").read_text())
+    assert info["leads"] == ["ECG"] and info["classes"] == ["A", "N", "O"]  # from the records
+    split = json.loads((root / "reports/split.json").read_text())
+    assert split["patient_overlap"] == 0
+    test = json.loads((root / "metrics/eval.json").read_text())["test"]
+    assert set(test["per_class"]) == {"A", "N", "O"} and "cinc2017_f1" not in test
+
+
+@pytest.mark.realdata
+def test_own_multilabel_folder_at_500_hz_through_the_data_stages(tmp_path: Path):
+    source = sample("ptbxl-sample", "records500")
+    folder = tmp_path / "twelve"
+    labels = []
+    for i in range(1, 21):
+        copy_record(source / "records500/00000" / f"{i:05d}_hr", folder / f"batch{i % 2}/{i}")
+        labels.append({"record": f"batch{i % 2}/{i}", "labels": "NORM;MI" if i % 3 else "STTC"})
+    pd.DataFrame(labels).to_csv(folder / "labels.csv", index=False)
+    root = project(
+        tmp_path,
+        "data=wfdb_folder",
+        f"data.root={folder}",
+        "data.label_kind=multilabel",
+        "data.sampling_rate=500",
+        "data.leads=[I,II,V1]",
+        "split.strategy=stratified",
+        stages=("prepare", "validate", "preprocess", "split"),
+    )
+    cache = Cache.open(root / "data/processed")
+    assert cache.meta["leads"] == ["I", "II", "V1"] and cache.labels.shape == (20, 3)
+    assert list(cache.lengths) == [1000] * 20  # 10 s at 500 Hz, resampled to 100 Hz
+
+
+@pytest.mark.realdata
+def test_own_folder_problems_are_reported_not_dropped(tmp_path: Path):
+    folder = own_folder(tmp_path, n=30)
+    labels = pd.read_csv(folder / "labels.csv")
+    absent, unlisted = labels.record[0], labels.record[1]
+    for f in (folder / absent).parent.glob(Path(absent).name + ".*"):
+        f.unlink()  # listed, but its files are gone
+    labels = labels[labels.record != unlisted]  # its files stay, the labels file forgets it
+    labels.loc[2, "labels"] = "AFL"  # a class the configuration does not list
+    labels.to_csv(folder / "labels.csv", index=False)
+    root = project(
+        tmp_path,
+        "data=wfdb_folder",
+        f"data.root={folder}",
+        "data.classes=[N,A,O]",
+        "split.strategy=stratified",
+        "validate.max_excluded_fraction=0.2",
+        stages=("prepare", "validate"),
+    )
+    report = json.loads((root / "reports/integrity.json").read_text())
+    why = {e["record_id"]: (e["checks"], e["reason"]) for e in report["excluded"]}
+    assert why[absent][0] == ["missing_file"] and absent + ".hea is missing" in why[absent][1]
+    assert why[unlisted] == (["labels"], "not listed in labels.csv")
+    assert (
+        why[labels.record[2]][0] == ["labels"]
+        and "unknown class(es) AFL" in why[labels.record[2]][1]
+    )
+    assert (report["n_records"], report["n_excluded"]) == (30, 3)
+    md = (root / "reports/integrity.md").read_text()
+    assert all(record in md for record in why)
+
+
+@pytest.mark.realdata
+def test_the_data_tour_reads_a_single_lead_dataset(cinc: Path, tmp_path: Path, monkeypatch):
+    from ..test_notebooks import execute, outputs
+
+    nb = execute("01_data_tour.ipynb", cinc, tmp_path, monkeypatch)
+    text = "\n".join(map(str, outputs(nb, "text/plain")))
+    assert "cinc2017 (rhythm, multiclass): 2000 kept records of 2000 patients at 300 Hz" in text
+    for cls in ("N", "A", "O", "~"):
+        assert f"{cls}: record" in text
+    assert len(outputs(nb, "image/png")) == 4 + 2  # a strip per class, balance and split

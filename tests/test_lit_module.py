@@ -1,0 +1,50 @@
+"""The LightningModule's record scores over records with different numbers of windows."""
+
+import numpy as np
+import pytest
+import torch
+
+from ecgpipe.lit_module import ECGClassifier, epoch_metrics_multiclass
+
+
+def module(aggregate: str, multilabel: bool = True) -> ECGClassifier:
+    return ECGClassifier(
+        "cnn1d",
+        {"widths": [4], "kernel_size": 3},
+        n_leads=1,
+        n_classes=3,
+        classes=["a", "b", "c"],
+        multilabel=multilabel,
+        class_counts=[5, 5, 5],
+        n_train=15,
+        loss="bce" if multilabel else "ce",
+        aggregate=aggregate,
+    ).eval()
+
+
+@pytest.mark.parametrize("aggregate", ["max", "mean"])
+def test_windows_are_aggregated_per_record(aggregate):
+    torch.manual_seed(0)
+    m = module(aggregate)
+    batch = {
+        "signal": torch.randn(6, 1, 50),
+        "n_windows": torch.tensor([1, 3, 2]),
+        "target": torch.zeros(3, 3),
+    }
+    with torch.no_grad():
+        probs, logits = m.record_scores(batch)
+        windows = torch.sigmoid(m({"signal": batch["signal"]}))
+    parts = windows.split([1, 3, 2])
+    reduce = (lambda w: w.amax(0)) if aggregate == "max" else (lambda w: w.mean(0))
+    torch.testing.assert_close(probs, torch.stack([reduce(w) for w in parts]))
+    assert logits.shape == (3, 3)
+
+
+def test_single_label_epoch_metrics():
+    y = np.array([0, 0, 1, 2, 2, 2])
+    p = np.eye(3)[[0, 1, 1, 2, 2, 0]] * 0.8 + 0.1
+    out = epoch_metrics_multiclass(y, p, ["N", "A", "O"], None, "cinc2017")
+    assert out["val_accuracy"] == pytest.approx(4 / 6)
+    assert out["val_f1_N"] == pytest.approx(0.5) and out["val_f1_A"] == pytest.approx(2 / 3)
+    assert out["val_cinc2017_f1"] == pytest.approx((0.5 + 2 / 3 + 0.8) / 3)
+    assert out["val_macro_f1"] == pytest.approx(out["val_cinc2017_f1"])
