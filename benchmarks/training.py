@@ -68,7 +68,7 @@ def plain_rate(module, dm: ECGDataModule, epochs: int) -> float:
     for _ in range(epochs):
         start = time.perf_counter()
         for batch in loader:
-            loss = module.loss(module(batch), batch["target"].float())
+            loss = module.member_loss(module(batch), batch["target"].float())
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()

@@ -33,11 +33,11 @@ def test_windows_are_aggregated_per_record(aggregate):
     }
     with torch.no_grad():
         probs, logits = m.record_scores(batch)
-        windows = torch.sigmoid(m({"signal": batch["signal"]}))
+        windows = torch.sigmoid(m({"signal": batch["signal"]})[0])
     parts = windows.split([1, 3, 2])
     reduce = (lambda w: w.amax(0)) if aggregate == "max" else (lambda w: w.mean(0))
     torch.testing.assert_close(probs, torch.stack([reduce(w) for w in parts]))
-    assert logits.shape == (3, 3)
+    assert logits.shape == (1, 3, 3)  # one member
 
 
 def test_single_label_epoch_metrics():
@@ -48,3 +48,29 @@ def test_single_label_epoch_metrics():
     assert out["val_f1_N"] == pytest.approx(0.5) and out["val_f1_A"] == pytest.approx(2 / 3)
     assert out["val_cinc2017_f1"] == pytest.approx((0.5 + 2 / 3 + 0.8) / 3)
     assert out["val_macro_f1"] == pytest.approx(out["val_cinc2017_f1"])
+
+
+def test_an_ensemble_trains_each_member_and_averages_their_probabilities():
+    torch.manual_seed(0)
+    m = ECGClassifier(
+        "cnn1d",
+        {"widths": [4], "kernel_size": 3},
+        n_leads=1,
+        n_classes=3,
+        classes=["a", "b", "c"],
+        multilabel=False,
+        class_counts=[5, 5, 5],
+        n_train=15,
+        loss="ce",
+        members=3,
+    ).eval()
+    x = {"signal": torch.randn(4, 1, 50)}
+    target = torch.tensor([0, 1, 2, 0])
+    with torch.no_grad():
+        logits = m(x)
+        each = [member(x["signal"]) for member in m.net.members]
+    assert logits.shape == (3, 4, 3) and not torch.equal(each[0], each[1])  # own initialisations
+    expected = torch.stack([e.softmax(-1) for e in each]).mean(0)
+    torch.testing.assert_close(m.probabilities(logits), expected)
+    losses = [torch.nn.functional.cross_entropy(e, target) for e in each]
+    torch.testing.assert_close(m.member_loss(logits, target), torch.stack(losses).mean())

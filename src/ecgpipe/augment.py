@@ -5,11 +5,6 @@ from __future__ import annotations
 import numpy as np
 
 
-def invert(x: np.ndarray, rng: np.random.Generator, probability: float) -> np.ndarray:
-    """Flip all leads with ``probability`` (a single-lead device can be held either way)."""
-    return -x if rng.random() < probability else x
-
-
 def scale(x: np.ndarray, rng: np.random.Generator, amount: float) -> np.ndarray:
     """Multiply each lead by a factor drawn from U(1 - amount, 1 + amount)."""
     return x * rng.uniform(1 - amount, 1 + amount, (x.shape[0], 1)).astype(x.dtype)

@@ -265,9 +265,6 @@ class ModelConfig(_Frozen):
 class AugmentConfig(_Frozen):
     """Training-time augmentations (0 switches one off)."""
 
-    invert: float = Field(
-        0.0, ge=0, le=1, description="probability of flipping the polarity of the window"
-    )
     scale: float = Field(0.1, ge=0, lt=1, description="amplitude x U(1-s, 1+s) per lead")
     noise_std_mv: float = Field(0.0, ge=0, description="Gaussian noise")
     wander_mv: float = Field(0.0, ge=0, description="baseline wander amplitude (< 0.5 Hz)")
@@ -318,6 +315,13 @@ class TrainConfig(_Frozen):
         "argmax",
         description="single-label prediction: argmax of the probabilities, or of the "
         "probabilities re-weighted from the loss's class balance back to the training prior",
+    )
+    ensemble: int = Field(
+        1,
+        ge=1,
+        le=16,
+        description="a deep ensemble of this many networks, each from its own initialisation "
+        "and trained on its own loss; their probabilities averaged",
     )
     early_stopping_patience: int = Field(8, ge=1)
     accelerator: str = "cpu"

@@ -107,8 +107,6 @@ class _Windows(Dataset):
         if self.kind in ("signal", "both"):
             x = raw
             if rng is not None and self.aug is not None:
-                if self.aug.invert:
-                    x = augment.invert(x, rng, self.aug.invert)
                 if self.aug.scale:
                     x = augment.scale(x, rng, self.aug.scale)
                 if self.aug.noise_std_mv:

@@ -13,7 +13,7 @@ import torch
 from torch import nn
 
 from ecgpipe import signal as sig
-from ecgpipe.models import INPUTS
+from ecgpipe.models import INPUTS, member_logits
 from ecgpipe.normalization import WINDOW_STD_FLOOR, Normalizer
 
 
@@ -64,5 +64,6 @@ class InferenceModel(nn.Module):
                 inputs.append((x - self.mean) / self.std)
         if self.kind in ("spectrogram", "both"):
             inputs.append((self.spectrogram(x) - self.spec_mean) / self.spec_std)
-        logits = self.net(*inputs)
-        return torch.sigmoid(logits) if self.multilabel else torch.softmax(logits, dim=-1)
+        logits = member_logits(self.net, *inputs)  # (members, B, classes)
+        probs = torch.sigmoid(logits) if self.multilabel else torch.softmax(logits, dim=-1)
+        return probs.mean(dim=0)

@@ -35,12 +35,15 @@ class ECGClassifier(pl.LightningModule):
         dataset: str = "",
         decision_factors: list[float] | None = None,
         fs: float = 100.0,
+        members: int = 1,
     ):
         """``decision_factors``: single-label data is predicted as the argmax of the
-        probabilities times these (see :func:`ecgpipe.metrics.prior_correction`); none: 1."""
+        probabilities times these (see :func:`ecgpipe.metrics.prior_correction`); none: 1.
+        ``members``: a deep ensemble of that many networks, each trained on its own loss, their
+        probabilities averaged."""
         super().__init__()
         self.save_hyperparameters()
-        self.net = models.build(model, n_leads, n_classes, fs, **options)
+        self.net = models.build(model, n_leads, n_classes, fs, members, **options)
         self.kind = models.INPUTS[model]
         self.loss = losses.build(
             loss, multilabel, torch.tensor(class_counts), n_train, pos_weight, focal_gamma
@@ -48,19 +51,27 @@ class ECGClassifier(pl.LightningModule):
         self._val: list[tuple[torch.Tensor, torch.Tensor]] = []
 
     def forward(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
-        if self.kind == "both":
-            return self.net(batch["signal"], batch["spectrogram"])
-        return self.net(batch[self.kind])
+        """(members, B, classes) logits."""
+        inputs = (
+            (batch["signal"], batch["spectrogram"]) if self.kind == "both" else (batch[self.kind],)
+        )
+        return models.member_logits(self.net, *inputs)
 
     def probabilities(self, logits: torch.Tensor) -> torch.Tensor:
-        return torch.sigmoid(logits) if self.hparams.multilabel else torch.softmax(logits, -1)
+        """(members, ..., classes) logits -> the members' mean probabilities (..., classes)."""
+        each = torch.sigmoid(logits) if self.hparams.multilabel else torch.softmax(logits, -1)
+        return each.mean(dim=0)
+
+    def member_loss(self, logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        """The mean over members of each member's loss: they learn independently."""
+        return torch.stack([self.loss(member, target) for member in logits]).mean()
 
     def _target(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
         t = batch["target"]
         return t.float() if self.hparams.multilabel else t.long()
 
     def training_step(self, batch: dict[str, torch.Tensor], _: int) -> torch.Tensor:
-        loss = self.loss(self(batch), self._target(batch))
+        loss = self.member_loss(self(batch), self._target(batch))
         if not torch.isfinite(loss):
             raise TrainingDiverged(
                 f"training diverged: loss {loss.item()} at epoch {self.current_epoch}, step "
@@ -78,25 +89,25 @@ class ECGClassifier(pl.LightningModule):
 
     def record_scores(self, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
         """Records' windows (see :func:`ecgpipe.datamodule.collate_windows`) -> per-record
-        aggregated probabilities (B, C) and mean window logits (B, C)."""
+        aggregated probabilities (B, C) and each member's mean window logits (members, B, C)."""
         counts = batch["n_windows"]
         logits = self({k: v for k, v in batch.items() if k in INPUT_KEYS})
         probs = self.probabilities(logits)
         record = torch.repeat_interleave(torch.arange(len(counts), device=counts.device), counts)
-        b, c = len(counts), logits.shape[1]
+        k, b, c = logits.shape[0], len(counts), logits.shape[-1]
         if self.hparams.aggregate == "max":
             at = record[:, None].expand(-1, c)
             agg = probs.new_zeros(b, c).scatter_reduce(0, at, probs, "amax", include_self=False)
         else:
             agg = probs.new_zeros(b, c).index_add(0, record, probs) / counts[:, None]
-        mean_logits = logits.new_zeros(b, c).index_add(0, record, logits) / counts[:, None]
+        mean_logits = logits.new_zeros(k, b, c).index_add(1, record, logits) / counts[:, None]
         return agg, mean_logits
 
     def validation_step(self, batch: dict[str, torch.Tensor], _: int) -> None:
         probs, logits = self.record_scores(batch)
         self.log(
             "val_loss",
-            self.loss(logits, self._target(batch)),
+            self.member_loss(logits, self._target(batch)),
             on_epoch=True,
             batch_size=len(batch["target"]),
         )

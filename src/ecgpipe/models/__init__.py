@@ -10,6 +10,7 @@ from __future__ import annotations
 import inspect
 from typing import Any, Literal
 
+import torch
 from torch import nn
 
 from ecgpipe.models.cnn1d import CNN1d
@@ -20,6 +21,28 @@ from ecgpipe.models.rhythm import CNN1dRR
 from ecgpipe.models.spectro2d import Spectro2d
 
 Input = Literal["signal", "spectrogram", "both"]
+
+
+class Ensemble(nn.Module):
+    """Members of one architecture, each from its own initialisation: a deep ensemble.
+
+    Returns the members' logits stacked, (members, B, classes); the caller trains each on its own
+    loss and averages their probabilities (see :func:`member_logits`).
+    """
+
+    def __init__(self, members: list[nn.Module]):
+        super().__init__()
+        self.members = nn.ModuleList(members)
+
+    def forward(self, *inputs: torch.Tensor) -> torch.Tensor:
+        return torch.stack([m(*inputs) for m in self.members])
+
+
+def member_logits(net: nn.Module, *inputs: torch.Tensor) -> torch.Tensor:
+    """(members, B, classes) logits of ``net``: one member unless it is an :class:`Ensemble`."""
+    out = net(*inputs)
+    return out if isinstance(net, Ensemble) else out[None]
+
 
 _MODELS: dict[str, tuple[type[nn.Module], dict[str, Any], Input]] = {
     "cnn1d": (CNN1d, {}, "signal"),
@@ -45,8 +68,15 @@ def options_of(name: str) -> set[str]:
     return set(inspect.signature(cls).parameters) - GIVEN
 
 
-def build(name: str, in_channels: int, n_classes: int, fs: float, **options: Any) -> nn.Module:
-    """Model ``name`` for ``in_channels`` leads at ``fs`` Hz and ``n_classes`` outputs (logits)."""
+def build(
+    name: str, in_channels: int, n_classes: int, fs: float, members: int = 1, **options: Any
+) -> nn.Module:
+    """Model ``name`` for ``in_channels`` leads at ``fs`` Hz and ``n_classes`` outputs (logits);
+    an :class:`Ensemble` of that many independently initialised copies for ``members > 1``."""
+    if members > 1:
+        return Ensemble(
+            [build(name, in_channels, n_classes, fs, **options) for _ in range(members)]
+        )
     if name not in _MODELS:
         raise ValueError(f"unknown model {name!r}; expected one of {', '.join(NAMES)}")
     cls, defaults, _ = _MODELS[name]

@@ -72,6 +72,7 @@ def build_module(cfg: Config, dm: ECGDataModule) -> ECGClassifier:
         dataset=dm.cache.meta["dataset"],
         decision_factors=decision_factors(cfg, counts),
         fs=float(dm.cache.meta["fs"]),
+        members=t.ensemble,
     )
 
 
