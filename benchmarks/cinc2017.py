@@ -41,6 +41,7 @@ from pathlib import Path
 import numpy as np
 import pytorch_lightning as pl
 import torch
+from crossval import DATA_SECTIONS, PROJECT, build, run_pipeline
 from rich.console import Console
 from rich.table import Table
 from sklearn.model_selection import StratifiedKFold, train_test_split
@@ -49,24 +50,9 @@ from torch import nn
 from ecgpipe import metrics
 from ecgpipe.cache import Cache
 from ecgpipe.cli import main as ecgpipe
-from ecgpipe.compose import write_params
-from ecgpipe.config import load_params
 from ecgpipe.datamodule import crop
-from ecgpipe.paths import Paths
-from ecgpipe.stages import evaluate, train
 
-PROJECT = Path(__file__).resolve().parents[1]
 FULL_SET = 8528
-DATA_SECTIONS = ("data.", "preprocess.", "validate.")
-
-
-def build(project: Path, overrides: list[str]) -> None:
-    """A project with the data stages run on ``overrides`` (prepare .. preprocess)."""
-    project.mkdir(parents=True)
-    (project / "conf").symlink_to(PROJECT / "conf")
-    for argv in (["compose", *overrides], ["prepare"], ["validate"], ["preprocess"]):
-        if ecgpipe(["--root", str(project), *argv]) != 0:
-            sys.exit(f"set-up failed at `ecgpipe {' '.join(argv)}`")
 
 
 def folds(
@@ -86,33 +72,6 @@ def folds(
             )
         out.append({"train": np.sort(tr), "val": np.sort(va), "test": np.sort(rows[test])})
     return out
-
-
-def fold_project(
-    project: Path, overrides: list[str], split: dict[str, np.ndarray], where: Path
-) -> Paths:
-    """A project root for one fold: the shared cache, the fold's split, its own outputs."""
-    (where / "data" / "split").mkdir(parents=True)
-    (where / "data" / "processed").symlink_to(project / "data" / "processed")
-    write_params(PROJECT / "conf", where / "params.yaml", overrides)
-    for name, rows in split.items():
-        np.save(where / "data" / "split" / f"{name}.npy", rows.astype(np.int64))
-    return Paths(where)
-
-
-def run_pipeline(
-    project: Path, overrides: list[str], split: dict[str, np.ndarray], where: Path
-) -> tuple:
-    """The pipeline's train and its test scoring on one fold:
-    (test targets, predicted classes, seconds of training, probabilities)."""
-    paths = fold_project(project, overrides, split, where)
-    cfg = load_params(paths.params)
-    start = time.perf_counter()
-    train.run(cfg, paths)
-    seconds = time.perf_counter() - start
-    dm, y, p = evaluate.test_scores(cfg, paths)
-    pred = metrics.predict_classes(p, evaluate.decision_factors(paths, dm.cache.classes))
-    return y, pred, seconds, p
 
 
 class PlainCNN(nn.Module):

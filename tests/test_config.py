@@ -101,3 +101,18 @@ def test_dataset_specific_keys_are_named_without_the_union_tag():
         parse_config({"data": own | {"min_duration_s": 9, "max_duration_s": 5}})
     with pytest.raises(ConfigError, match="leads must be a non-empty list without repeats"):
         parse_config({"data": {"name": "wfdb_folder", "root": "/o", "source": "/o", "leads": []}})
+
+
+def test_record_lists_are_text_and_may_not_repeat_a_record():
+    mit = {"name": "mitdb", "root": "/m", "source": "/m"}
+    lists = {"train": [101, "106"], "val": [], "test": [100]}
+    cfg = parse_config({"data": mit, "split": {"strategy": "records", "records": lists}})
+    assert cfg.split.records == {"train": ["101", "106"], "val": [], "test": ["100"]}
+    assert cfg.data.label_kind == "multiclass" and cfg.loss == "ce"
+    with pytest.raises(ConfigError, match=r"record 101 is in records\.train and test"):
+        twice = lists | {"test": [101]}
+        parse_config({"data": mit, "split": {"strategy": "records", "records": twice}})
+    with pytest.raises(ConfigError, match=r"strategy=records needs records\.train"):
+        parse_config({"data": mit, "split": {"strategy": "records"}})
+    with pytest.raises(ConfigError, match=r"split\.strategy=folds needs the dataset's own folds"):
+        parse_config({"data": mit})

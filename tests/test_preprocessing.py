@@ -176,3 +176,57 @@ def test_bad_record_is_named(tmp_path):
     with pytest.raises(PreprocessError, match=r"record 0 .*freq_hz=50"):
         build_cache(df, info, tmp_path, notch, tmp_path / "out")
     assert not (tmp_path / "out").exists()
+
+
+@pytest.fixture(scope="module")
+def mitdb_pair(tmp_path_factory) -> tuple[Path, Cache]:
+    """A beat cache of real records 101 and 114 (MLII is 114's second channel)."""
+    from ecgpipe.data import mitdb
+
+    from .conftest import shared_data
+
+    ds1 = shared_data() / "mitdb-ds1"
+    if not (ds1 / "RECORDS").is_file():
+        pytest.skip(f"real MIT-BIH DS1 not found at {ds1} (set ECGPIPE_SHARED_DATA)")
+    df, info = mitdb.read(
+        ds1,
+        root_label=str(ds1),
+        classes=("N", "S", "V", "F", "Q"),
+        sampling_rate=360.0,
+        lead="MLII",
+        annotator="atr",
+        include_paced=False,
+    )
+    df = df[df.record_id.isin(["101", "114"])].assign(n_samples=650_000)
+    cfg = PreprocessConfig(fs=180, spectrogram={"enabled": False}, workers=1)
+    out = tmp_path_factory.mktemp("beats") / "processed"
+    preprocessing.build_beat_cache(df, info, ds1, cfg, out)
+    return ds1, Cache.open(out)
+
+
+@pytest.mark.realdata
+def test_beat_rows_are_windows_of_the_mlii_lead_around_each_annotated_beat(mitdb_pair):
+    from ecgpipe import beats, signal
+    from ecgpipe.data.mitdb import read_annotations
+
+    ds1, cache = mitdb_pair
+    assert cache.unit == "beat" and cache.meta["leads"] == ["MLII"]
+    rows = cache.index[cache.index.record_id == "114"]
+    samples, symbols = read_annotations(ds1 / "114", "atr")
+    is_beat = beats.aami(symbols) != ""
+    assert rows["sample"].tolist() == samples[is_beat].tolist()
+    assert cache.meta["n_non_beat"] == int((~is_beat).sum()) + int(
+        (beats.aami(read_annotations(ds1 / "101", "atr")[1]) == "").sum()
+    )
+    classes = cache.classes
+    assert [classes[y] for y in cache.labels[rows.row]] == beats.aami(symbols[is_beat]).tolist()
+
+    record = wfdb.rdrecord(str(ds1 / "114"))
+    mlii = record.p_signal[:, record.sig_name.index("MLII")][None]
+    x = signal.resample(signal.bandpass(mlii, 360.0, 0.5, 45.0, 4), 360.0, 180.0)
+    for row in rows.row.to_numpy()[[5, 100, 1000]]:
+        peak = round(cache.index.loc[row, "sample"] / 2)
+        np.testing.assert_allclose(cache.signal(row), x[:, peak - 45 : peak + 81], atol=1e-5)
+    np.testing.assert_allclose(
+        cache.features[rows.row], beats.rr_features(samples[is_beat], 10), rtol=1e-6
+    )

@@ -87,3 +87,47 @@ def test_summary_counts_positives_per_split():
     assert s["train"]["positives"]["A"] == int(y[split.train, 0].sum())
     assert s["test"]["n_patients"] == len(set(patients[split.test]))
     assert s["patient_overlap"] == 0
+
+
+def beat_rows(records: list[str], per_record: int = 60, seed: int = 0):
+    """Rows of beats: each record's rows, a patient per record except 201 and 202 (one)."""
+    rng = np.random.default_rng(seed)
+    rec = np.repeat(np.array(records), per_record)
+    patients = np.array(["201+202" if r in ("201", "202") else r for r in rec])
+    y = rng.integers(0, 3, len(rec))
+    return rec, patients, y
+
+
+LISTS = {"train": ["101", "106", "108", "109", "201"], "val": [], "test": ["100", "202"]}
+DS_RATIOS = {"train": 0.8, "val": 0.2, "test": 0.0}
+
+
+def test_named_records_go_where_listed_and_val_is_drawn_patient_disjoint_from_train():
+    rec, patients, y = beat_rows(["100", "101", "106", "108", "109", "201", "202", "999"])
+    split, absent = splitting.by_records(rec, patients, y, 3, LISTS, DS_RATIOS, seed=0)
+    assert set(rec[split.test]) == {"100", "202"}
+    assert set(rec[split.val]) and not set(rec[split.val]) & set(rec[split.train])
+    assert set(rec[split.train]) | set(rec[split.val]) == {"101", "106", "108", "109", "201"}
+    assert set(rec[split.unassigned]) == {"999"}  # in no list: counted, not used
+    assert absent == {"train": [], "val": [], "test": []}
+    # the published lists part 201 and 202 (one subject): the overlap is theirs, and visible
+    assert splitting.overlapping_patients(split, patients) == ["201+202"]
+
+
+def test_records_absent_from_the_data_are_reported_and_an_absent_split_is_an_error():
+    rec, patients, y = beat_rows(["101", "106", "108", "109", "201"])
+    with pytest.raises(SplitError, match=r"split.records.test=\[\] to draw"):
+        splitting.by_records(rec, patients, y, 3, LISTS, DS_RATIOS, seed=0)
+    lists = LISTS | {"train": [*LISTS["train"], "203"], "test": []}
+    ratios = {"train": 0.6, "val": 0.2, "test": 0.2}
+    split, absent = splitting.by_records(rec, patients, y, 3, lists, ratios, seed=0)
+    assert absent["train"] == ["203"]
+    parts = [set(patients[p]) for p in split.parts().values()]
+    assert all(parts) and splitting.overlapping_patients(split, patients) == []
+
+
+def test_the_random_split_mixes_patients_on_purpose():
+    _, patients, y = beat_rows(["101", "106", "108"], per_record=200)
+    split = splitting.random_rows(y, 3, {"train": 0.8, "val": 0.1, "test": 0.1}, seed=0)
+    assert sorted(np.concatenate(list(split.parts().values()))) == list(range(len(y)))
+    assert splitting.overlapping_patients(split, patients) == ["101", "106", "108"]

@@ -1,6 +1,8 @@
 """The preprocessed cache in ``data/processed``: records of any length, memory-mapped.
 
-Records are stored one after another in flat arrays, never padded to the longest:
+Rows are records, or (``meta["unit"] == "beat"``, :func:`ecgpipe.preprocessing.build_beat_cache`)
+heartbeats: one fixed-length window per annotated beat, ``record_id`` naming the record it is
+from. Rows are stored one after another in flat arrays, never padded to the longest:
 
 - ``signals.npy``: 1-D float32 or float16. Record ``i`` is the block of ``leads * n_i`` values
   starting at ``leads * offsets[i]``, shaped (leads, n_i): :meth:`Cache.signal` returns it as a
@@ -8,7 +10,9 @@ Records are stored one after another in flat arrays, never padded to the longest
 - ``spectrograms.npy`` (when enabled): 1-D, likewise; record ``i`` is (leads, F, frames_i), the
   log-magnitude STFT frames that fit in the record (:meth:`Cache.spectrogram`);
 - ``labels.npy``: (N, C) uint8 for multilabel data, (N,) int64 class ids (-1 = none) otherwise;
-- ``index.csv``: row -> record_id, patient_id, fold, n_samples (at the cache's rate);
+- ``features.npy`` (beat data): (N, K) float32, the RR features named in ``meta.json``;
+- ``index.csv``: row -> record_id, patient_id, fold, n_samples (at the cache's rate); for beat
+  data also the beat's ``sample`` (at the record's own rate) and annotation ``symbol``;
 - ``meta.json``: rates, leads, classes, the spectrogram's settings, array sizes; written last.
 
 The whole folder is built under a temp name and swapped in (:func:`ecgpipe.atomic.directory`),
@@ -56,6 +60,8 @@ class Cache:
     """The flat signal array (see the module docstring); use :meth:`signal` for a record."""
     labels: np.ndarray
     spectrograms: np.ndarray | None
+    features: np.ndarray | None = None
+    """(N, K) per-row features (beat data), else ``None``."""
     lengths: np.ndarray = field(init=False)
     """(N,) samples per record."""
     frames: np.ndarray | None = field(init=False)
@@ -79,6 +85,11 @@ class Cache:
     @property
     def patients(self) -> np.ndarray:
         return self.index["patient_id"].to_numpy()
+
+    @property
+    def unit(self) -> str:
+        """What a row is: ``record`` or ``beat``."""
+        return self.meta.get("unit", "record")
 
     @property
     def n_leads(self) -> int:
@@ -120,11 +131,14 @@ class Cache:
                 if meta["spectrogram"] is not None
                 else None
             )
-        except ValueError as err:
+            features = np.load(path / "features.npy") if meta.get("features") else None
+        except (OSError, ValueError) as err:
             raise CacheError(f"{path}: an array is unreadable ({err}); {hint}") from None
         shapes = {"signals": signals.shape, "labels": labels.shape}
         if spectrograms is not None:
             shapes["spectrograms"] = spectrograms.shape
+        if features is not None:
+            shapes["features"] = features.shape
         for name, shape in shapes.items():
             if list(shape) != meta["shapes"][name]:
                 raise CacheError(
@@ -133,7 +147,7 @@ class Cache:
                 )
         if len(index) != len(labels):
             raise CacheError(f"{path}: index.csv has {len(index)} rows for {len(labels)} labels")
-        cache = cls(path, meta, index, signals, labels, spectrograms)
+        cache = cls(path, meta, index, signals, labels, spectrograms, features)
         if cache._offsets[-1] * cache.n_leads != signals.size:
             raise CacheError(
                 f"{path}: index.csv's lengths add up to {cache._offsets[-1]} samples per lead, "

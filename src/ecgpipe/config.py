@@ -11,7 +11,14 @@ from pathlib import Path
 from typing import Annotated, Any, ClassVar, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from ecgpipe.errors import PipelineError
 
@@ -140,8 +147,35 @@ class WfdbFolderDataConfig(_DataAtRoot, _Lengths):
         return self
 
 
+AamiClass = Literal["N", "S", "V", "F", "Q"]
+
+
+class MitdbDataConfig(_DataAtRoot):
+    """The MIT-BIH Arrhythmia Database as published: beats labelled by their reference
+    annotations, in the AAMI EC57 classes (see :mod:`ecgpipe.data.mitdb`)."""
+
+    name: Literal["mitdb"] = "mitdb"
+    label_kind: ClassVar[LabelKind] = "multiclass"  # each beat has one class
+    has_folds: ClassVar[bool | None] = False
+    classes: list[AamiClass] = Field(
+        default_factory=lambda: ["N", "S", "V", "F", "Q"],
+        min_length=2,
+        description="AAMI classes kept; beats of the others are left out and counted",
+    )
+    sampling_rate: float = Field(360.0, gt=0, description="expected rate of every record, Hz")
+    lead: str = Field("MLII", min_length=1, description="the lead read, wherever it is stored")
+    annotator: str = Field("atr", min_length=1, description="extension of the beat annotations")
+    include_paced: bool = Field(
+        False, description="keep the paced records 102, 104, 107, 217 (AAMI EC57 leaves them out)"
+    )
+
+
 DataConfig = Annotated[
-    SyntheticDataConfig | PtbxlDataConfig | Cinc2017DataConfig | WfdbFolderDataConfig,
+    SyntheticDataConfig
+    | PtbxlDataConfig
+    | Cinc2017DataConfig
+    | WfdbFolderDataConfig
+    | MitdbDataConfig,
     Field(discriminator="name"),
 ]
 
@@ -184,6 +218,15 @@ class SpectrogramConfig(_Frozen):
     f_max: float = Field(45.0, gt=0.0)
 
 
+class BeatsConfig(_Frozen):
+    """Beat datasets (``data=mitdb``): the window cut around each annotated R peak, and the
+    RR-interval features beside it."""
+
+    before_s: float = Field(0.25, gt=0, description="window start, before the R peak")
+    after_s: float = Field(0.45, gt=0, description="window end, after the R peak")
+    rr_context: int = Field(10, ge=1, description="beats in the local mean RR (the last ones)")
+
+
 class PreprocessConfig(_Frozen):
     """Filtering, resampling and caching of every kept record into memory-mapped arrays."""
 
@@ -195,6 +238,7 @@ class PreprocessConfig(_Frozen):
     bandpass: BandpassConfig = Field(default_factory=BandpassConfig)
     notch: NotchConfig = Field(default_factory=NotchConfig)
     spectrogram: SpectrogramConfig = Field(default_factory=SpectrogramConfig)
+    beats: BeatsConfig = Field(default_factory=BeatsConfig)
     dtype: Literal["float32", "float16"] = "float32"
     workers: int = Field(0, ge=0, description="processes; 0 = all cores")
     chunk_size: int = Field(64, ge=1, description="records per task")
@@ -214,16 +258,29 @@ class PreprocessConfig(_Frozen):
 
 
 class SplitConfig(_Frozen):
-    """Patient-disjoint train / val / test."""
+    """Patient-disjoint train / val / test (or, ``random``, deliberately not: see
+    :mod:`ecgpipe.splitting`)."""
 
-    strategy: Literal["folds", "stratified"] = "folds"
+    strategy: Literal["folds", "stratified", "records", "random"] = "folds"
     train_folds: list[int] = Field(default_factory=lambda: [1, 2, 3, 4, 5, 6, 7, 8])
     val_folds: list[int] = Field(default_factory=lambda: [9])
     test_folds: list[int] = Field(default_factory=lambda: [10])
+    records: dict[Literal["train", "val", "test"], list[str]] = Field(
+        default_factory=lambda: {"train": [], "val": [], "test": []},
+        description="strategy=records: the records of each split; an empty list: drawn, "
+        "patient-disjoint, from the train records with the share ratios give it",
+    )
     ratios: dict[Literal["train", "val", "test"], float] = Field(
         default_factory=lambda: {"train": 0.8, "val": 0.1, "test": 0.1}
     )
     seed: int = Field(0, ge=0)
+
+    @field_validator("records", mode="before")
+    @classmethod
+    def _ids_as_text(cls, value: Any) -> Any:  # YAML reads MIT-BIH's 101 as a number
+        if isinstance(value, dict):
+            return {k: [str(r) for r in v] if isinstance(v, list) else v for k, v in value.items()}
+        return value
 
     @model_validator(mode="after")
     def _ratios(self) -> SplitConfig:
@@ -231,6 +288,16 @@ class SplitConfig(_Frozen):
             raise ValueError("ratios needs non-negative train, val and test")
         if self.ratios["train"] <= 0:
             raise ValueError("ratios.train must be positive")
+        if set(self.records) != {"train", "val", "test"}:
+            raise ValueError("records needs train, val and test lists (empty: drawn from train)")
+        if self.strategy == "records" and not self.records["train"]:
+            raise ValueError("strategy=records needs records.train")
+        named: dict[str, str] = {}
+        for part, ids in self.records.items():
+            for record in ids:
+                if record in named:
+                    raise ValueError(f"record {record} is in records.{named[record]} and {part}")
+                named[record] = part
         return self
 
 
@@ -243,6 +310,7 @@ ModelName = Literal[
     "inception1d",
     "spectro2d",
     "hybrid",
+    "beat_cnn",
 ]
 
 
@@ -290,7 +358,9 @@ class TrainConfig(_Frozen):
     lr: float = Field(3e-3, gt=0, description="peak learning rate of the one-cycle schedule")
     weight_decay: float = Field(1e-2, ge=0)
     crop_s: float | None = Field(2.5, gt=0, description="training crop; null = full length")
-    eval_window_s: float = Field(2.5, gt=0)
+    eval_window_s: float | None = Field(
+        2.5, gt=0, description="validation and test windows; null = the longest record"
+    )
     eval_stride_s: float = Field(1.25, gt=0)
     aggregate: Literal["max", "mean"] = "max"
     normalize: Literal["per_lead", "per_window", "none"] = Field(
@@ -397,7 +467,7 @@ class Config(_Frozen):
         return "bce" if self.data.label_kind == "multilabel" else "ce"
 
 
-DATA_NAMES = ("synthetic", "ptbxl", "cinc2017", "wfdb_folder")
+DATA_NAMES = ("synthetic", "ptbxl", "cinc2017", "wfdb_folder", "mitdb")
 
 
 def parse_config(raw: Any, *, origin: str = "params") -> Config:

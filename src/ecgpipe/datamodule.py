@@ -2,11 +2,11 @@
 
 Records may have any length. Training takes one random crop of ``train.crop_s`` from anywhere in
 a record (``null``: the longest record's length); validation and test score each record from all
-of it: windows of ``eval_window_s`` every ``eval_stride_s``, plus one ending at the record's end
-where the grid stops short, so every sample is inside some window (:func:`window_starts`). The
-model's outputs over a record's windows are aggregated later (max, as the PTB-XL benchmark, or
-mean). A record shorter than a window is zero-padded at the end, and counted
-(:meth:`ECGDataModule.n_padded`).
+of it: windows of ``eval_window_s`` (``null``: the longest record's length) every
+``eval_stride_s``, plus one ending at the record's end where the grid stops short, so every sample
+is inside some window (:func:`window_starts`). The model's outputs over a record's windows are
+aggregated later (max, as the PTB-XL benchmark, or mean). A record shorter than a window is
+zero-padded at the end, and counted (:meth:`ECGDataModule.n_padded`).
 
 Spectrogram windows come from the cached STFT frames when they start on a frame (a multiple of the
 hop, where the grid puts them), and are computed from the window's signal otherwise (a window
@@ -103,8 +103,11 @@ class _Windows(Dataset):
 
     def _cut(self, row: int, start: int, rng: np.random.Generator | None) -> dict[str, np.ndarray]:
         out = {}
+        if self.kind == "signal_features":
+            assert self.cache.features is not None
+            out["features"] = np.asarray(self.cache.features[row], np.float32)
         raw = crop(self.cache.signal(row), start, self.win.length)
-        if self.kind in ("signal", "both"):
+        if self.kind in ("signal", "both", "signal_features"):
             x = raw
             if rng is not None and self.aug is not None:
                 if self.aug.scale:
@@ -187,19 +190,28 @@ class ECGDataModule(pl.LightningDataModule):
         self.rows = {name: np.load(split_dir / f"{name}.npy") for name in SPLITS}
         meta = self.cache.meta
         spec = meta["spectrogram"] if kind != "signal" else None
-        if kind != "signal" and spec is None:
+        if kind == "signal_features":
+            spec = None
+            if self.cache.features is None:
+                raise ValueError(
+                    "this model reads per-row features (RR intervals of beats), which only beat "
+                    "data has (data=mitdb); pick another model"
+                )
+        elif kind != "signal" and spec is None:
             raise ValueError("this model reads spectrograms; set preprocess.spectrogram.enabled")
         fs = float(meta["fs"])
-        crop_s = cfg.crop_s if cfg.crop_s is not None else int(self.cache.lengths.max()) / fs
+        longest = int(self.cache.lengths.max()) / fs
+        crop_s = cfg.crop_s if cfg.crop_s is not None else longest
+        window_s = cfg.eval_window_s if cfg.eval_window_s is not None else longest
         self.train_windows = Windowing.of(crop_s, 1 / fs, fs, spec)
-        self.eval_windows = Windowing.of(cfg.eval_window_s, cfg.eval_stride_s, fs, spec)
+        self.eval_windows = Windowing.of(window_s, cfg.eval_stride_s, fs, spec)
         if normalizer is not None:
             self.normalizer = normalizer
         elif cfg.normalize != "none":
             train = self.rows["train"]
             self.normalizer = Normalizer.fit(
                 (self.cache.signal(r) for r in train),
-                (self.cache.spectrogram(r) for r in train) if kind != "signal" else None,
+                (self.cache.spectrogram(r) for r in train) if spec is not None else None,
                 per_window=cfg.normalize == "per_window",
                 leads=self.cache.n_leads,
             )

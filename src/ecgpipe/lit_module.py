@@ -12,7 +12,14 @@ import torch
 from ecgpipe import losses, metrics, models
 from ecgpipe.errors import TrainingDiverged
 
-INPUT_KEYS = ("signal", "spectrogram")
+INPUT_KEYS = ("signal", "spectrogram", "features")
+ARGUMENTS = {
+    "signal": ("signal",),
+    "spectrogram": ("spectrogram",),
+    "both": ("signal", "spectrogram"),
+    "signal_features": ("signal", "features"),
+}
+"""What the network of each input kind is called with, in order."""
 
 
 class ECGClassifier(pl.LightningModule):
@@ -36,6 +43,7 @@ class ECGClassifier(pl.LightningModule):
         decision_factors: list[float] | None = None,
         fs: float = 100.0,
         members: int = 1,
+        n_features: int = 0,
     ):
         """``decision_factors``: single-label data is predicted as the argmax of the
         probabilities times these (see :func:`ecgpipe.metrics.prior_correction`); none: 1.
@@ -43,7 +51,7 @@ class ECGClassifier(pl.LightningModule):
         probabilities averaged."""
         super().__init__()
         self.save_hyperparameters()
-        self.net = models.build(model, n_leads, n_classes, fs, members, **options)
+        self.net = models.build(model, n_leads, n_classes, fs, members, n_features, **options)
         self.kind = models.INPUTS[model]
         self.loss = losses.build(
             loss, multilabel, torch.tensor(class_counts), n_train, pos_weight, focal_gamma
@@ -52,10 +60,7 @@ class ECGClassifier(pl.LightningModule):
 
     def forward(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
         """(members, B, classes) logits."""
-        inputs = (
-            (batch["signal"], batch["spectrogram"]) if self.kind == "both" else (batch[self.kind],)
-        )
-        return models.member_logits(self.net, *inputs)
+        return models.member_logits(self.net, *(batch[k] for k in ARGUMENTS[self.kind]))
 
     def probabilities(self, logits: torch.Tensor) -> torch.Tensor:
         """(members, ..., classes) logits -> the members' mean probabilities (..., classes)."""

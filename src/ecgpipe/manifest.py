@@ -76,6 +76,8 @@ class DatasetInfo:
     min_duration_s: float | None
     max_duration_s: float | None
     """Record lengths admitted (``None``: no bound); validate excludes records outside."""
+    annotator: str | None = None
+    """Beat data (``label_kind`` ``beat``): the extension of each record's beat annotations."""
 
     def resolve_root(self, base: Path) -> Path:
         """The dataset root as a path; a relative root is relative to ``base``."""

@@ -132,6 +132,26 @@ def resample_counts(indices: np.ndarray, n: int) -> np.ndarray:
     return np.bincount(flat, minlength=b * n).reshape(b, n)
 
 
+def resample_groups(
+    groups: np.ndarray | None, n: int, n_resamples: int, seed: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """A cluster bootstrap: (B, G) how often each of the G groups (patients) is drawn per
+    resample, and (n,) each item's group. ``groups`` ``None``: every item its own group."""
+    if groups is None:
+        group, n_groups = np.arange(n), n
+    else:
+        ids, group = np.unique(np.asarray(groups), return_inverse=True)
+        n_groups = len(ids)
+    return resample_counts(resample_indices(n_groups, n_resamples, seed), n_groups), group
+
+
+def per_group(values: np.ndarray, group: np.ndarray, n_groups: int) -> np.ndarray:
+    """Sums of ``values`` (n, ...) over each group's items: (G, ...)."""
+    out = np.zeros((n_groups, *values.shape[1:]))
+    np.add.at(out, group, values)
+    return out
+
+
 BLOCK_CELLS = 1 << 18
 """Resamples are scored in blocks of about this many (resample, item) cells, bounding memory."""
 

@@ -1,12 +1,19 @@
 """Patient-disjoint train / val / test splits.
 
-Two strategies:
+Strategies:
 
 - ``folds``: the dataset's own folds (PTB-XL's ``strat_fold``, patient-wise and stratified by
   its authors): by default 1-8 train, 9 val, 10 test, as the PTB-XL benchmark.
 - ``stratified``: iterative stratification (Sechidis et al. 2011, the ``iterative-stratification``
   package) over *patients*, each patient carrying the union of its records' labels, so class
   ratios match across splits and no patient is in two.
+- ``records``: named lists of records per split (MIT-BIH's inter-patient DS1/DS2); a split whose
+  list is empty is drawn from the train records by ``stratified`` (patient-disjoint). Rows are
+  the records' rows (for beat data, their beats). Patients can only be in two splits where the
+  lists put their records there (the published DS1/DS2 part records 201 and 202 of one subject):
+  that is reported, never made by the project.
+- ``random``: rows stratified by class with no regard to patients: the leaky split, for showing
+  what leakage does (beats of one patient on both sides). Its report says so.
 
 Records without a label for the task are left out of every split (the benchmark's rule) and
 counted.
@@ -103,10 +110,60 @@ def stratified(
     return Split(**parts, unlabelled=np.flatnonzero(~has_label), unassigned=rows[:0])
 
 
+def by_records(
+    records: np.ndarray,
+    patients: np.ndarray,
+    y: np.ndarray,
+    n_classes: int,
+    lists: dict[str, list[str]],
+    ratios: dict[str, float],
+    seed: int,
+) -> tuple[Split, dict[str, list[str]]]:
+    """Rows of the listed records per split, empty lists drawn from train (see the module
+    docstring); also the listed records absent from the data, per split."""
+    has_label = labelled(y)
+    present = set(records)
+    absent = {name: [r for r in lists[name] if r not in present] for name in SPLITS}
+    parts = {name: np.flatnonzero(np.isin(records, lists[name]) & has_label) for name in SPLITS}
+    for name in SPLITS:
+        if lists[name] and parts[name].size == 0:
+            raise SplitError(
+                f"none of split.records.{name} ({', '.join(lists[name])}) has labelled rows in "
+                f"the data; with only part of the database at hand, set split.records.{name}=[] "
+                "to draw that split from the train records instead"
+            )
+    drawn = [name for name in ("val", "test") if not lists[name]]
+    if drawn:
+        train = parts["train"]
+        shares = {"train": ratios["train"]} | {n: ratios[n] if n in drawn else 0.0 for n in drawn}
+        shares |= {n: 0.0 for n in ("val", "test") if n not in drawn}
+        inner = stratified(patients[train], y[train], n_classes, shares, seed)
+        parts["train"] = train[inner.train]
+        for name in drawn:
+            parts[name] = train[getattr(inner, name)]
+    listed = np.isin(records, [r for name in SPLITS for r in lists[name]])
+    split = Split(
+        **{name: np.sort(part) for name, part in parts.items()},
+        unlabelled=np.flatnonzero(~has_label),
+        unassigned=np.flatnonzero(~listed & has_label),
+    )
+    return split, absent
+
+
+def random_rows(y: np.ndarray, n_classes: int, ratios: dict[str, float], seed: int) -> Split:
+    """The leaky split: rows stratified by class, patients ignored."""
+    return stratified(np.arange(len(y)).astype(str), y, n_classes, ratios, seed)
+
+
+def overlapping_patients(split: Split, patients: np.ndarray) -> list[str]:
+    """Patients found in more than one split, sorted."""
+    sets = [set(patients[part]) for part in split.parts().values()]
+    return sorted((sets[0] & sets[1]) | (sets[0] & sets[2]) | (sets[1] & sets[2]))
+
+
 def patient_overlap(split: Split, patients: np.ndarray) -> int:
     """Number of patients found in more than one split."""
-    sets = [set(patients[part]) for part in split.parts().values()]
-    return len((sets[0] & sets[1]) | (sets[0] & sets[2]) | (sets[1] & sets[2]))
+    return len(overlapping_patients(split, patients))
 
 
 def summary(split: Split, patients: np.ndarray, y: np.ndarray, classes: list[str]) -> dict:

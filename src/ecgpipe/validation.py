@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 import wfdb
 
+from ecgpipe.data.mitdb import read_annotations
 from ecgpipe.manifest import DatasetInfo
 from ecgpipe.parallel import imap
 from ecgpipe.progress import track
@@ -32,6 +33,7 @@ CHECKS = (
     "saturated",
     "amplitude",
     "labels",
+    "annotations",
     "duplicate_id",
     "patient_id",
 )
@@ -77,6 +79,8 @@ class Expected:
     """The declared length; ``None``: undeclared, only the dataset's bounds apply."""
     min_duration_s: float | None = None
     max_duration_s: float | None = None
+    annotator: str | None = None
+    """Beat data: the extension of the record's beat annotations, checked beside the signal."""
 
 
 @dataclass(frozen=True)
@@ -93,6 +97,8 @@ class RecordCheck:
     failures: list[Failure]
     header: Header | None
     """``None`` when the header could not be read."""
+    symbols: dict[str, int] | None = None
+    """Beat data: how often each annotation symbol occurs (``None``: unread or not beat data)."""
 
 
 def _expected_bytes(header: wfdb.Record) -> dict[str, int]:
@@ -207,7 +213,36 @@ def check_record(expected: Expected, thr: Thresholds) -> RecordCheck:
             i for i, name in enumerate(leads) if _key(name) in {_key(n) for n in expected.leads}
         ]
         signal, leads = signal[:, keep], tuple(leads[i] for i in keep)
-    return RecordCheck(check_signal(signal, leads, float(header.fs), thr), facts)
+    failures = check_signal(signal, leads, float(header.fs), thr)
+    if expected.annotator is None:
+        return RecordCheck(failures, facts)
+    annotation_failures, symbols = check_annotations(path, expected.annotator, facts.n_samples)
+    return RecordCheck(failures + annotation_failures, facts, symbols)
+
+
+def check_annotations(
+    path: Path, annotator: str, n_samples: int
+) -> tuple[list[Failure], dict[str, int] | None]:
+    """A record's annotation file: present, readable, every sample index inside the signal;
+    and how often each symbol occurs."""
+    file = path.with_name(f"{path.name}.{annotator}")
+    if not file.is_file():
+        return [Failure("annotations", f"{file} is missing")], None
+    try:
+        samples, symbols = read_annotations(path, annotator)
+    except Exception as err:  # wfdb raises many types on malformed files
+        return [Failure("annotations", f"{file} cannot be read: {err}")], None
+    outside = np.flatnonzero((samples < 0) | (samples >= n_samples))
+    failures = []
+    if outside.size:
+        failures.append(
+            Failure(
+                "annotations",
+                f"{file}: {outside.size} annotations lie outside the signal's {n_samples} "
+                f"samples (the first at sample {samples[outside[0]]})",
+            )
+        )
+    return failures, dict(Counter(symbols.tolist()))
 
 
 def _key(lead: str) -> str:
@@ -312,6 +347,7 @@ def expectations(df: pd.DataFrame, info: DatasetInfo, root: Path) -> list[Expect
             int(row.n_samples) if int(row.n_samples) >= 0 else None,
             info.min_duration_s,
             info.max_duration_s,
+            info.annotator,
         )
         for row in df.itertuples(index=False)
     ]
@@ -331,6 +367,8 @@ class Checked:
     headers: list[Header | None]
     leads: tuple[str, ...]
     """As declared, or (where the dataset declares none) those of most healthy records."""
+    symbols: list[dict[str, int] | None]
+    """Beat data: each row's annotation symbol counts."""
 
 
 def run_checks(
@@ -356,4 +394,4 @@ def run_checks(
                         f"records of the dataset have {list(leads)}",
                     )
                 )
-    return Checked(failures, headers, leads)
+    return Checked(failures, headers, leads, [r.symbols for r in records])

@@ -71,6 +71,34 @@ def test_intervals_equal_scikit_learn_on_the_same_resamples(scored):
     assert lo < result["macro_f1"] < hi
 
 
+def test_intervals_resample_patients_with_all_their_rows():
+    """Beats of one record are not independent: a resample draws records (groups) and takes
+    every beat of each, as a hand-written record bootstrap with scikit-learn does."""
+    rng = np.random.default_rng(1)
+    groups = np.repeat(np.arange(12).astype(str), 40)
+    skill = rng.uniform(0.3, 3.0, 12)[np.repeat(np.arange(12), 40)]  # some records are hard
+    y = rng.choice(4, len(groups), p=[0.6, 0.1, 0.25, 0.05])
+    logits = rng.normal(0, 1, (len(y), 4)) + skill[:, None] * np.eye(4)[y]
+    p = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
+    kw = {"dataset": "", "n_bootstrap": 200, "seed": 0}
+    by_record = multiclass.score(y, p, None, CLASSES, groups=groups, clinical=True, **kw)
+    ids = np.unique(groups)
+    accuracies, sensitivities = [], []
+    for draw in metrics.resample_indices(len(ids), 200, 0):
+        idx = np.concatenate([np.flatnonzero(groups == ids[g]) for g in draw])
+        pred = p[idx].argmax(axis=1)
+        accuracies.append(accuracy_score(y[idx], pred))
+        recall = precision_recall_fscore_support(y[idx], pred, labels=range(4), zero_division=0)
+        sensitivities.append(recall[1][0])
+    assert by_record["accuracy_ci"] == pytest.approx(list(np.percentile(accuracies, [2.5, 97.5])))
+    n = by_record["per_class"]["N"]
+    assert n["sensitivity_ci"] == pytest.approx(list(np.percentile(sensitivities, [2.5, 97.5])))
+    assert {"sensitivity", "ppv", "specificity", "f1"} <= set(n) and "precision" not in n
+    assert by_record["n_groups"] == 12
+    by_beat = multiclass.score(y, p, None, CLASSES, **kw)
+    assert np.diff(by_record["accuracy_ci"])[0] > 2 * np.diff(by_beat["accuracy_ci"])[0]
+
+
 def test_factors_move_the_predicted_class():
     y, p = problem()
     plain = multiclass.score(y, p, None, CLASSES, dataset="x", n_bootstrap=20, seed=0)

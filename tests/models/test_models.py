@@ -11,8 +11,13 @@ SPECTROGRAM = torch.randn(3, 12, 28, 12)
 @pytest.mark.parametrize("name", models.NAMES)
 def test_every_model_maps_its_input_to_logits(name):
     torch.manual_seed(0)
-    net = models.build(name, 12, 5, 100.0).eval()
-    inputs = {"signal": (SIGNAL,), "spectrogram": (SPECTROGRAM,), "both": (SIGNAL, SPECTROGRAM)}
+    net = models.build(name, 12, 5, 100.0, n_features=4).eval()
+    inputs = {
+        "signal": (SIGNAL,),
+        "spectrogram": (SPECTROGRAM,),
+        "both": (SIGNAL, SPECTROGRAM),
+        "signal_features": (SIGNAL, torch.randn(3, 4)),
+    }
     out = net(*inputs[models.INPUTS[name]])
     assert out.shape == (3, 5) and torch.isfinite(out).all()
 

@@ -5,8 +5,13 @@ factors of the decision rule chosen in training (``None``: the plain argmax; see
 :func:`ecgpipe.metrics.prior_correction`). The predicted class is the argmax of ``p`` times the
 factors. AUROC and AUPRC are one-vs-rest per class; a class without test records has none.
 
-Intervals are 95% percentile bootstraps over records: every resample is drawn once and reused for
-every statistic (its confusion matrix is the resample's record counts times each record's cell).
+Intervals are 95% percentile bootstraps over patients (``groups``; by default each row its own):
+a resample draws patients with replacement and takes all their rows, since rows of one patient
+(the beats of a record) are not independent. Every resample is drawn once and reused for every
+statistic (its confusion matrix is the resample's patient counts times each patient's cells).
+
+``clinical`` names the per-class rates as the AAMI EC57 convention does: ``sensitivity`` for
+recall and ``ppv`` (positive predictivity) for precision.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ from ecgpipe.evaluation.formats import ci, f3, macro, md, num, with_ci
 from ecgpipe.evaluation.multilabel import ECE_BINS
 
 RATES = ("precision", "recall", "f1", "specificity")
+CLINICAL = {"precision": "ppv", "recall": "sensitivity"}
 
 
 def check(y: np.ndarray, p: np.ndarray, classes: Sequence[str]) -> None:
@@ -39,9 +45,11 @@ def score(
     dataset: str,
     n_bootstrap: int,
     seed: int,
+    groups: np.ndarray | None = None,
+    clinical: bool = False,
 ) -> dict[str, Any]:
     """Accuracy, macro F1, one-vs-rest AUROC/AUPRC, per-class rates (and the dataset's
-    challenge score), each with a 95% bootstrap interval, as JSON-ready values."""
+    challenge score), each with a 95% bootstrap interval over ``groups``, as JSON-ready values."""
     y, p = np.asarray(y, np.int64), np.asarray(p, float)
     check(y, p, classes)
     n, c = p.shape
@@ -49,11 +57,11 @@ def score(
     pred = metrics.predict_classes(p, factors)
     onehot = metrics.indicator(y, c)
 
-    counts = metrics.resample_counts(metrics.resample_indices(n, n_bootstrap, seed), n)
-    cells = np.zeros((n, c * c))
-    cells[np.arange(n), y * c + pred] = 1.0
+    counts, group = metrics.resample_groups(groups, n, n_bootstrap, seed)
+    n_groups = counts.shape[1]
+    cells = metrics.per_group(np.eye(c * c)[y * c + pred], group, n_groups)
     boot = metrics.confusion_rates((counts @ cells).reshape(-1, c, c))
-    areas = [metrics.resampled_auroc_auprc(onehot[:, k], p[:, k], counts) for k in range(c)]
+    areas = [metrics.resampled_auroc_auprc(onehot[:, k], p[:, k], counts, group) for k in range(c)]
     boot_auroc, boot_auprc = (np.stack(a, axis=1) for a in zip(*areas, strict=True))
 
     cm = metrics.confusion(y, pred, c)
@@ -67,8 +75,9 @@ def score(
     for k, name in enumerate(classes):
         entry: dict[str, Any] = {"support": int(cm[k].sum()), "predicted": int(cm[:, k].sum())}
         for rate in RATES:
-            entry[rate] = num(point[rate][k])
-            entry[f"{rate}_ci"] = ci(interval[rate][0][k], interval[rate][1][k])
+            key = CLINICAL.get(rate, rate) if clinical else rate
+            entry[key] = num(point[rate][k])
+            entry[f"{key}_ci"] = ci(interval[rate][0][k], interval[rate][1][k])
         entry |= {
             "auroc": num(auroc[k]),
             "auroc_ci": ci(auroc_lo[k], auroc_hi[k]),
@@ -96,6 +105,7 @@ def score(
         "macro_auprc_ci": ci(*metrics.percentile_ci(macro(boot_auprc))),
         "ece": metrics.calibration(onehot, p, ECE_BINS)["ece"],
         "n_records": n,
+        "n_groups": n_groups,
         "confusion": {"actual_by_predicted": cm.tolist(), "classes": classes},
         "per_class": per_class,
     }
@@ -118,14 +128,29 @@ HEADLINE = (
 )
 
 
-def markdown(test: dict, baseline: dict, classes: list[str], title: str, rule: str) -> str:
+def markdown(
+    test: dict,
+    baseline: dict,
+    classes: list[str],
+    title: str,
+    rule: str,
+    *,
+    unit: str = "records",
+    warning: str | None = None,
+) -> str:
     """A Markdown report of :func:`score` results: model vs label-prior baseline, per class,
-    and the confusion matrix."""
+    and the confusion matrix; ``warning`` (a leaky split, say) is its first line."""
+    over = (
+        "records"
+        if test["n_groups"] == test["n_records"] and unit == "records"
+        else f"{test['n_groups']} patients (all the {unit} of each)"
+    )
     lines = [
+        *([f"**{warning}**", ""] if warning else []),
         f"# {title}",
         "",
-        f"Test split: {test['n_records']} records, {len(classes)} classes, one label each. "
-        "Brackets hold 95% percentile-bootstrap intervals over records.",
+        f"Test split: {test['n_records']} {unit}, {len(classes)} classes, one label each. "
+        f"Brackets hold 95% percentile-bootstrap intervals over {over}.",
         "",
         "| Metric | Model | Label prior |",
         "|---|---|---|",
@@ -139,14 +164,17 @@ def markdown(test: dict, baseline: dict, classes: list[str], title: str, rule: s
         model = with_ci(test[key], test[f"{key}_ci"])
         prior = with_ci(baseline[key], baseline[f"{key}_ci"])
         lines.append(f"| {label} | {model} | {prior} |")
+    clinical = "ppv" in test["per_class"][classes[0]]
+    precision, recall = ("ppv", "sensitivity") if clinical else ("precision", "recall")
     lines += [
         f"| ECE ({ECE_BINS} bins, one-vs-rest pooled) "
         f"| {f3(test['ece'])} | {f3(baseline['ece'])} |",
         "",
         "## Per class",
         "",
-        "| Class | Support | Predicted | Precision | Recall | F1 [95% CI] | Specificity | AUROC |",
-        "|---|--:|--:|--:|--:|---|--:|--:|",
+        f"| Class | Support | Predicted | {precision.upper() if clinical else 'Precision'} | "
+        f"{recall.capitalize()} [95% CI] | F1 [95% CI] | Specificity | AUROC |",
+        "|---|--:|--:|--:|---|---|--:|--:|",
     ]
     for cls in classes:
         m = test["per_class"][cls]
@@ -154,8 +182,8 @@ def markdown(test: dict, baseline: dict, classes: list[str], title: str, rule: s
             md(cls),
             str(m["support"]),
             str(m["predicted"]),
-            f3(m["precision"]),
-            f3(m["recall"]),
+            f3(m[precision]),
+            with_ci(m[recall], m[f"{recall}_ci"]),
             with_ci(m["f1"], m["f1_ci"]),
             f3(m["specificity"]),
             f3(m["auroc"]),

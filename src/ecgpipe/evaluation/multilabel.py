@@ -4,8 +4,10 @@ Inputs are the test split's ``y`` (N, C) 0/1 targets, ``p`` (N, C) probabilities
 ``thresholds`` tuned on validation and the C class names. A class without both positives and
 negatives has no AUROC/AUPRC: it is ``None`` in the results and left out of macro averages.
 
-Intervals are 95% percentile bootstraps over records: every resample is drawn once and reused
-for every statistic, and resamples where a statistic is undefined are left out of its interval.
+Intervals are 95% percentile bootstraps over patients (``groups``; by default each record its
+own): a resample draws patients with replacement, each with all its records, since one patient's
+records are not independent. Every resample is drawn once and reused for every statistic, and
+resamples where a statistic is undefined are left out of its interval.
 """
 
 from __future__ import annotations
@@ -39,25 +41,32 @@ def score(
     *,
     n_bootstrap: int,
     seed: int,
+    groups: np.ndarray | None = None,
 ) -> dict[str, Any]:
-    """Headline and per-class metrics with 95% bootstrap intervals, as JSON-ready values."""
+    """Headline and per-class metrics with 95% bootstrap intervals over ``groups`` (patients;
+    by default each record its own), as JSON-ready values."""
     y, p, thresholds = np.asarray(y).astype(np.int8), np.asarray(p, float), np.asarray(thresholds)
     check(y, p, thresholds, classes)
     n, c = y.shape
 
-    counts = metrics.resample_counts(metrics.resample_indices(n, n_bootstrap, seed), n)
-    areas = [metrics.resampled_auroc_auprc(y[:, k], p[:, k], counts) for k in range(c)]
+    counts, group = metrics.resample_groups(groups, n, n_bootstrap, seed)
+    n_groups = counts.shape[1]
+    areas = [metrics.resampled_auroc_auprc(y[:, k], p[:, k], counts, group) for k in range(c)]
     boot_auroc, boot_auprc = (np.stack(a, axis=1) for a in zip(*areas, strict=True))  # (B, C)
-    pooled = np.repeat(np.arange(n), c)  # the record of each (record, class) pair
+    pooled = np.repeat(group, c)  # the patient of each (record, class) pair
     boot_micro, _ = metrics.resampled_auroc_auprc(y.ravel(), p.ravel(), counts, pooled)
 
     pred = p >= thresholds
     w = counts.astype(float)
+
+    def total(hit: np.ndarray) -> np.ndarray:
+        return w @ metrics.per_group(hit.astype(float), group, n_groups)
+
     boot_rates = metrics.rates(
-        tp=w @ (pred & (y == 1)),
-        fp=w @ (pred & (y == 0)),
-        fn=w @ (~pred & (y == 1)),
-        tn=w @ (~pred & (y == 0)),
+        tp=total(pred & (y == 1)),
+        fp=total(pred & (y == 0)),
+        fn=total(~pred & (y == 1)),
+        tn=total(~pred & (y == 0)),
     )
 
     auroc, auprc = metrics.auroc(y, p), metrics.auprc(y, p)
@@ -90,6 +99,7 @@ def score(
         "macro_auprc_ci": ci(*metrics.percentile_ci(macro(boot_auprc))),
         "ece": metrics.calibration(y, p, ECE_BINS)["ece"],
         "n_records": n,
+        "n_groups": n_groups,
         "per_class": per_class,
     }
 
@@ -110,7 +120,12 @@ def markdown(test: dict, baseline: dict, classes: list[str], title: str) -> str:
         f"# {title}",
         "",
         f"Test split: {test['n_records']} records, {len(classes)} classes. "
-        "Brackets hold 95% percentile-bootstrap intervals over records.",
+        "Brackets hold 95% percentile-bootstrap intervals over "
+        + (
+            "records."
+            if test["n_groups"] == test["n_records"]
+            else f"their {test['n_groups']} patients (all the records of each)."
+        ),
         "",
         "| Metric | Model | Label prior |",
         "|---|---|---|",

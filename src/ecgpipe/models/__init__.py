@@ -1,8 +1,9 @@
 """The model zoo: 1D CNNs on the signal (one with RR-interval features), a 2D CNN on
-spectrograms, and a hybrid of both.
+spectrograms, a hybrid of both, and a heartbeat classifier.
 
 :func:`build` makes a model by name; :data:`INPUTS` says what each one reads: ``signal``
-(B, leads, T), ``spectrogram`` (B, leads, F, T'), or ``both`` (called as ``model(signal, spec)``).
+(B, leads, T), ``spectrogram`` (B, leads, F, T'), ``both`` (called as ``model(signal, spec)``),
+or ``signal_features`` (``model(signal, features)``, the cache's per-row features, (B, K)).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from typing import Any, Literal
 import torch
 from torch import nn
 
+from ecgpipe.models.beat import BeatCNN
 from ecgpipe.models.cnn1d import CNN1d
 from ecgpipe.models.hybrid import Hybrid
 from ecgpipe.models.inception1d import Inception1d
@@ -20,7 +22,7 @@ from ecgpipe.models.resnet1d import ResNet1dWang, XResNet1d
 from ecgpipe.models.rhythm import CNN1dRR
 from ecgpipe.models.spectro2d import Spectro2d
 
-Input = Literal["signal", "spectrogram", "both"]
+Input = Literal["signal", "spectrogram", "both", "signal_features"]
 
 
 class Ensemble(nn.Module):
@@ -53,13 +55,15 @@ _MODELS: dict[str, tuple[type[nn.Module], dict[str, Any], Input]] = {
     "inception1d": (Inception1d, {}, "signal"),
     "spectro2d": (Spectro2d, {}, "spectrogram"),
     "hybrid": (Hybrid, {}, "both"),
+    "beat_cnn": (BeatCNN, {}, "signal_features"),
 }
 NAMES = tuple(_MODELS)
 INPUTS: dict[str, Input] = {name: spec[2] for name, spec in _MODELS.items()}
 
 
-GIVEN = {"in_channels", "n_classes", "fs"}
-"""Constructor arguments the data decides, never options: leads, classes, sampling rate."""
+GIVEN = {"in_channels", "n_classes", "fs", "n_features"}
+"""Constructor arguments the data decides, never options: leads, classes, sampling rate, and
+the number of per-row features."""
 
 
 def options_of(name: str) -> set[str]:
@@ -69,18 +73,33 @@ def options_of(name: str) -> set[str]:
 
 
 def build(
-    name: str, in_channels: int, n_classes: int, fs: float, members: int = 1, **options: Any
+    name: str,
+    in_channels: int,
+    n_classes: int,
+    fs: float,
+    members: int = 1,
+    n_features: int = 0,
+    **options: Any,
 ) -> nn.Module:
-    """Model ``name`` for ``in_channels`` leads at ``fs`` Hz and ``n_classes`` outputs (logits);
-    an :class:`Ensemble` of that many independently initialised copies for ``members > 1``."""
+    """Model ``name`` for ``in_channels`` leads at ``fs`` Hz (and ``n_features`` per-row
+    features) and ``n_classes`` outputs (logits); an :class:`Ensemble` of that many
+    independently initialised copies for ``members > 1``."""
     if members > 1:
         return Ensemble(
-            [build(name, in_channels, n_classes, fs, **options) for _ in range(members)]
+            [
+                build(name, in_channels, n_classes, fs, n_features=n_features, **options)
+                for _ in range(members)
+            ]
         )
     if name not in _MODELS:
         raise ValueError(f"unknown model {name!r}; expected one of {', '.join(NAMES)}")
     cls, defaults, _ = _MODELS[name]
     options = {k: tuple(v) if isinstance(v, list) else v for k, v in options.items()}
-    if "fs" in inspect.signature(cls).parameters:
+    params = inspect.signature(cls).parameters
+    if "fs" in params:
         options["fs"] = fs
+    if "n_features" in params:
+        if n_features <= 0:
+            raise ValueError(f"model {name} reads per-row features and the data has none")
+        options["n_features"] = n_features
     return cls(in_channels, n_classes, **(defaults | options))

@@ -45,7 +45,12 @@ def run(cfg: Config, paths: Paths) -> dict:
     classes, e = dm.cache.classes, cfg.evaluate
     dataset, task = dm.cache.meta["dataset"], dm.cache.meta["task"]
     y_train = dm.cache.labels[dm.rows["train"]]
-    boot = {"n_bootstrap": e.n_bootstrap, "seed": e.seed}
+    # intervals resample patients: one patient's records (or a record's beats) are not independent
+    boot = {
+        "n_bootstrap": e.n_bootstrap,
+        "seed": e.seed,
+        "groups": dm.cache.patients[dm.rows["test"]],
+    }
     figures = paths.eval_reports / "figures"
     title = f"{cfg.model.name} on {dataset} ({task}), test split"
     if dm.multilabel:
@@ -59,18 +64,30 @@ def run(cfg: Config, paths: Paths) -> dict:
     else:
         decision = json.loads((paths.models / "decision.json").read_text())
         factors = decision_factors(paths, classes)
-        test = multiclass.score(y, p, factors, classes, dataset=dataset, **boot)
+        beats = dm.cache.unit == "beat"
+        kw = boot | {"dataset": dataset, "clinical": beats}
+        test = multiclass.score(y, p, factors, classes, **kw)
         prior = multiclass.label_prior(y_train, len(y), len(classes))
-        baseline = multiclass.score(y, prior, None, classes, dataset=dataset, **boot)
+        baseline = multiclass.score(y, prior, None, classes, **kw)
         pred = metrics.predict_classes(p, factors)
         plots.write_plots_multiclass(y, pred, p, classes, paths.plots, figures)
         rule = "argmax of the probabilities" + (
             "" if decision["rule"] == "argmax" else ", re-weighted back to the training prior"
         )
-        report = multiclass.markdown(test, baseline, classes, title, rule)
+        report = multiclass.markdown(
+            test,
+            baseline,
+            classes,
+            title,
+            rule,
+            unit="beats" if beats else "records",
+            warning=LEAKY if cfg.split.strategy == "random" else None,
+        )
     test["n_padded"] = dm.n_padded("test")
     # the training run, so that `dvc exp show` links every experiment to its MLflow run
     result = {"mlflow_run_id": run_id, "test": test, "baseline": baseline}
+    if cfg.split.strategy == "random":
+        result = {"leaky_split": True, **result}
     atomic.write_json(paths.metrics / "eval.json", result)
     atomic.write_text(paths.eval_reports / "eval.md", report)
 
@@ -88,12 +105,15 @@ def run(cfg: Config, paths: Paths) -> dict:
         mlflow.log_artifact(str(paths.eval_reports / "eval.md"), "evaluation")
         mlflow.log_artifacts(str(figures), "evaluation/figures")
         mlflow.log_artifacts(str(paths.plots), "evaluation/plots")
+    if cfg.split.strategy == "random":
+        log.warning("evaluate: %s", LEAKY)
     shown = [k for k in ("cinc2017_f1", "macro_f1", "accuracy", "macro_auroc") if k in test]
     if dm.multilabel:
         shown = ["macro_auroc", "micro_auroc", "macro_auprc"]
     log.info(
-        "evaluate (%d test records%s): %s; label-prior baseline %s",
+        "evaluate (%d test %s%s): %s; label-prior baseline %s",
         test["n_records"],
+        "beats" if dm.cache.unit == "beat" else "records",
         f", {test['n_padded']} shorter than a window, padded" if test["n_padded"] else "",
         ", ".join(
             f"{k} {_f(test[k])} [{_f(test[f'{k}_ci'][0])}, {_f(test[f'{k}_ci'][1])}]" for k in shown
@@ -122,6 +142,12 @@ def decision_factors(paths: Paths, classes: list[str]) -> np.ndarray:
     decision = json.loads((paths.models / "decision.json").read_text())
     return np.array([decision["factors"][c] for c in classes])
 
+
+LEAKY = (
+    "LEAKY SPLIT (split.strategy=random): beats of the same patients are in training and test, "
+    "so these figures overstate how the model does on a new patient; see the patient-disjoint "
+    "protocol (experiment=mitdb_interpatient) for an honest estimate."
+)
 
 HEADLINE = ("macro_auroc", "accuracy", "macro_f1", "cinc2017_f1")
 """What of the label-prior baseline goes to MLflow as metrics (all of it is in eval.json)."""

@@ -1,8 +1,8 @@
 """Stage ``prepare``: produce a dataset and its manifest in ``data/prepared``.
 
 ``data=synthetic`` generates a dataset in PTB-XL's layout under ``data/prepared/source`` and reads
-it with the PTB-XL reader; ``data=ptbxl``, ``data=cinc2017`` and ``data=wfdb_folder`` read the
-folder at ``data.root`` with their readers (:mod:`ecgpipe.data`).
+it with the PTB-XL reader; ``data=ptbxl``, ``data=cinc2017``, ``data=mitdb`` and
+``data=wfdb_folder`` read the folder at ``data.root`` with their readers (:mod:`ecgpipe.data`).
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from ecgpipe import atomic, manifest
 from ecgpipe.config import (
     Cinc2017DataConfig,
     Config,
+    MitdbDataConfig,
     PtbxlDataConfig,
     SyntheticDataConfig,
     WfdbFolderDataConfig,
@@ -34,12 +35,14 @@ def run(cfg: Config, paths: Paths) -> None:
         info.write(out / "dataset.json")
     unlabelled = sum(not decode_labels(x) for x in df["labels"][df["label_error"] == ""])
     log.info(
-        "prepare: %d records, %d patients, task %s (%s), %d without a label for it -> %s",
+        "prepare: %d records, %d patients, task %s (%s), %s -> %s",
         len(df),
         df["patient_id"].nunique(),
         info.task,
         ", ".join(info.classes),
-        unlabelled,
+        "beats labelled by their annotations"
+        if info.label_kind == "beat"
+        else f"{unlabelled} without a label for it",
         paths.prepared.relative_to(paths.root),
     )
 
@@ -70,6 +73,18 @@ def read(cfg: Config, paths: Paths, out: Path) -> tuple[pd.DataFrame, DatasetInf
             sampling_rate=data.sampling_rate,
             min_duration_s=data.min_duration_s,
             max_duration_s=data.max_duration_s,
+        )
+    if isinstance(data, MitdbDataConfig):
+        from ecgpipe.data import mitdb
+
+        return mitdb.read(
+            root,
+            root_label=data.root,
+            classes=tuple(data.classes),
+            sampling_rate=data.sampling_rate,
+            lead=data.lead,
+            annotator=data.annotator,
+            include_paced=data.include_paced,
         )
     assert isinstance(data, WfdbFolderDataConfig)
     from ecgpipe.data import wfdb_folder

@@ -1,7 +1,9 @@
 """Stage ``split``: patient-disjoint train / val / test indices into the preprocessed cache.
 
 Writes ``data/split/{train,val,test}.npy`` (sorted row indices) and ``reports/split.json``
-(DVC metrics); fails loudly if any patient would land in two splits.
+(DVC metrics); fails loudly if any patient would land in two splits, except where the user asked
+for it: ``split.records`` lists that part a patient (reported), or ``strategy=random`` (the leaky
+split, marked ``leaky`` in the report).
 """
 
 from __future__ import annotations
@@ -21,7 +23,9 @@ log = logging.getLogger("ecgpipe")
 def run(cfg: Config, paths: Paths) -> dict:
     s = cfg.split
     cache = Cache.open(paths.processed)
-    patients, y = cache.patients, cache.labels
+    patients, y, n_classes = cache.patients, cache.labels, len(cache.classes)
+    records = cache.index["record_id"].to_numpy()
+    absent: dict[str, list[str]] = {}
     if s.strategy == "folds":
         folds = cache.index["fold"].to_numpy()
         if (folds < 0).all():
@@ -30,13 +34,39 @@ def run(cfg: Config, paths: Paths) -> dict:
             )
         assignment = {"train": s.train_folds, "val": s.val_folds, "test": s.test_folds}
         split = splitting.by_folds(folds, y, assignment)
+    elif s.strategy == "records":
+        split, absent = splitting.by_records(
+            records, patients, y, n_classes, s.records, dict(s.ratios), s.seed
+        )
+    elif s.strategy == "random":
+        split = splitting.random_rows(y, n_classes, dict(s.ratios), s.seed)
     else:
-        split = splitting.stratified(patients, y, len(cache.classes), dict(s.ratios), s.seed)
+        split = splitting.stratified(patients, y, n_classes, dict(s.ratios), s.seed)
 
     report = {"strategy": s.strategy, **splitting.summary(split, patients, y, cache.classes)}
-    if report["patient_overlap"]:
+    overlap = splitting.overlapping_patients(split, patients)
+    if cache.unit == "beat":
+        for name, part in split.parts().items():
+            report[name]["records"] = sorted(set(records[part]))
+    if s.strategy == "random":
+        report["leaky"] = True
+        log.warning(
+            "split (random): LEAKY by design: %d patients have rows in more than one split; "
+            "test figures will overstate performance on new patients",
+            len(overlap),
+        )
+    elif s.strategy == "records":
+        report["records_absent"] = absent
+        report["listed_patient_overlap"] = overlap  # only the lists can part a patient
+        for patient in overlap:
+            log.warning(
+                "split (records): the records of patient %s are listed in two splits "
+                "(split.records, kept as given: the published DS1/DS2 lists part 201 and 202)",
+                patient,
+            )
+    elif overlap:
         raise splitting.SplitError(
-            f"{report['patient_overlap']} patients are in more than one split; the split would "
+            f"{len(overlap)} patients are in more than one split; the split would "
             "leak. Check that the dataset's folds are assigned per patient."
         )
     for name, part in split.parts().items():
@@ -46,12 +76,17 @@ def run(cfg: Config, paths: Paths) -> dict:
         for name, part in split.parts().items():
             np.save(out / f"{name}.npy", part.astype(np.int64))
     atomic.write_json(paths.reports / "split.json", report)
+    unit = "beats" if cache.unit == "beat" else "records"
     log.info(
-        "split (%s): train %d, val %d, test %d records; %d unlabelled left out; patient overlap 0",
+        "split (%s): train %d, val %d, test %d %s; %d unlabelled, %d unassigned left out; "
+        "patient overlap %d",
         s.strategy,
         report["train"]["n_records"],
         report["val"]["n_records"],
         report["test"]["n_records"],
+        unit,
         report["n_unlabelled"],
+        report["n_unassigned"],
+        report["patient_overlap"],
     )
     return report

@@ -73,6 +73,7 @@ def build_module(cfg: Config, dm: ECGDataModule) -> ECGClassifier:
         decision_factors=decision_factors(cfg, counts),
         fs=float(dm.cache.meta["fs"]),
         members=t.ensemble,
+        n_features=0 if dm.cache.features is None else dm.cache.features.shape[1],
     )
 
 
@@ -218,9 +219,13 @@ def log_artifacts(
         dm.multilabel,
         float(dm.cache.meta["fs"]),
         dm.cache.meta["spectrogram"],
+        0 if dm.cache.features is None else dm.cache.features.shape[1],
     )
-    length = dm.eval_windows.length
-    example = np.stack([crop(dm.cache.signal(r), 0, length) for r in dm.rows["val"][:2]])
+    length, rows = dm.eval_windows.length, dm.rows["val"][:2]
+    example = np.stack([crop(dm.cache.signal(r), 0, length) for r in rows])
+    if serving.n_features:  # a beat per row: its window, then its features
+        assert dm.cache.features is not None
+        example = np.concatenate([example.reshape(len(rows), -1), dm.cache.features[rows]], 1)
     with torch.no_grad():
         predicted = serving(torch.from_numpy(example)).numpy()
     mlflow.pytorch.log_model(

@@ -15,7 +15,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 import pandas as pd
 
-from ecgpipe import atomic, manifest
+from ecgpipe import atomic, beats, manifest
 from ecgpipe.config import Config
 from ecgpipe.errors import PipelineError
 from ecgpipe.manifest import DatasetInfo, decode_labels
@@ -39,6 +39,8 @@ class Report:
     """Kept records with no label for the task (not a defect; split leaves them out)."""
     duration_s: dict[str, float] | None
     """Shortest, median and longest kept record."""
+    beats: dict[str, dict[str, int]] | None = None
+    """Beat data: per kept record, its beats per AAMI class and its non-beat annotations."""
 
     @property
     def n_excluded(self) -> int:
@@ -55,6 +57,7 @@ class Report:
             "duration_s": self.duration_s,
             "checks": self.checks,
             "excluded": self.excluded,
+            **({"beats": self.beats, "beat_totals": beat_totals(self.beats)} if self.beats else {}),
         }
 
     def as_markdown(self) -> str:
@@ -77,6 +80,19 @@ class Report:
             *(f"| {name} | {count} |" for name, count in self.checks.items()),
             "",
         ]
+        if self.beats:
+            names = list(beat_totals(self.beats))
+            lines += [
+                "## Beats per kept record (AAMI EC57 classes; non-beat annotations skipped)",
+                "",
+                "| record | " + " | ".join(names) + " |",
+                "| --- |" + " ---: |" * len(names),
+                *(
+                    f"| {record} | " + " | ".join(str(c[n]) for n in names) + " |"
+                    for record, c in [*self.beats.items(), ("all", beat_totals(self.beats))]
+                ),
+                "",
+            ]
         if self.excluded:
             lines += [
                 "## Excluded records",
@@ -118,8 +134,28 @@ def durations(kept: pd.DataFrame) -> dict[str, float] | None:
     return {"min": round(float(lo), 3), "median": round(float(mid), 3), "max": round(float(hi), 3)}
 
 
+def beat_counts(symbols: dict[str, int]) -> dict[str, int]:
+    """Annotation symbol counts -> beats per AAMI class, and the non-beat annotations."""
+    out = dict.fromkeys((*beats.AAMI_CLASSES, "non_beat"), 0)
+    for symbol, n in symbols.items():
+        out[beats.AAMI.get(symbol, "non_beat")] += n
+    return out
+
+
+def beat_totals(per_record: dict[str, dict[str, int]]) -> dict[str, int]:
+    totals: dict[str, int] = {}
+    for counts in per_record.values():
+        for name, n in counts.items():
+            totals[name] = totals.get(name, 0) + n
+    return totals
+
+
 def build_report(
-    df: pd.DataFrame, info: DatasetInfo, failures: list[list[Failure]], kept: pd.DataFrame
+    df: pd.DataFrame,
+    info: DatasetInfo,
+    failures: list[list[Failure]],
+    kept: pd.DataFrame,
+    symbols: list[dict[str, int] | None] | None = None,
 ) -> Report:
     counts = dict.fromkeys(CHECKS, 0)
     excluded = []
@@ -142,6 +178,13 @@ def build_report(
         not fails and not decode_labels(labels)
         for labels, fails in zip(df["labels"], failures, strict=True)
     )
+    per_record = None
+    if info.label_kind == "beat" and symbols is not None:
+        per_record = {
+            row.record_id: beat_counts(s)
+            for row, s, fails in zip(df.itertuples(index=False), symbols, failures, strict=True)
+            if s is not None and not fails
+        }
     return Report(
         info.name,
         len(df),
@@ -149,6 +192,7 @@ def build_report(
         counts,
         unlabelled if info.label_kind != "beat" else 0,
         durations(kept),
+        per_record,
     )
 
 
@@ -160,7 +204,7 @@ def run(cfg: Config, paths: Paths) -> Report:
     checked = run_checks(df, info, info.resolve_root(paths.root), thresholds, vcfg.workers)
     failures = checked.failures
     kept = as_read(df, checked.headers)[[not f for f in failures]]
-    report = build_report(df, info, failures, kept)
+    report = build_report(df, info, failures, kept, checked.symbols)
 
     atomic.write_json(paths.reports / "integrity.json", report.as_json())
     atomic.write_text(paths.reports / "integrity.md", report.as_markdown())
@@ -170,11 +214,12 @@ def run(cfg: Config, paths: Paths) -> Report:
 
     failing = {k: v for k, v in report.checks.items() if v}
     log.info(
-        "validate: %d records, %d kept, %d excluded %s",
+        "validate: %d records, %d kept, %d excluded %s%s",
         report.n_records,
         report.n_records - report.n_excluded,
         report.n_excluded,
         failing or "",
+        f"; beats of the kept records: {beat_totals(report.beats)}" if report.beats else "",
     )
     share = report.n_excluded / max(report.n_records, 1)
     where = paths.reports.relative_to(paths.root) / "integrity.md"
