@@ -124,10 +124,11 @@ class Cache:
             path / "index.csv", dtype={"record_id": str, "patient_id": str}, keep_default_na=False
         )
         try:
-            signals = np.load(path / "signals.npy", mmap_mode="r")
+            # a plain ndarray over the mapping: slicing an np.memmap costs a subclass per view
+            signals = np.load(path / "signals.npy", mmap_mode="r").view(np.ndarray)
             labels = np.load(path / "labels.npy")
             spectrograms = (
-                np.load(path / "spectrograms.npy", mmap_mode="r")
+                np.load(path / "spectrograms.npy", mmap_mode="r").view(np.ndarray)
                 if meta["spectrogram"] is not None
                 else None
             )
