@@ -41,7 +41,8 @@ from pathlib import Path
 import numpy as np
 import pytorch_lightning as pl
 import torch
-from crossval import DATA_SECTIONS, PROJECT, build, run_pipeline
+from common import PROJECT, build
+from crossval import DATA_SECTIONS, run_pipeline
 from rich.console import Console
 from rich.table import Table
 from sklearn.model_selection import StratifiedKFold, train_test_split

@@ -1,4 +1,4 @@
-"""Shared set-up for the benchmarks: a synthetic project built through the real stages."""
+"""Shared set-up for the benchmarks: projects built through the real stages."""
 
 from __future__ import annotations
 
@@ -8,10 +8,12 @@ from pathlib import Path
 from ecgpipe.cli import main as ecgpipe
 
 PROJECT = Path(__file__).resolve().parents[1]
+DATA_STAGES = ("prepare", "validate", "preprocess")
 
 
-def build_project(project: Path, stages: tuple[str, ...], *overrides: str) -> None:
-    """Compose ``conf/`` with ``overrides`` into ``project`` and run ``stages`` there."""
+def build(project: Path, overrides: list[str], stages: tuple[str, ...] = DATA_STAGES) -> None:
+    """A project in ``project`` composed from ``conf/`` with ``overrides``, ``stages`` run."""
+    project.mkdir(parents=True, exist_ok=True)
     (project / "conf").symlink_to(PROJECT / "conf")
     for argv in (["compose", *overrides], *([s] for s in stages)):
         if ecgpipe(["--root", str(project), *argv]) != 0:

@@ -4,34 +4,20 @@ dataset benchmarks, ``cinc2017.py`` and ``mitdb.py``)."""
 
 from __future__ import annotations
 
-import sys
 import time
 from pathlib import Path
 
 import numpy as np
+from common import PROJECT
 
 from ecgpipe import metrics
-from ecgpipe.cli import main as ecgpipe
 from ecgpipe.compose import write_params
 from ecgpipe.config import load_params
 from ecgpipe.paths import Paths
 from ecgpipe.stages import evaluate, train
 
-PROJECT = Path(__file__).resolve().parents[1]
 DATA_SECTIONS = ("data.", "preprocess.", "validate.")
 """Overrides that change the data stages' outputs (a project per distinct set of them)."""
-
-
-DATA_STAGES = ("prepare", "validate", "preprocess")
-
-
-def build(project: Path, overrides: list[str], stages: tuple[str, ...] = DATA_STAGES) -> None:
-    """A project composed from ``overrides`` with ``stages`` run (the data stages)."""
-    project.mkdir(parents=True)
-    (project / "conf").symlink_to(PROJECT / "conf")
-    for argv in (["compose", *overrides], *([s] for s in stages)):
-        if ecgpipe(["--root", str(project), *argv]) != 0:
-            sys.exit(f"set-up failed at `ecgpipe {' '.join(argv)}`")
 
 
 def fold_project(

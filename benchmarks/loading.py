@@ -27,7 +27,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from common import build_project
+from common import build
 from rich.console import Console
 from rich.table import Table
 
@@ -42,9 +42,7 @@ WINDOW_S = 2.5
 
 
 def prepare_dataset(project: Path, records: int) -> tuple[DatasetInfo, pd.DataFrame]:
-    build_project(
-        project, ("prepare", "validate"), f"data.n_records={records}", "data.defect_rate=0"
-    )
+    build(project, [f"data.n_records={records}", "data.defect_rate=0"], ("prepare", "validate"))
     info = DatasetInfo.read(project / "data/validated/dataset.json")
     return info, manifest.read(project / "data/validated/manifest.csv")
 

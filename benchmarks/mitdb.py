@@ -40,7 +40,8 @@ from pathlib import Path
 
 import numpy as np
 import pytorch_lightning as pl
-from crossval import PROJECT, build, run_pipeline
+from common import PROJECT, build
+from crossval import run_pipeline
 from rich.console import Console
 from rich.table import Table
 from sklearn.model_selection import GroupKFold

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytorch_lightning as pl
 import torch
-from common import build_project
+from common import build
 from rich.console import Console
 from rich.table import Table
 
@@ -91,11 +91,10 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="ecgpipe-bench-") as tmp:
         project = Path(tmp)
         console.print(f"[bold]Preparing {args.records} synthetic records...")
-        build_project(
+        build(
             project,
+            [f"data.n_records={args.records}", "data.defect_rate=0"],
             ("prepare", "validate", "preprocess", "split"),
-            f"data.n_records={args.records}",
-            "data.defect_rate=0",
         )
         cfg = load_params(project / "params.yaml")
         dm = ECGDataModule(
