@@ -12,37 +12,11 @@ import torch
 from ecgpipe import signal
 from ecgpipe.cache import Cache, spectrogram_frames
 from ecgpipe.config import TrainConfig
-from ecgpipe.datamodule import ECGDataModule, Windowing, collate_windows, window_starts
-from ecgpipe.inference import InferenceModel
-from ecgpipe.models import build
+from ecgpipe.datamodule import ECGDataModule, collate_windows
 from ecgpipe.normalization import Normalizer
 
 SPEC = {"window": 64, "overlap": 0.75, "f_min": 0.5, "f_max": 45.0}
 FS = 100.0
-
-
-@pytest.mark.parametrize("n", [250, 251, 1000, 1001, 3137, 6100])
-def test_windows_cover_every_sample_of_a_record(n):
-    starts = window_starts(n, 250, 125)
-    covered = np.zeros(n, bool)
-    for s in starts:
-        assert s >= 0 and s + 250 <= n
-        covered[s : s + 250] = True
-    assert covered.all()
-    assert starts[: n // 125 - 1] == list(range(0, 125 * (n // 125 - 1), 125))  # the grid first
-
-
-def test_windows_follow_the_benchmark_on_ten_seconds():
-    assert window_starts(1000, 250, 125) == [0, 125, 250, 375, 500, 625, 750]
-    assert window_starts(1000, 1000, 125) == [0]
-    assert window_starts(80, 250, 125) == [0]  # shorter than a window: one, padded
-
-
-def test_spectrogram_windows_start_on_frames():
-    w = Windowing.of(2.5, 1.25, FS, SPEC)
-    assert w.hop == 16 and w.stride == 112
-    assert all(s % 16 == 0 for s in w.starts(1000)[:-1])
-    assert w.frames == signal.spectrogram_shape(250, FS, 64, 0.75, 0.5, 45.0)[1]
 
 
 def make_cache(root: Path, lengths: list[int], seed: int = 0, multilabel: bool = True) -> Path:
@@ -216,16 +190,6 @@ def test_single_label_targets_and_counts(tmp_path: Path):
     assert not d.multilabel
     assert d.class_counts().tolist() == [7, 7, 6]
     assert next(iter(d.val_dataloader()))["target"].dtype == torch.int64
-
-
-def test_served_model_computes_the_cached_spectrogram(cache_root: Path):
-    cache = Cache.open(cache_root / "processed")
-    x = np.stack([np.asarray(cache.signal(r)[:, :250]) for r in range(3)])
-    _, _, expected = signal.spectrogram(x, FS, **SPEC)
-    norm = Normalizer.identity(2, expected.shape[2])
-    served = InferenceModel(build("spectro2d", 2, 3, FS), "spectro2d", norm, True, FS, SPEC)
-    got = served.spectrogram(torch.from_numpy(x)).numpy()
-    np.testing.assert_allclose(got, expected, atol=1e-4)
 
 
 def test_saved_statistics_are_used_as_given(cache_root: Path):

@@ -4,9 +4,10 @@ Records may have any length. Training takes one random crop of ``train.crop_s`` 
 a record (``null``: the longest record's length); validation and test score each record from all
 of it: windows of ``eval_window_s`` (``null``: the longest record's length) every
 ``eval_stride_s``, plus one ending at the record's end where the grid stops short, so every sample
-is inside some window (:func:`window_starts`). The model's outputs over a record's windows are
-aggregated later (max, as the PTB-XL benchmark, or mean). A record shorter than a window is
-zero-padded at the end, and counted (:meth:`ECGDataModule.n_padded`).
+is inside some window (:mod:`ecgpipe.serving.windows`, which a served model shares). The model's
+outputs over a record's windows are aggregated later (max, as the PTB-XL benchmark, or mean).
+A record shorter than a window is zero-padded at the end, and counted
+(:meth:`ECGDataModule.n_padded`).
 
 Spectrogram windows come from the cached STFT frames when they start on a frame (a multiple of the
 hop, where the grid puts them), and are computed from the window's signal otherwise (a window
@@ -16,7 +17,6 @@ Normalisation statistics come from the training rows only.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -29,52 +29,8 @@ from ecgpipe.cache import Cache
 from ecgpipe.config import AugmentConfig, TrainConfig
 from ecgpipe.models import Input
 from ecgpipe.normalization import Normalizer
+from ecgpipe.serving.windows import Windowing, crop
 from ecgpipe.splitting import SPLITS
-
-
-def window_starts(n: int, length: int, stride: int) -> list[int]:
-    """Starts of ``length``-sample windows every ``stride`` covering all ``n`` samples.
-
-    The grid ``0, stride, 2 * stride, ...`` of windows inside the record, and one more ending at
-    the record's last sample where the grid stops short; one window (to be padded) for a record
-    shorter than ``length``.
-    """
-    if n <= length:
-        return [0]
-    starts = list(range(0, n - length + 1, stride))
-    if starts[-1] + length < n:
-        starts.append(n - length)
-    return starts
-
-
-@dataclass(frozen=True)
-class Windowing:
-    """Window length and stride in samples, and how windows map onto spectrogram frames."""
-
-    length: int
-    stride: int
-    spectrogram: dict | None
-    hop: int | None
-    frames: int | None
-    """Spectrogram frames in one window."""
-
-    @classmethod
-    def of(cls, length_s: float, stride_s: float, fs: float, spectrogram: dict | None) -> Windowing:
-        length, stride = max(1, round(length_s * fs)), max(1, round(stride_s * fs))
-        hop = frames = None
-        if spectrogram is not None:
-            hop = signal.spectrogram_hop(spectrogram["window"], spectrogram["overlap"])
-            stride = max(hop, stride // hop * hop)  # grid windows start on a frame
-            if length < spectrogram["window"]:
-                raise ValueError(
-                    f"a {length}-sample window is shorter than the STFT window "
-                    f"({spectrogram['window']} samples)"
-                )
-            frames = 1 + (length - spectrogram["window"]) // hop
-        return cls(length, stride, spectrogram, hop, frames)
-
-    def starts(self, n: int) -> list[int]:
-        return window_starts(n, self.length, self.stride)
 
 
 class _Windows(Dataset):
@@ -151,16 +107,6 @@ class _Windows(Dataset):
         cuts = [self._cut(row, s, None) for s in self.win.starts(int(self.cache.lengths[row]))]
         stacked = {k: torch.from_numpy(np.stack([c[k] for c in cuts])) for k in cuts[0]}
         return stacked | {"target": target}
-
-
-def crop(x: np.ndarray, start: int, length: int) -> np.ndarray:
-    """``x[:, start:start + length]`` as float32, zero-padded at the end where ``x`` is shorter."""
-    part = np.asarray(x[:, start : start + length], np.float32)
-    if part.shape[-1] == length:
-        return part
-    out = np.zeros((x.shape[0], length), np.float32)
-    out[:, : part.shape[-1]] = part
-    return out
 
 
 def collate_windows(items: list[dict[str, torch.Tensor]]) -> dict[str, torch.Tensor]:

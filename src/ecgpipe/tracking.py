@@ -9,17 +9,24 @@ in a copy under ``.dvc/tmp/exps``, that is the repository it was queued from (``
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
+import shutil
 import subprocess
+import tempfile
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import mlflow
+import numpy as np
 from mlflow import MlflowClient
 
 from ecgpipe.config import MlflowConfig
+
+if TYPE_CHECKING:
+    from ecgpipe.serving.model import RecordModel
 
 _SQLITE = "sqlite:///"
 _ENV = "MLFLOW_TRACKING_URI"
@@ -136,3 +143,48 @@ def data_hash(
             while chunk := fh.read(1 << 22):
                 h.update(chunk)
     return h.hexdigest()
+
+
+SERVING_REQUIREMENTS = ("mlflow", "torch", "numpy", "scipy", "pandas", "cloudpickle")
+"""What loading the logged model needs: the imports of :mod:`ecgpipe.serving` (whose source
+travels with the model). Stated rather than inferred: MLflow's inference loads the model in a
+subprocess (~12 s a run)."""
+
+
+def log_record_model(model: RecordModel, example: np.ndarray) -> None:
+    """Log ``model`` as the run's ``model``: an MLflow ``pyfunc`` carrying ecgpipe's source
+    (``code_paths``), its pinned requirements, signature, input example and contract."""
+    from importlib.metadata import version
+
+    from mlflow.models import ModelSignature
+    from mlflow.models.signature import infer_signature
+    from mlflow.types import Schema, TensorSpec
+
+    from ecgpipe.serving.pyfunc import RecordScorer, table
+
+    shape = (-1, example.shape[1]) if example.ndim == 2 else (-1, example.shape[1], -1)
+    outputs = infer_signature(example, table(model, model.score(list(example)))).outputs
+    pyfunc_log = logging.getLogger("mlflow.pyfunc")
+    level = pyfunc_log.level
+    with tempfile.TemporaryDirectory(prefix="ecgpipe-code-") as tmp:
+        code = shutil.copytree(
+            Path(__file__).parent,
+            Path(tmp) / "ecgpipe",
+            ignore=shutil.ignore_patterns("__pycache__"),
+        )
+        # its warning that pickled models run code when loaded: ours are ecgpipe's own classes
+        pyfunc_log.setLevel(logging.ERROR)
+        try:
+            mlflow.pyfunc.log_model(
+                name="model",
+                python_model=RecordScorer(model),
+                code_paths=[str(code)],
+                pip_requirements=[f"{n}=={version(n).split('+')[0]}" for n in SERVING_REQUIREMENTS],
+                signature=ModelSignature(
+                    Schema([TensorSpec(np.dtype(np.float32), shape)]), outputs
+                ),
+                input_example=example,
+                metadata={"ecgpipe": model.contract.to_dict()},
+            )
+        finally:
+            pyfunc_log.setLevel(level)

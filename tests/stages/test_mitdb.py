@@ -5,12 +5,16 @@ experiment=mitdb_intrapatient, in one project, so that MLflow holds both runs si
 import json
 from pathlib import Path
 
+import mlflow
 import numpy as np
 import pytest
 from mlflow import MlflowClient
 
 from ecgpipe.cache import Cache
 from ecgpipe.cli import main
+from ecgpipe.config import load_params
+from ecgpipe.paths import Paths
+from ecgpipe.stages import evaluate
 
 from .test_real_datasets import QUICK, project, sample
 
@@ -86,3 +90,21 @@ def test_the_leaky_split_says_so_and_both_runs_are_in_mlflow(mit):
     strategies = sorted(r.data.params["split.strategy"] for r in runs)
     assert strategies == ["random", "records"]
     assert all("test.per_class.S.sensitivity" in r.data.metrics for r in runs)
+
+
+@pytest.mark.realdata
+def test_the_logged_beat_model_scores_beat_rows_as_evaluate_did(mit):
+    root, _ = mit
+    paths = Paths(root)
+    dm, _, expected = evaluate.test_scores(load_params(paths.params), paths)
+    rows = dm.rows["test"][:500]
+    assert dm.cache.features is not None
+    beats = np.concatenate(
+        [np.stack([np.asarray(dm.cache.signal(r)).ravel() for r in rows]), dm.cache.features[rows]],
+        axis=1,
+    )
+    run_id = json.loads((root / "models/run.json").read_text())["run_id"]
+    mlflow.set_tracking_uri(f"sqlite:///{root / 'mlflow.db'}")
+    out = mlflow.pyfunc.load_model(f"runs:/{run_id}/model").predict(beats)
+    probs = out[[f"p_{c}" for c in dm.cache.classes]].to_numpy()
+    np.testing.assert_allclose(probs, expected[:500], atol=1e-5)

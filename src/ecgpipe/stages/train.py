@@ -7,6 +7,7 @@ tagged after the DVC experiment; a sweep job creates its run (nested under the s
 
 from __future__ import annotations
 
+import copy
 import logging
 import sys
 from pathlib import Path
@@ -14,17 +15,15 @@ from pathlib import Path
 import mlflow
 import numpy as np
 import pytorch_lightning as pl
-import torch
-from mlflow.models import infer_signature
 from pytorch_lightning.callbacks import Callback, EarlyStopping, ModelCheckpoint, RichProgressBar
 from pytorch_lightning.loggers import MLFlowLogger
 
 from ecgpipe import atomic, metrics, models, tracking
 from ecgpipe.config import Config, TrainConfig
-from ecgpipe.datamodule import ECGDataModule, crop
-from ecgpipe.inference import InferenceModel
+from ecgpipe.datamodule import ECGDataModule
 from ecgpipe.lit_module import ECGClassifier, predict
 from ecgpipe.paths import Paths
+from ecgpipe.serving.model import Contract, RecordModel, WindowModel
 
 log = logging.getLogger("ecgpipe")
 
@@ -115,8 +114,9 @@ def run(cfg: Config, paths: Paths, *, run_id: str | None = None) -> tuple[str, f
             best = float(trainer.callback_metrics.get(monitor, float("nan")))
         mlflow.log_metric(f"best_{monitor}", best)
         mlflow.set_tag("monitor", monitor)
-        save_extras(module, dm, out)
-        log_artifacts(cfg, paths, dm, module, out)
+        decision = save_extras(module, dm, out)
+        served = record_model(cfg, dm, module, decision, active.info.run_id)
+        log_artifacts(cfg, paths, dm, served, out)
         run_info = {"run_id": active.info.run_id, "experiment_id": active.info.experiment_id}
         atomic.write_json(out / "run.json", run_info)
     log.info("train: best %s %.4f; MLflow run %s", monitor, best, run_info["run_id"])
@@ -174,67 +174,86 @@ def make_trainer(
 DECISION_FILES = {"multilabel": "thresholds.json", "multiclass": "decision.json"}
 
 
-def save_extras(module: ECGClassifier, dm: ECGDataModule, out: Path) -> None:
-    """How records are labelled, and the normalisation statistics.
+def save_extras(module: ECGClassifier, dm: ECGDataModule, out: Path) -> dict:
+    """How records are labelled, and the normalisation statistics; returns the labelling rule
+    as the served model's :class:`~ecgpipe.serving.model.Contract` holds it.
 
     Multilabel: per-class thresholds tuned on validation (``thresholds.json``). Single-label:
     the argmax rule and its class factors (``decision.json``).
     """
     classes = dm.cache.classes
+    dm.normalizer.save(out / "normalization.json")
     if dm.multilabel:
         y_val, p_val = predict(module, dm.val_dataloader())
         thresholds = metrics.tune_thresholds(y_val, p_val).tolist()
         atomic.write_json(out / "thresholds.json", dict(zip(classes, thresholds, strict=True)))
-    else:
-        factors = module.hparams.decision_factors or [1.0] * len(classes)
-        rule = "argmax" if module.hparams.decision_factors is None else "prior_corrected"
-        atomic.write_json(
-            out / "decision.json",
-            {"rule": rule, "factors": dict(zip(classes, factors, strict=True))},
-        )
-    dm.normalizer.save(out / "normalization.json")
+        return {"thresholds": tuple(thresholds)}
+    factors = module.hparams.decision_factors or [1.0] * len(classes)
+    rule = "argmax" if module.hparams.decision_factors is None else "prior_corrected"
+    atomic.write_json(
+        out / "decision.json", {"rule": rule, "factors": dict(zip(classes, factors, strict=True))}
+    )
+    return {"factors": tuple(float(f) for f in factors)}
 
 
-def serving_requirements() -> list[str]:
-    """What loading the logged model needs besides ecgpipe itself (which defines its classes).
-
-    Stated rather than inferred: MLflow's inference loads the model in a subprocess (~12 s a run).
-    """
-    from importlib.metadata import version
-
-    return [
-        f"{name}=={version(name).split('+')[0]}"
-        for name in ("mlflow", "torch", "numpy", "cloudpickle")
-    ]
-
-
-def log_artifacts(
-    cfg: Config, paths: Paths, dm: ECGDataModule, module: ECGClassifier, out: Path
-) -> None:
-    """The serving model (with signature and input example), configuration, reports, extras."""
-    serving = InferenceModel(
-        module.net.cpu(),
+def record_model(
+    cfg: Config, dm: ECGDataModule, module: ECGClassifier, decision: dict, run_id: str
+) -> RecordModel:
+    """The trained network as it scores new records: windows, normalisation, aggregation and
+    labelling as ``evaluate`` applies them (see :mod:`ecgpipe.serving.model`)."""
+    meta, win = dm.cache.meta, dm.eval_windows
+    features = 0 if dm.cache.features is None else dm.cache.features.shape[1]
+    windows = WindowModel(
+        copy.deepcopy(module.net).cpu(),
         cfg.model.name,
         dm.normalizer,
         dm.multilabel,
-        float(dm.cache.meta["fs"]),
-        dm.cache.meta["spectrogram"],
-        0 if dm.cache.features is None else dm.cache.features.shape[1],
+        float(meta["fs"]),
+        meta["spectrogram"],
+        features,
     )
-    length, rows = dm.eval_windows.length, dm.rows["val"][:2]
-    example = np.stack([crop(dm.cache.signal(r), 0, length) for r in rows])
-    if serving.n_features:  # a beat per row: its window, then its features
-        assert dm.cache.features is not None
-        example = np.concatenate([example.reshape(len(rows), -1), dm.cache.features[rows]], 1)
-    with torch.no_grad():
-        predicted = serving(torch.from_numpy(example)).numpy()
-    mlflow.pytorch.log_model(
-        serving,
-        name="model",
-        input_example=example,
-        signature=infer_signature(example, predicted),
-        pip_requirements=serving_requirements(),
+    contract = Contract(
+        classes=tuple(dm.cache.classes),
+        leads=tuple(meta["leads"]),
+        fs=float(meta["fs"]),
+        label_kind=meta["label_kind"],
+        window=win.length,
+        stride=win.stride,
+        aggregate=cfg.train.aggregate,
+        min_samples=min(win.length, int(dm.cache.lengths.min())),
+        preprocess=cfg.preprocess.model_dump(mode="json"),
+        source={
+            "dataset": meta["dataset"],
+            "task": meta["task"],
+            "unit": dm.cache.unit,
+            "model": cfg.model.name,
+            "mlflow_run_id": run_id,
+        },
+        **decision,
     )
+    return RecordModel(windows, contract)
+
+
+def example_input(dm: ECGDataModule, model: RecordModel) -> np.ndarray:
+    """Two validation records, cut to one window (or to the shorter one's length), for the
+    model's input example; beat rows as the cache holds them for a beat model."""
+    rows = dm.rows["val"][:2]
+    if dm.cache.features is not None:  # a beat per row: its window, then its features
+        signal = np.stack([np.asarray(dm.cache.signal(r)).ravel() for r in rows])
+        return np.concatenate([signal, dm.cache.features[rows]], 1).astype(np.float32)
+    length = min(model.contract.window, int(dm.cache.lengths[rows].min()))
+    return np.stack([np.asarray(dm.cache.signal(r)[:, :length], np.float32) for r in rows])
+
+
+def log_artifacts(
+    cfg: Config,
+    paths: Paths,
+    dm: ECGDataModule,
+    model: RecordModel,
+    out: Path,
+) -> None:
+    """The served model (with signature and input example), configuration, reports, extras."""
+    tracking.log_record_model(model, example_input(dm, model))
     mlflow.log_dict(cfg.model_dump(by_alias=True, mode="json"), "config/params.yaml")
     for name in ("normalization.json", DECISION_FILES[dm.cache.meta["label_kind"]]):
         mlflow.log_artifact(str(out / name), "model_extras")

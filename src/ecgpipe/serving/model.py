@@ -1,0 +1,220 @@
+"""A trained model as it scores new data: in torch, with nothing of the training code.
+
+:class:`WindowModel` wraps the network with the training split's normalisation and, for
+spectrogram models, an STFT in torch that reproduces :func:`ecgpipe.signal.spectrogram` (periodic
+Hann window, no padding, ``|Z| / sum(window)``, log, the same frequency bins): (B, leads, T)
+windows in mV -> probabilities. A beat model (input kind ``signal_features``) takes a beat per row
+instead, flat as the cache holds it: (B, leads * T + K), the window lead after lead, then its K RR
+features.
+
+:class:`RecordModel` scores whole records as ``evaluate`` does: windows of the evaluation length
+at its stride over all of the record (:mod:`ecgpipe.serving.windows`), the window probabilities
+aggregated (max or mean), and labels decided by the rule ``train`` chose (validation-tuned
+thresholds, or the argmax with its class factors). Its :class:`Contract` says what input it
+wants (sampling rate, leads, minimum length) and how the records were preprocessed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+import torch
+from torch import nn
+
+from ecgpipe import signal as sig
+from ecgpipe.models import INPUTS, member_logits
+from ecgpipe.normalization import WINDOW_STD_FLOOR, Normalizer
+from ecgpipe.serving.windows import crop, window_starts
+
+
+class WindowModel(nn.Module):
+    """Windows in mV, (B, leads, T) (a beat model: flat beat rows) -> probabilities (B, C)."""
+
+    def __init__(
+        self,
+        net: nn.Module,
+        model_name: str,
+        normalizer: Normalizer,
+        multilabel: bool,
+        fs: float,
+        spectrogram: dict | None,
+        n_features: int = 0,
+    ):
+        super().__init__()
+        self.net, self.kind, self.multilabel = net, INPUTS[model_name], multilabel
+        self.n_features, self.n_leads = n_features, len(normalizer.signal_mean)
+        self.per_window = normalizer.per_window
+        self.register_buffer("mean", torch.as_tensor(normalizer.signal_mean)[:, None])
+        self.register_buffer("std", torch.as_tensor(normalizer.signal_std)[:, None])
+        self.spec = None
+        if self.kind in ("spectrogram", "both"):
+            assert spectrogram is not None and normalizer.spectrogram_mean is not None
+            s = spectrogram
+            keep, _ = sig.spectrogram_bins(s["window"], fs, s["f_min"], s["f_max"])
+            self.spec = (s["window"], sig.spectrogram_hop(s["window"], s["overlap"]))
+            self.register_buffer("window", torch.hann_window(s["window"], periodic=True))
+            self.register_buffer("bins", torch.as_tensor(np.flatnonzero(keep)))
+            self.register_buffer(
+                "spec_mean", torch.as_tensor(normalizer.spectrogram_mean)[..., None]
+            )
+            self.register_buffer("spec_std", torch.as_tensor(normalizer.spectrogram_std)[..., None])
+        self.eval()
+
+    def spectrogram(self, x: torch.Tensor) -> torch.Tensor:
+        """(B, leads, T) in mV -> (B, leads, F, T') log-magnitude, as the cache holds it."""
+        assert self.spec is not None
+        window, hop = self.spec
+        frames = x.unfold(-1, window, hop) * self.window  # (B, L, T', window)
+        mag = torch.fft.rfft(frames, dim=-1).abs() / self.window.sum()
+        return torch.log(mag[..., self.bins] + 1e-6).transpose(-1, -2)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        inputs = []
+        features = None
+        if self.kind == "signal_features":
+            x, features = x[:, : -self.n_features], x[:, -self.n_features :]
+            x = x.reshape(len(x), self.n_leads, -1)
+        if self.kind in ("signal", "both", "signal_features"):
+            if self.per_window:
+                std = x.std(dim=-1, correction=0, keepdim=True).clamp(min=WINDOW_STD_FLOOR)
+                inputs.append((x - x.mean(dim=-1, keepdim=True)) / std)
+            else:
+                inputs.append((x - self.mean) / self.std)
+        if self.kind in ("spectrogram", "both"):
+            inputs.append((self.spectrogram(x) - self.spec_mean) / self.spec_std)
+        if features is not None:
+            inputs.append(features)
+        logits = member_logits(self.net, *inputs)  # (members, B, classes)
+        probs = torch.sigmoid(logits) if self.multilabel else torch.softmax(logits, dim=-1)
+        return probs.mean(dim=0)
+
+
+class InputError(ValueError):
+    """A record the model cannot score: wrong shape, leads, length, or non-finite samples."""
+
+
+@dataclass(frozen=True)
+class Contract:
+    """What a :class:`RecordModel` takes and how it labels; JSON-able (``asdict``)."""
+
+    classes: tuple[str, ...]
+    leads: tuple[str, ...]
+    fs: float
+    label_kind: str
+    """``multilabel`` (labels at ``thresholds``) or ``multiclass`` (argmax of p * ``factors``)."""
+    window: int
+    """Samples per window; records are scored from windows every ``stride`` samples."""
+    stride: int
+    aggregate: str
+    min_samples: int
+    """Shortest record accepted: one window, or the shortest record the model was trained and
+    validated on where that is shorter (such records are zero-padded to a window, as in
+    ``evaluate``)."""
+    thresholds: tuple[float, ...] | None = None
+    factors: tuple[float, ...] | None = None
+    preprocess: dict = field(default_factory=dict)
+    """The ``preprocess`` configuration the training data went through (band-pass, ``fs``)."""
+    source: dict = field(default_factory=dict)
+    """Where the model comes from: dataset, task, model name, MLflow run."""
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> Contract:
+        tuples = ("classes", "leads", "thresholds", "factors")
+        return cls(**{k: tuple(v) if k in tuples and v is not None else v for k, v in d.items()})
+
+
+class RecordModel(nn.Module):
+    """Whole records (leads, T) in mV at ``contract.fs`` -> per-class probabilities."""
+
+    def __init__(self, windows: WindowModel, contract: Contract, batch_windows: int = 512):
+        super().__init__()
+        self.windows, self.contract, self.batch_windows = windows, contract, batch_windows
+        self.eval()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """(B, leads, T) records of one length -> (B, C) aggregated probabilities."""
+        return torch.from_numpy(self.score(list(x.detach().cpu().numpy())))
+
+    def check(self, x: np.ndarray, name: str = "record") -> np.ndarray:
+        """``x`` as float32 (leads, T), or an :class:`InputError` saying what is wrong."""
+        c = self.contract
+        x = np.asarray(x)
+        if x.ndim != 2 or x.shape[0] != len(c.leads):
+            raise InputError(
+                f"{name}: expected ({len(c.leads)} leads, samples) for "
+                f"{', '.join(c.leads)}; got shape {x.shape}"
+            )
+        if not np.issubdtype(x.dtype, np.number):
+            raise InputError(f"{name}: samples must be numbers, not {x.dtype}")
+        if x.shape[1] < c.min_samples:
+            raise InputError(
+                f"{name}: {x.shape[1] / c.fs:.2f} s long; the model needs at least "
+                f"{c.min_samples / c.fs:.2f} s ({c.min_samples} samples at {c.fs:g} Hz)"
+            )
+        bad = ~np.isfinite(x)
+        if bad.any():
+            leads = sorted({c.leads[i] for i in np.flatnonzero(bad.any(axis=1))})
+            raise InputError(
+                f"{name}: {int(bad.sum())} NaN or infinite samples (leads {', '.join(leads)})"
+            )
+        return x.astype(np.float32, copy=False)
+
+    @torch.no_grad()
+    def score(self, records: Sequence[np.ndarray]) -> np.ndarray:
+        """(B, C) probabilities of records of any lengths (each checked by :meth:`check`); for
+        a beat model, of beat rows (leads * window + features,) as the cache holds them."""
+        c = self.contract
+        if self.windows.kind == "signal_features":
+            width = len(c.leads) * c.window + self.windows.n_features
+            rows = [self.check_row(r, width, f"beat {i}") for i, r in enumerate(records)]
+            return self._probabilities(np.stack(rows) if rows else np.zeros((0, width)))
+        cuts, counts = [], []
+        for i, record in enumerate(records):
+            x = self.check(record, f"record {i}")
+            starts = window_starts(x.shape[1], c.window, c.stride)
+            cuts.extend(crop(x, s, c.window) for s in starts)
+            counts.append(len(starts))
+        if not cuts:
+            return np.zeros((0, len(c.classes)), np.float32)
+        probs = self._probabilities(np.stack(cuts))
+        edges = np.concatenate([[0], np.cumsum(counts)[:-1]])
+        if c.aggregate == "max":
+            return np.maximum.reduceat(probs, edges, axis=0)
+        return np.add.reduceat(probs, edges, axis=0) / np.asarray(counts)[:, None]
+
+    def _probabilities(self, windows: np.ndarray) -> np.ndarray:
+        x = torch.from_numpy(np.ascontiguousarray(windows, np.float32))
+        if not len(x):
+            return np.zeros((0, len(self.contract.classes)), np.float32)
+        return torch.cat(
+            [
+                self.windows(x[i : i + self.batch_windows])
+                for i in range(0, len(x), self.batch_windows)
+            ]
+        ).numpy()
+
+    def check_row(self, row: np.ndarray, width: int, name: str) -> np.ndarray:
+        row = np.asarray(row)
+        if row.shape != (width,):
+            raise InputError(
+                f"{name}: expected a beat row of {width} values; got shape {row.shape}"
+            )
+        if not np.isfinite(row).all():
+            raise InputError(f"{name}: NaN or infinite values")
+        return row.astype(np.float32, copy=False)
+
+    def decide(self, probs: np.ndarray) -> list[list[str]]:
+        """The labels of each record: classes at or above their threshold (multilabel), or the
+        argmax of the class-weighted probabilities (single-label)."""
+        c = self.contract
+        if c.label_kind == "multilabel":
+            assert c.thresholds is not None
+            hits = probs >= np.asarray(c.thresholds)
+            return [[k for k, h in zip(c.classes, row, strict=True) if h] for row in hits]
+        factors = np.ones(len(c.classes)) if c.factors is None else np.asarray(c.factors)
+        return [[c.classes[int(i)]] for i in np.argmax(probs * factors, axis=1)]

@@ -1,0 +1,182 @@
+"""The model ``train`` logs to MLflow: whole records in, evaluate's numbers out; it loads from its
+own requirements in a fresh environment and answers HTTP under ``mlflow models serve``."""
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import mlflow
+import numpy as np
+import pytest
+
+from ecgpipe.cli import main
+from ecgpipe.config import load_params
+from ecgpipe.paths import Paths
+from ecgpipe.stages import evaluate
+
+from ..conftest import PROJECT, tool_env
+
+DATA = ("data.n_records=120", "data.defect_rate=0")
+TRAIN = ("train.max_epochs=1", "train.limit_train_batches=2", "train.batch_size=16")
+
+
+@pytest.fixture(scope="module")
+def data_project(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("data")
+    shutil.copytree(PROJECT / "conf", root / "conf")
+    assert main(["--root", str(root), "compose", *DATA]) == 0
+    for stage in ("prepare", "validate", "preprocess", "split"):
+        assert main(["--root", str(root), stage]) == 0, stage
+    return root
+
+
+def trained(data_project: Path, where: Path, model: str) -> tuple[Path, str]:
+    """A copy of the data project with ``model`` trained; its root and the model's URI."""
+    shutil.copytree(data_project, where)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.delenv("MLFLOW_TRACKING_URI", raising=False)
+        assert main(["--root", str(where), "compose", *DATA, f"model={model}", *TRAIN]) == 0
+        assert main(["--root", str(where), "train"]) == 0
+    run_id = json.loads((where / "models/run.json").read_text())["run_id"]
+    return where, f"runs:/{run_id}/model"
+
+
+@pytest.fixture(scope="module")
+def cnn(data_project, tmp_path_factory) -> tuple[Path, str]:
+    return trained(data_project, tmp_path_factory.mktemp("cnn") / "p", "cnn1d")
+
+
+def load(root: Path, uri: str):
+    mlflow.set_tracking_uri(f"sqlite:///{root / 'mlflow.db'}")
+    return mlflow.pyfunc.load_model(uri)
+
+
+@pytest.mark.parametrize("model", ["cnn1d", "spectro2d"])
+def test_logged_model_gives_each_test_record_what_evaluate_computed(
+    data_project, cnn, tmp_path, model
+):
+    root, uri = cnn if model == "cnn1d" else trained(data_project, tmp_path / "p", model)
+    paths = Paths(root)
+    dm, _, expected = evaluate.test_scores(load_params(paths.params), paths)
+    records = np.stack([np.asarray(dm.cache.signal(r)) for r in dm.rows["test"]])
+    out = load(root, uri).predict(records)
+    classes = dm.cache.classes
+    np.testing.assert_allclose(out[[f"p_{c}" for c in classes]].to_numpy(), expected, atol=1e-5)
+    thresholds = json.loads((paths.models / "thresholds.json").read_text())
+    labels = [
+        ";".join(c for c, p in zip(classes, row, strict=True) if p >= thresholds[c])
+        for row in expected
+    ]
+    assert list(out["labels"]) == labels
+
+
+def test_logged_model_says_what_it_takes(cnn):
+    root, uri = cnn
+    model = load(root, uri)
+    contract = model.metadata.metadata["ecgpipe"]
+    assert contract["fs"] == 100 and len(contract["leads"]) == 12
+    assert contract["window"] == 250 and contract["stride"] == 125
+    assert contract["preprocess"]["bandpass"]["enabled"] is True
+    inputs = model.metadata.get_input_schema().inputs[0]
+    assert inputs.shape == (-1, 12, -1)
+    outputs = model.metadata.get_output_schema().input_names()
+    assert outputs[-1] == "labels" and outputs[0] == "p_CD"
+    folder = Path(model.metadata.artifact_path.removeprefix("file://"))
+    names = {line.split("==")[0] for line in (folder / "requirements.txt").read_text().split()}
+    assert {"mlflow", "torch", "numpy", "scipy"} <= names and "ecgpipe" not in names
+    assert (folder / "code/ecgpipe/serving/model.py").is_file()  # the source travels with it
+    assert not list((folder / "code").rglob("__pycache__"))
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_mlflow_models_serve_answers_a_request(cnn):
+    root, uri = cnn
+    model = load(root, uri)
+    example = json.loads(
+        (
+            Path(model.metadata.artifact_path.removeprefix("file://"))
+            / "serving_input_example.json"
+        ).read_text()
+    )
+    port = free_port()
+    env = tool_env() | {"MLFLOW_TRACKING_URI": f"sqlite:///{root / 'mlflow.db'}"}
+    serve = ["mlflow", "models", "serve", "-m", uri, "-h", "127.0.0.1", "-p", str(port)]
+    server = subprocess.Popen(
+        [*serve, "--env-manager", "local"],
+        cwd=root,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/ping", timeout=2):
+                    break
+            except OSError:
+                assert server.poll() is None, "mlflow models serve exited"
+                assert time.monotonic() < deadline, "mlflow models serve did not start"
+                time.sleep(0.5)
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{port}/invocations",
+            data=json.dumps(example).encode(),
+            headers={"Content-Type": "application/json"},
+        )
+        with urllib.request.urlopen(request, timeout=60) as response:
+            answer = json.loads(response.read())["predictions"]
+        expected = model.predict(np.asarray(example["inputs"], np.float32))
+        assert [row["labels"] for row in answer] == list(expected["labels"])
+        np.testing.assert_allclose([row["p_CD"] for row in answer], expected["p_CD"], atol=1e-6)
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        try:
+            server.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(server.pid, signal.SIGKILL)
+            server.wait()
+
+
+@pytest.mark.slow
+def test_model_predicts_in_a_fresh_environment_from_its_own_requirements(cnn, tmp_path):
+    """Only what ``requirements.txt`` names, from the package index; ecgpipe travels with it."""
+    root, uri = cnn
+    model = load(root, uri)
+    folder = Path(model.metadata.artifact_path.removeprefix("file://"))
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    pip = [str(venv / "bin/python"), "-m", "pip", "install", "-q"]
+    subprocess.run([*pip, "-r", str(folder / "requirements.txt")], check=True, timeout=1200)
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("MLFLOW_", "PYTHON"))}
+    check = subprocess.run(
+        [str(venv / "bin/python"), "-c", "import ecgpipe"], env=clean, capture_output=True
+    )
+    assert check.returncode != 0  # not installed there: it must come with the model
+    predict = [str(venv / "bin/mlflow"), "models", "predict", "-m", str(folder), "-t", "json"]
+    files = ["-i", str(folder / "serving_input_example.json"), "-o", str(tmp_path / "out.json")]
+    proc = subprocess.run(
+        [*predict, *files, "--env-manager", "local"],
+        env=clean | {"PATH": f"{venv / 'bin'}{os.pathsep}{os.environ['PATH']}"},
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    got = json.loads((tmp_path / "out.json").read_text())["predictions"]
+    example = json.loads((folder / "serving_input_example.json").read_text())
+    expected = model.predict(np.asarray(example["inputs"], np.float32))
+    np.testing.assert_allclose([r["p_MI"] for r in got], expected["p_MI"], atol=1e-6)
+    assert [r["labels"] for r in got] == list(expected["labels"])
