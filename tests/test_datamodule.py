@@ -198,3 +198,10 @@ def test_saved_statistics_are_used_as_given(cache_root: Path):
     assert d.normalizer is saved
     x = Cache.open(cache_root / "processed").signal(20)[:, :250]
     np.testing.assert_allclose(d.dataset("val")[0]["signal"][0], (x - 5.0) / 2.0, rtol=1e-5)
+
+
+@pytest.mark.parametrize("sampler", [False, True])
+def test_training_batches_are_full_with_or_without_the_weighted_sampler(tmp_path, sampler):
+    root = make_cache(tmp_path, LENGTHS, multilabel=False)
+    loader = dm(root, batch_size=6, weighted_sampler=sampler).train_dataloader()
+    assert [len(b["target"]) for b in loader] == [6, 6, 6]  # 20 rows: the remainder of 2 dropped

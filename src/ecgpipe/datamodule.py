@@ -211,16 +211,16 @@ class ECGDataModule(pl.LightningDataModule):
         )
 
     def train_dataloader(self) -> DataLoader:
+        # a last batch of one would break batch norm: drop the remainder where there is a batch
+        drop_last = len(self.rows["train"]) > self.cfg.batch_size
         if not self.cfg.weighted_sampler:
-            return self._loader(
-                "train", shuffle=True, drop_last=len(self.rows["train"]) > self.cfg.batch_size
-            )
+            return self._loader("train", shuffle=True, drop_last=drop_last)
         y = self.cache.labels[self.rows["train"]]
         freq = np.maximum(self.class_counts(), 1) / len(y)
         weights = (y / freq).max(axis=1) if y.ndim == 2 else 1 / freq[y]
         weights = np.where(weights > 0, weights, 1.0)
         sampler = WeightedRandomSampler(torch.as_tensor(weights, dtype=torch.double), len(y))
-        return self._loader("train", sampler=sampler)
+        return self._loader("train", sampler=sampler, drop_last=drop_last)
 
     def val_dataloader(self) -> DataLoader:
         return self._loader("val", collate_fn=collate_windows)
