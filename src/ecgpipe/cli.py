@@ -38,6 +38,21 @@ def _compose(args: argparse.Namespace) -> None:
     log.info("compose: wrote %s", out)
 
 
+def _predict(args: argparse.Namespace) -> int:
+    from ecgpipe import tracking
+    from ecgpipe.config import MlflowConfig
+    from ecgpipe.serving import predict
+
+    paths = Paths(Path(args.root))
+    params = Path(args.params) if args.params else paths.params
+    mlflow_cfg = load_params(params).mlflow if params.is_file() else MlflowConfig()
+    model, uri = tracking.load_record_model(args.model, mlflow_cfg, paths.root)
+    failed = predict.run(model, uri, [Path(p) for p in args.paths], args.out)
+    if failed:
+        log.error("ecgpipe predict: %d record%s could not be scored", failed, "s"[: failed > 1])
+    return 1 if failed else 0
+
+
 STAGES = {
     "prepare": "produce a dataset and its manifest (data/prepared)",
     "validate": "check every record; report and exclude failures (reports/integrity.*)",
@@ -58,6 +73,18 @@ def parser() -> argparse.ArgumentParser:
     c.set_defaults(func=_compose)
     for name, text in STAGES.items():
         sub.add_parser(name, help=text).set_defaults(func=_stage(name))
+    r = sub.add_parser("predict", help="score WFDB records with a trained model (CSV or JSON)")
+    r.add_argument("paths", nargs="+", metavar="PATH", help="WFDB records, or folders of them")
+    r.add_argument(
+        "--model",
+        default="models/",
+        metavar="REF",
+        help="models/ (this project's trained model), runs:/ID/model or models:/NAME@ALIAS",
+    )
+    r.add_argument(
+        "--out", type=Path, default=None, help="a .csv or .json file (default: CSV on stdout)"
+    )
+    r.set_defaults(func=_predict)
     return p
 
 
@@ -65,11 +92,10 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
     args = parser().parse_args(argv)
     try:
-        args.func(args)
+        return int(args.func(args) or 0)
     except PipelineError as err:
         log.error("ecgpipe %s: error: %s", args.command, err)
         return 1
-    return 0
 
 
 if __name__ == "__main__":

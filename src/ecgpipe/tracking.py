@@ -9,6 +9,7 @@ in a copy under ``.dvc/tmp/exps``, that is the repository it was queued from (``
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import os
 import shutil
@@ -22,8 +23,10 @@ from typing import TYPE_CHECKING, Any
 import mlflow
 import numpy as np
 from mlflow import MlflowClient
+from mlflow.exceptions import MlflowException
 
 from ecgpipe.config import MlflowConfig
+from ecgpipe.errors import PipelineError
 
 if TYPE_CHECKING:
     from ecgpipe.serving.model import RecordModel
@@ -188,3 +191,34 @@ def log_record_model(model: RecordModel, example: np.ndarray) -> None:
             )
         finally:
             pyfunc_log.setLevel(level)
+
+
+def load_record_model(ref: str, cfg: MlflowConfig, root: Path) -> tuple[RecordModel, str]:
+    """The served model ``ref`` names and the URI it was loaded from.
+
+    ``ref``: a project's ``models/`` folder (the run ``train`` recorded in its ``run.json``),
+    a folder holding an MLflow model, or a URI (``runs:/ID/model``, ``models:/NAME@ALIAS``), read
+    from the project's store.
+    """
+    from ecgpipe.serving.pyfunc import RecordScorer
+
+    folder = Path(ref) if Path(ref).is_absolute() else root / ref
+    uri = ref
+    if (folder / "run.json").is_file():
+        uri = f"runs:/{json.loads((folder / 'run.json').read_text())['run_id']}/model"
+    elif (folder / "MLmodel").is_file():
+        uri = str(folder)
+    elif "://" not in ref and not ref.startswith(("runs:", "models:")):
+        raise PipelineError(
+            f"{ref}: no trained model here (no run.json or MLmodel); give runs:/ID/model, "
+            "models:/NAME@ALIAS, or run `dvc repro train` first"
+        )
+    with store(cfg, root):
+        try:
+            loaded = mlflow.pyfunc.load_model(uri)
+        except (MlflowException, OSError) as err:
+            raise PipelineError(f"cannot load the model {uri}: {err}") from None
+    scorer = loaded.unwrap_python_model()
+    if not isinstance(scorer, RecordScorer):
+        raise PipelineError(f"{uri} is not an ecgpipe model (it has no record scorer)")
+    return scorer.model, uri

@@ -178,8 +178,9 @@ def check_signal(
     return failures
 
 
-def check_record(expected: Expected, thr: Thresholds) -> RecordCheck:
-    """Read one record through wfdb and check files, header, and signal.
+def read_record(expected: Expected, thr: Thresholds) -> tuple[RecordCheck, wfdb.Record | None]:
+    """Read one record through wfdb and check files, header, and signal; the record too, where
+    it passed.
 
     The record is read once (wfdb's header parsing dominates the cost); only when that fails is
     the header read alone, to say why.
@@ -187,7 +188,7 @@ def check_record(expected: Expected, thr: Thresholds) -> RecordCheck:
     path = expected.path
     header_file = path.with_name(path.name + ".hea")
     if not header_file.is_file():
-        return RecordCheck([Failure("missing_file", f"{header_file} is missing")], None)
+        return RecordCheck([Failure("missing_file", f"{header_file} is missing")], None), None
     read_error: Exception | None = None
     try:
         record = header = wfdb.rdrecord(str(path))
@@ -197,15 +198,15 @@ def check_record(expected: Expected, thr: Thresholds) -> RecordCheck:
             header = wfdb.rdheader(str(path))
         except Exception as header_err:
             why = f"{header_file} cannot be parsed: {header_err}"
-            return RecordCheck([Failure("unreadable", why)], None)
+            return RecordCheck([Failure("unreadable", why)], None), None
 
     facts = Header(float(header.fs), tuple(header.sig_name or ()), int(header.sig_len or 0))
     failures = _check_header(header, path, expected)
     if failures:
-        return RecordCheck(failures, facts)
+        return RecordCheck(failures, facts), None
     if record is None:
         why = f"{path}: wfdb cannot read the signal: {read_error}"
-        return RecordCheck([Failure("unreadable", why)], facts)
+        return RecordCheck([Failure("unreadable", why)], facts), None
     signal = record.p_signal
     leads = facts.leads
     if expected.leads:  # the leads that matter; others are never used
@@ -215,9 +216,15 @@ def check_record(expected: Expected, thr: Thresholds) -> RecordCheck:
         signal, leads = signal[:, keep], tuple(leads[i] for i in keep)
     failures = check_signal(signal, leads, float(header.fs), thr)
     if expected.annotator is None:
-        return RecordCheck(failures, facts)
+        return RecordCheck(failures, facts), None if failures else record
     annotation_failures, symbols = check_annotations(path, expected.annotator, facts.n_samples)
-    return RecordCheck(failures + annotation_failures, facts, symbols)
+    failures += annotation_failures
+    return RecordCheck(failures, facts, symbols), None if failures else record
+
+
+def check_record(expected: Expected, thr: Thresholds) -> RecordCheck:
+    """:func:`read_record` without the record."""
+    return read_record(expected, thr)[0]
 
 
 def check_annotations(

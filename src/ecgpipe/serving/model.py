@@ -116,6 +116,8 @@ class Contract:
     factors: tuple[float, ...] | None = None
     preprocess: dict = field(default_factory=dict)
     """The ``preprocess`` configuration the training data went through (band-pass, ``fs``)."""
+    quality: dict = field(default_factory=dict)
+    """The ``validate`` limits the training records met (flat, saturated, amplitude)."""
     source: dict = field(default_factory=dict)
     """Where the model comes from: dataset, task, model name, MLflow run."""
 

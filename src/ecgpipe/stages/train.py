@@ -222,6 +222,10 @@ def record_model(
         aggregate=cfg.train.aggregate,
         min_samples=min(win.length, int(dm.cache.lengths.min())),
         preprocess=cfg.preprocess.model_dump(mode="json"),
+        quality={
+            k: getattr(cfg.validate_, k)
+            for k in ("flat_std_mv", "saturation_min_s", "amplitude_limit_mv")
+        },
         source={
             "dataset": meta["dataset"],
             "task": meta["task"],

@@ -1,0 +1,155 @@
+"""``ecgpipe predict``: score WFDB records with a trained model, preprocessed as its training data
+was (lead selection by name, band-pass, notch, resampling from the record's own rate).
+
+Records are read and filtered in worker processes, a chunk at a time, and scored in large batches
+of windows by the model's :class:`~ecgpipe.serving.model.RecordModel`. A record that cannot be
+scored (unreadable, missing a lead, too short, NaN) gets one line saying why, and the others are
+still scored; the output lists it too, with its error.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ecgpipe import atomic, parallel
+from ecgpipe.config import PreprocessConfig
+from ecgpipe.errors import PipelineError
+from ecgpipe.preprocessing import Layout, transform
+from ecgpipe.serving.model import Contract, InputError, RecordModel
+from ecgpipe.validation import Expected, Thresholds, read_record
+
+log = logging.getLogger("ecgpipe")
+
+WFDB_SUFFIXES = (".hea", ".dat", ".mat")
+CHUNK = 64
+"""Records read per task in a worker, and scored together."""
+
+
+@dataclass(frozen=True)
+class Outcome:
+    record: str
+    probs: np.ndarray | None = None
+    labels: tuple[str, ...] = ()
+    error: str | None = None
+
+
+def find_records(paths: Sequence[Path]) -> tuple[list[Path], list[Outcome]]:
+    """WFDB records (paths without extension) named by ``paths``: records, or folders searched
+    recursively for headers; and a failure for each path that is neither."""
+    found, missing = [], []
+    for path in paths:
+        if path.is_dir():
+            found.extend(sorted(h.with_suffix("") for h in path.rglob("*.hea")))
+        elif path.suffix in WFDB_SUFFIXES and path.with_suffix(".hea").is_file():
+            found.append(path.with_suffix(""))
+        elif path.with_name(path.name + ".hea").is_file():
+            found.append(path)
+        else:
+            missing.append(Outcome(str(path), error="no WFDB record or folder here"))
+    return found, missing
+
+
+@dataclass(frozen=True)
+class _Job:
+    records: list[Path]
+    contract: Contract
+
+
+def _prepared(job: _Job) -> list[tuple[str, np.ndarray | str]]:
+    """Each record of the job as the model wants it, or why it cannot be: the checks
+    ``validate`` applied to the training records (files, header, NaN, flat, saturated, amplitude),
+    then the training data's preprocessing."""
+    c = job.contract
+    cfg = PreprocessConfig.model_validate(c.preprocess)
+    layout = Layout(c.leads, Layout.of(cfg, c.leads).n_samples, None)  # the STFT is in the model
+    limits = Thresholds(**c.quality)
+    out: list[tuple[str, np.ndarray | str]] = []
+    for path in job.records:
+        checked, record = read_record(Expected(path, None, c.leads, None), limits)
+        if record is None:
+            out.append((str(path), "; ".join(f.reason for f in checked.failures)))
+            continue
+        x, fs, names = record.p_signal.T, float(record.fs), list(record.sig_name)
+        try:
+            out.append((str(path), transform(x, fs, names, cfg, layout)[0].astype(np.float32)))
+        except ValueError as err:  # e.g. a record too short to filter
+            out.append((str(path), str(err)))
+    return out
+
+
+def score(model: RecordModel, records: Sequence[Path], workers: int = 0) -> Iterator[Outcome]:
+    """An :class:`Outcome` per record, in order."""
+    jobs = [
+        _Job(list(records[i : i + CHUNK]), model.contract) for i in range(0, len(records), CHUNK)
+    ]
+    for chunk in parallel.imap(_prepared, jobs, workers):
+        good: list[tuple[str, np.ndarray]] = []
+        for name, x in chunk:
+            if isinstance(x, str):
+                yield Outcome(name, error=x)
+                continue
+            try:
+                good.append((name, model.check(x, name)))
+            except InputError as err:
+                yield Outcome(name, error=str(err).removeprefix(f"{name}: "))
+        if good:
+            probs = model.score([x for _, x in good])
+            for (name, _), p, labels in zip(good, probs, model.decide(probs), strict=True):
+                yield Outcome(name, p, tuple(labels))
+
+
+def table(outcomes: Sequence[Outcome], contract: Contract, model_ref: str) -> pd.DataFrame:
+    """A row per record: its probabilities, labels and error (empty where scored), the model."""
+    classes = contract.classes
+    probs = np.full((len(outcomes), len(classes)), np.nan)
+    for i, o in enumerate(outcomes):
+        if o.probs is not None:
+            probs[i] = o.probs
+    out = pd.DataFrame({"record": [o.record for o in outcomes]})
+    for j, c in enumerate(classes):
+        out[f"p_{c}"] = probs[:, j]
+    out["labels"] = [";".join(o.labels) for o in outcomes]
+    out["error"] = [o.error or "" for o in outcomes]
+    out["model"] = model_ref
+    return out
+
+
+def write(df: pd.DataFrame, out: Path | None) -> None:
+    """CSV (or JSON records, by the extension) to ``out``, atomically; CSV on stdout for None."""
+    if out is None:
+        print(df.to_csv(index=False), end="")
+    elif out.suffix.lower() == ".json":
+        atomic.write_text(out, json.dumps(json.loads(df.to_json(orient="records")), indent=1))
+    else:
+        atomic.write_text(out, df.to_csv(index=False))
+
+
+def run(model: RecordModel, model_ref: str, paths: Sequence[Path], out: Path | None) -> int:
+    """Score every record under ``paths``; the number that could not be scored."""
+    if model.windows.kind == "signal_features":
+        raise PipelineError(
+            f"{model_ref} is a heartbeat model: it scores beat rows (a window around each R peak "
+            "and its RR features), not whole records; use it through mlflow.pyfunc"
+        )
+    records, outcomes = find_records(paths)
+    outcomes.extend(score(model, records))
+    for o in outcomes:
+        if o.error:
+            log.error("predict: %s: %s", o.record, o.error)
+    failed = sum(1 for o in outcomes if o.error)
+    write(table(outcomes, model.contract, model_ref), out)
+    log.info(
+        "predict: %d records scored, %d failed, with %s%s",
+        len(outcomes) - failed,
+        failed,
+        model_ref,
+        f"; wrote {out}" if out else "",
+    )
+    return failed

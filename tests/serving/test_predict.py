@@ -1,0 +1,109 @@
+"""``ecgpipe predict`` on WFDB files: the model's own preprocessing from the raw record, every
+healthy record scored, each broken one named with its reason."""
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import wfdb
+from scipy.signal import resample_poly
+
+from ecgpipe.cli import main
+from ecgpipe.config import load_params
+from ecgpipe.paths import Paths
+from ecgpipe.stages import evaluate
+
+
+def predict(root: Path, *args: str) -> int:
+    return main(["--root", str(root), "predict", *args])
+
+
+@pytest.fixture(scope="module")
+def scored(cnn, tmp_path_factory):
+    """The whole synthetic source folder scored with the project's model (``models/``)."""
+    root, _ = cnn
+    out = tmp_path_factory.mktemp("out") / "p.csv"
+    rc = predict(root, str(root / "data/prepared/source"), "--out", str(out))
+    df = pd.read_csv(out)
+    return rc, df.assign(error=df["error"].fillna(""), labels=df["labels"].fillna(""))
+
+
+def test_every_healthy_record_is_scored_and_each_broken_one_named(cnn, scored):
+    root, uri = cnn
+    rc, df = scored
+    defects = json.loads((root / "data/prepared/source/defects.json").read_text())["defects"]
+    broken = {d["filename"] for d in defects}
+    assert broken and rc == 1  # some failed: the exit code says so
+    name = df["record"].str.split("source/").str[1]
+    failed = df[df["error"].astype(bool)]
+    assert set(name[failed.index]) == broken
+    assert len(df) == 120 and df.loc[~df.index.isin(failed.index), "p_MI"].notna().all()
+    assert failed["p_MI"].isna().all()
+    assert (df["model"] == uri).all()
+
+
+def test_scores_from_raw_files_equal_what_evaluate_computed(cnn, scored):
+    root, _ = cnn
+    paths = Paths(root)
+    dm, _, expected = evaluate.test_scores(load_params(paths.params), paths)
+    _, df = scored
+    by_id = df.set_index(df["record"].str.split("source/").str[1])
+    test = dm.cache.index.iloc[dm.rows["test"]]
+    manifest = pd.read_csv(root / "data/validated/manifest.csv", dtype=str).set_index("record_id")
+    files = manifest.loc[test["record_id"].astype(str), "path"].str.removeprefix("source/")
+    got = by_id.loc[files, [f"p_{c}" for c in dm.cache.classes]].to_numpy()
+    np.testing.assert_allclose(got, expected, atol=1e-5)
+
+
+def test_json_by_extension_and_a_run_uri_give_the_same_numbers(cnn, scored, tmp_path):
+    root, uri = cnn
+    _, df = scored
+    record = str(root / "data/prepared/source/records100/00000/00001_lr")
+    out = tmp_path / "one.json"
+    assert predict(root, record, "--model", uri, "--out", str(out)) == 0
+    (row,) = json.loads(out.read_text())
+    first = df[df["record"].str.endswith("00001_lr")].iloc[0]
+    assert row["labels"] == first["labels"] and row["p_NORM"] == pytest.approx(first["p_NORM"])
+
+
+def write_record(folder: Path, name: str, x: np.ndarray, fs: float, leads: list[str]) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    n = len(leads)
+    wfdb.wrsamp(
+        name, fs=fs, units=["mV"] * n, sig_name=leads, p_signal=x.T, fmt=["16"] * n,
+        write_dir=str(folder),
+    )  # fmt: skip
+    return folder / name
+
+
+def test_another_sampling_rate_is_resampled_and_wrong_records_get_one_line_each(
+    cnn, scored, tmp_path, caplog
+):
+    root, _ = cnn
+    source = root / "data/prepared/source/records100/00000/00001_lr"
+    record = wfdb.rdrecord(str(source))
+    x, leads = record.p_signal.T, list(record.sig_name)
+    folder = tmp_path / "mine"
+    write_record(folder, "at500", resample_poly(x, 5, 1, axis=1), 500.0, leads)
+    write_record(folder / "ward", "no_v6", x[:11], 100.0, leads[:11])
+    write_record(folder, "short", x[:, :200], 100.0, leads)
+    (folder / "notes.txt").write_text("not a record")
+    out = tmp_path / "p.csv"
+    assert predict(root, str(folder), str(folder / "notes.txt"), "--out", str(out)) == 1
+    df = pd.read_csv(out, keep_default_na=False).set_index("record")
+    errors = df["error"].to_dict()
+    assert errors[str(folder / "at500")] == ""
+    _, original = scored
+    expected = original[original["record"].str.endswith("00001_lr")].iloc[0]
+    assert float(df.loc[str(folder / "at500"), "p_MI"]) == pytest.approx(expected["p_MI"], abs=1e-3)
+    assert "missing ['V6']" in errors[str(folder / "ward/no_v6")]
+    assert "2.00 s long; the model needs at least 2.50 s" in errors[str(folder / "short")]
+    assert "no WFDB record or folder here" in errors[str(folder / "notes.txt")]
+    assert "3 records could not be scored" in caplog.text
+
+
+def test_a_missing_model_says_what_to_run(tmp_path, caplog):
+    assert predict(tmp_path, str(tmp_path)) == 1
+    assert "no trained model here" in caplog.text and "dvc repro train" in caplog.text
