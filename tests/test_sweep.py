@@ -64,6 +64,23 @@ def test_grid_sweep_nests_one_run_per_combination_under_a_parent(tiny_project: P
         assert (tiny_project / f"multirun/grid/{job}/metrics/eval.json").is_file()
     assert sorted(p.name for p in (tiny_project / "models").iterdir()) == models_before
     assert (tiny_project / "dvc.lock").read_text() == lock_before
+    registered = {v.run_id for v in versions(tiny_project)}
+    assert not registered & {r.info.run_id for r in children}  # sweeps register nothing
+
+
+def versions(project: Path) -> list:
+    client = MlflowClient(f"sqlite:///{project / 'mlflow.db'}")
+    return client.search_model_versions("name = 'ecgpipe-synthetic-superdiagnostic'")
+
+
+def test_register_best_registers_the_best_child_only(tiny_project: Path):
+    before = {v.run_id for v in versions(tiny_project)}
+    grid = ("train.lr=1e-3,3e-3", "+register_best=true")
+    _, parent, children = sweep(tiny_project, "register", *grid)
+    new = [v for v in versions(tiny_project) if v.run_id not in before]
+    assert [v.run_id for v in new] == [parent.data.tags["best_run_id"]]
+    assert len(children) == 2
+    assert parent.data.tags["registered"].endswith(f"version {new[0].version}")
 
 
 def test_a_diverging_job_is_recorded_failed_and_the_sweep_goes_on(tiny_project: Path):

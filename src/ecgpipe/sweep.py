@@ -7,7 +7,9 @@ jobs are child runs of one parent run per sweep, which records the sweep's overr
 end, the best child by the monitored validation metric (``train.monitor``: macro AUROC for
 multilabel data by default): the value each job returns, and what
 ``hparams_search=optuna`` maximises. A job that fails is recorded FAILED with its error and
-returns NaN, so the sweep goes on.
+returns NaN, so the sweep goes on. Jobs register nothing in the model registry;
+``+register_best=true`` registers the best child at the end (its ``champion`` alias moves only if
+it beats the champion on validation, as after ``evaluate``).
 
 This is a Hydra application, unlike the DVC stages, which read ``params.yaml`` (see ``cli``).
 Run it from the project root.
@@ -41,9 +43,13 @@ PARENT_FILE = "mlflow_parent.json"  # in the sweep directory: how jobs find thei
 _CALLBACKS: list[SweepTracking] = []  # instantiated by Hydra; closed by main() on a crash
 
 
+REGISTER_BEST = "register_best"
+"""``+register_best=true``: register the sweep's best child at its end (no job registers)."""
+
+
 def _config(cfg: DictConfig) -> Config:
-    """The composed configuration without Hydra's own node, validated."""
-    ours = OmegaConf.masked_copy(cfg, [k for k in cfg if k != "hydra"])
+    """The composed configuration without Hydra's own node (or the sweep's own flag), validated."""
+    ours = OmegaConf.masked_copy(cfg, [k for k in cfg if k not in ("hydra", REGISTER_BEST)])
     return parse_config(OmegaConf.to_container(ours, resolve=True), origin="sweep configuration")
 
 
@@ -121,6 +127,13 @@ class SweepTracking(Callback):
                 best.info.run_name,
                 best.info.run_id,
             )
+            if config.get(REGISTER_BEST, False):
+                from ecgpipe.stages.evaluate import register_model
+
+                tags = best.data.tags
+                name = f"ecgpipe-{tags.get('dataset')}-{tags.get('task')}"
+                reg = register_model(cfg, Paths(root), best.info.run_id, name)
+                client.set_tag(run_id, "registered", f"{reg.name} version {reg.version}")
         client.set_terminated(run_id, "FINISHED" if done else "FAILED")
         if not done:
             log.error("ecgpipe-sweep: error: all %d runs failed (see their logs)", len(children))
@@ -181,7 +194,7 @@ def job(cfg: DictConfig) -> float:
             data_state.check_current(root)
         data_state.check_matches(config, root)
         _, best = train.run(config, paths, run_id=run_id)
-        evaluate.run(config, paths)
+        evaluate.run(config, paths, register=False)
     except Exception as err:  # a failed job is recorded, and the sweep goes on
         log.error("sweep job %s (%s) failed: %s", hc.job.num, name, err)
         client = MlflowClient(tracking.tracking_uri(config.mlflow, root))

@@ -28,7 +28,8 @@ from ecgpipe.paths import Paths
 log = logging.getLogger("ecgpipe")
 
 
-def run(cfg: Config, paths: Paths) -> dict:
+def run(cfg: Config, paths: Paths, *, register: bool = True) -> dict:
+    """Score the test split; ``register``: and add the model to the registry (sweeps do not)."""
     ckpt, run_file = paths.models / "best.ckpt", paths.models / "run.json"
     if not ckpt.is_file() or not run_file.is_file():
         raise PipelineError(f"{paths.models}: no trained model; run `dvc repro train` first")
@@ -105,6 +106,8 @@ def run(cfg: Config, paths: Paths) -> dict:
         mlflow.log_artifact(str(paths.eval_reports / "eval.md"), "evaluation")
         mlflow.log_artifacts(str(figures), "evaluation/figures")
         mlflow.log_artifacts(str(paths.plots), "evaluation/plots")
+    if register:
+        register_model(cfg, paths, run_id, f"ecgpipe-{dataset}-{task}")
     if cfg.split.strategy == "random":
         log.warning("evaluate: %s", LEAKY)
     shown = [k for k in ("cinc2017_f1", "macro_f1", "accuracy", "macro_auroc") if k in test]
@@ -121,6 +124,29 @@ def run(cfg: Config, paths: Paths) -> dict:
         ", ".join(f"{k} {_f(baseline[k])}" for k in shown),
     )
     return result
+
+
+def register_model(cfg: Config, paths: Paths, run_id: str, name: str) -> tracking.Registered:
+    """The training run's model as a new version of ``name``, tagged with its validation and
+    test metrics, data hash and commit; champion only if it wins on validation."""
+    with tracking.store(cfg.mlflow, paths.root) as uri:
+        run = MlflowClient(uri).get_run(run_id)
+    monitor = run.data.tags.get("monitor", cfg.monitor)
+    value = run.data.metrics[f"best_{monitor}"]
+    tags = {k: run.data.tags.get(k, "") for k in ("git_commit", "data_hash", "dataset", "task")}
+    tags |= {k: repr(v) for k, v in run.data.metrics.items() if k.startswith(("test.", "best_val"))}
+    tags["mlflow_run_id"] = run_id
+    reg = tracking.register(
+        cfg.mlflow, paths.root, run_id, name, (monitor, value, monitor != "val_loss"), tags
+    )
+    log.info(
+        "evaluate: registered %s version %s%s (%s)",
+        reg.name,
+        reg.version,
+        "; it is the champion" if reg.champion else "; the champion stays",
+        reg.reason,
+    )
+    return reg
 
 
 def test_scores(cfg: Config, paths: Paths) -> tuple[ECGDataModule, np.ndarray, np.ndarray]:
