@@ -67,12 +67,12 @@ def main() -> int:
             ("prepare", "validate", "preprocess", "split", "train"),
         )
         cfg = load_params(project / "params.yaml")
-        model, uri = tracking.load_record_model("models/", cfg.mlflow, project)
-        records, _ = predict.find_records([project / "data/prepared/source"])
-        out = project / "p.csv"
+        model, _ = tracking.load_record_model("models/", cfg.mlflow, project)
+        source = project / "data/prepared/source"
+        records, _ = predict.find_records([source])
 
         start = time.perf_counter()
-        if ecgpipe(["--root", str(project), "predict", str(records[0].parents[1]), "--out", str(out)]):
+        if ecgpipe(["--root", str(project), "predict", str(source), "--out", str(project / "p.csv")]):
             sys.exit("ecgpipe predict failed")
         whole = time.perf_counter() - start  # the command: loading the model included
 
