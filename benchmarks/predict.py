@@ -72,7 +72,8 @@ def main() -> int:
         records, _ = predict.find_records([source])
 
         start = time.perf_counter()
-        if ecgpipe(["--root", str(project), "predict", str(source), "--out", str(project / "p.csv")]):
+        command = ["--root", str(project), "predict", str(source), "--out", str(project / "p.csv")]
+        if ecgpipe(command):
             sys.exit("ecgpipe predict failed")
         whole = time.perf_counter() - start  # the command: loading the model included
 
