@@ -38,19 +38,38 @@ def _compose(args: argparse.Namespace) -> None:
     log.info("compose: wrote %s", out)
 
 
-def _predict(args: argparse.Namespace) -> int:
+def _model(args: argparse.Namespace):
+    """The served model ``--model`` names, from this project's store."""
     from ecgpipe import tracking
     from ecgpipe.config import MlflowConfig
-    from ecgpipe.serving import predict
 
     paths = Paths(Path(args.root))
     params = Path(args.params) if args.params else paths.params
     mlflow_cfg = load_params(params).mlflow if params.is_file() else MlflowConfig()
-    model, uri = tracking.load_record_model(args.model, mlflow_cfg, paths.root)
+    return tracking.load_record_model(args.model, mlflow_cfg, paths.root)
+
+
+def _predict(args: argparse.Namespace) -> int:
+    from ecgpipe.serving import predict
+
+    model, uri = _model(args)
     failed = predict.run(model, uri, [Path(p) for p in args.paths], args.out)
     if failed:
         log.error("ecgpipe predict: %d record%s could not be scored", failed, "s"[: failed > 1])
     return 1 if failed else 0
+
+
+def _explain(args: argparse.Namespace) -> None:
+    from ecgpipe.evaluation.plots import save_png
+    from ecgpipe.serving import explain, predict
+
+    model, uri = _model(args)
+    record = Path(args.record)
+    x = predict.read(model, record)
+    fig, _, overlays = explain.figure(model, x, title=f"{record.name} ({uri})")
+    out = args.out or Path(f"{record.name}.explained.png")
+    save_png(fig, out)
+    log.info("explain: %s: attribution of %s; wrote %s", record, ", ".join(overlays), out)
 
 
 STAGES = {
@@ -85,6 +104,11 @@ def parser() -> argparse.ArgumentParser:
         "--out", type=Path, default=None, help="a .csv or .json file (default: CSV on stdout)"
     )
     r.set_defaults(func=_predict)
+    e = sub.add_parser("explain", help="a record's ECG with each predicted class's attribution")
+    e.add_argument("record", metavar="RECORD", help="a WFDB record")
+    e.add_argument("--model", default="models/", metavar="REF", help="as for predict")
+    e.add_argument("--out", type=Path, default=None, help="PNG (default: RECORD.explained.png)")
+    e.set_defaults(func=_explain)
     return p
 
 

@@ -10,7 +10,7 @@ lead, or leads that are not the standard twelve) as rhythm strips, a row per 10 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 from matplotlib.figure import Figure
@@ -23,9 +23,16 @@ ROW_MV = 3.0  # vertical distance between rows
 
 
 def plot_12lead(
-    signal: np.ndarray, fs: float, leads: Sequence[str], *, title: str = "", rhythm: str = "II"
+    signal: np.ndarray,
+    fs: float,
+    leads: Sequence[str],
+    *,
+    title: str = "",
+    rhythm: str = "II",
+    overlays: Mapping[str, np.ndarray] | None = None,
 ) -> Figure:
-    """``signal`` (leads, samples) in mV, lead names as in the record (any case)."""
+    """``signal`` (leads, samples) in mV, lead names as in the record (any case); ``overlays``
+    (see :func:`_overlay`) drawn beneath each trace."""
     index = {name.upper(): i for i, name in enumerate(leads)}
     wanted = {lead for row in LAYOUT for lead in row} | {rhythm.upper()}
     if missing := sorted(wanted - index.keys()):
@@ -44,18 +51,23 @@ def plot_12lead(
             part = slice(0, n) if len(row) == 1 else slice(c * quarter, (c + 1) * quarter)
             y = signal[index[lead], part]
             ax.plot(t[part], base + y - np.nanmedian(y), color="black", linewidth=0.7)
+            _overlay(ax, t[part], base, overlays, index[lead], part)
             label = lead if lead[0] == "V" or lead in ("I", "II", "III") else "a" + lead[1:]
             ax.text(t[part][0] + 0.05, base + 0.9, label, fontsize=9, fontweight="bold")
             if c:  # the lead change marker
                 ax.plot([t[part][0]] * 2, [base - 0.5, base + 0.5], color="black", linewidth=1)
-    _paper(ax, n / fs, height)
-    ax.set_title(title)
-    fig.tight_layout()
+    _finish(fig, ax, n / fs, height, title, overlays)
     return fig
 
 
 def plot_strips(
-    signal: np.ndarray, fs: float, leads: Sequence[str], *, title: str = "", row_s: float = 10.0
+    signal: np.ndarray,
+    fs: float,
+    leads: Sequence[str],
+    *,
+    title: str = "",
+    row_s: float = 10.0,
+    overlays: Mapping[str, np.ndarray] | None = None,
 ) -> Figure:
     """``signal`` (leads, samples) in mV as rhythm strips: each lead in rows of ``row_s``."""
     n = signal.shape[1]
@@ -68,20 +80,51 @@ def plot_strips(
     for r, (j, start) in enumerate(rows):
         base = height - ROW_MV * (r + 0.5)
         y = signal[j, start : start + per_row]
-        ax.plot(np.arange(len(y)) / fs, base + y - np.nanmedian(y), color="black", linewidth=0.7)
+        t = np.arange(len(y)) / fs
+        ax.plot(t, base + y - np.nanmedian(y), color="black", linewidth=0.7)
+        _overlay(ax, t, base, overlays, j, slice(start, start + per_row))
         ax.text(0.05, base + 0.9, f"{leads[j]}  {start / fs:g} s", fontsize=9, fontweight="bold")
-    _paper(ax, row_s, height)
-    ax.set_title(title)
-    fig.tight_layout()
+    _finish(fig, ax, row_s, height, title, overlays)
     return fig
 
 
-def plot_ecg(signal: np.ndarray, fs: float, leads: Sequence[str], *, title: str = "") -> Figure:
+def plot_ecg(
+    signal: np.ndarray,
+    fs: float,
+    leads: Sequence[str],
+    *,
+    title: str = "",
+    overlays: Mapping[str, np.ndarray] | None = None,
+) -> Figure:
     """The 12-lead layout where the record has the twelve standard leads, strips otherwise."""
     names = {name.upper() for name in leads}
     if {lead for row in LAYOUT for lead in row} <= names:
-        return plot_12lead(signal, fs, leads, title=title)
-    return plot_strips(signal, fs, leads, title=title)
+        return plot_12lead(signal, fs, leads, title=title, overlays=overlays)
+    return plot_strips(signal, fs, leads, title=title, overlays=overlays)
+
+
+OVERLAY_COLORS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd", "#8c564b", "#17becf")
+
+
+def _overlay(ax, t, base, overlays, lead: int, part: slice) -> None:
+    """Each overlay (name -> (leads, samples), e.g. attributions) as a band under the trace:
+    its magnitude, scaled by the overlay's largest over the whole record, up to 1 mV high."""
+    for k, values in enumerate((overlays or {}).values()):
+        a = np.abs(values)
+        height = a[lead, part] / max(float(a.max()), 1e-12)
+        bottom = base - ROW_MV / 2 + 0.1
+        color = OVERLAY_COLORS[k % len(OVERLAY_COLORS)]
+        ax.fill_between(t, bottom, bottom + height, color=color, alpha=0.45, linewidth=0)
+
+
+def _finish(fig, ax, seconds: float, height: float, title: str, overlays) -> None:
+    _paper(ax, seconds, height)
+    for k, name in enumerate(overlays or {}):
+        ax.fill_between([], [], color=OVERLAY_COLORS[k % len(OVERLAY_COLORS)], label=name)
+    if overlays:
+        ax.legend(loc="upper right", fontsize=8, title="attribution", title_fontsize=8)
+    ax.set_title(title)
+    fig.tight_layout()
 
 
 def _paper(ax, seconds: float, height: float) -> None:

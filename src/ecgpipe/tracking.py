@@ -219,9 +219,15 @@ def load_record_model(ref: str, cfg: MlflowConfig, root: Path) -> tuple[RecordMo
             loaded = mlflow.pyfunc.load_model(uri)
         except (MlflowException, OSError) as err:
             raise PipelineError(f"cannot load the model {uri}: {err}") from None
-    scorer = loaded.unwrap_python_model()
+    try:
+        scorer = loaded.unwrap_python_model()
+    except MlflowException:
+        scorer = None
     if not isinstance(scorer, RecordScorer):
-        raise PipelineError(f"{uri} is not an ecgpipe model (it has no record scorer)")
+        raise PipelineError(
+            f"{uri} is not an ecgpipe record model (or was logged by an older ecgpipe); "
+            "retrain with `dvc repro train`"
+        )
     return scorer.model, uri
 
 

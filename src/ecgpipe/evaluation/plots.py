@@ -60,7 +60,8 @@ def _fmts(values: np.ndarray) -> list[str]:
     return [_fmt(v) for v in values]
 
 
-def _png(fig: Figure, path: Path) -> None:
+def save_png(fig: Figure, path: Path) -> None:
+    """``fig`` as a PNG at ``path``, written atomically."""
     FigureCanvasAgg(fig)
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=DPI, bbox_inches="tight")
@@ -103,7 +104,7 @@ def write_plots(
             _csv(["actual", "predicted"], zip(actual, pred, strict=True)),
         )
     _write_curves(y, p, classes, Path(plots_dir), Path(figures_dir))
-    _png(
+    save_png(
         _confusion_figure(y, p >= thresholds, classes, thresholds),
         Path(figures_dir) / "confusion.png",
     )
@@ -156,8 +157,8 @@ def _write_curves(
         ax.set(xlim=(0, 1), ylim=(0, 1.02))
         ax.grid(alpha=0.3)
         _legend(ax, len(classes) + (ax is roc_ax))
-    _png(roc_fig, figures_dir / "roc.png")
-    _png(pr_fig, figures_dir / "pr.png")
+    save_png(roc_fig, figures_dir / "roc.png")
+    save_png(pr_fig, figures_dir / "pr.png")
 
     cal = metrics.calibration(y, p, ECE_BINS)
     edges = cal["bin_edges"]
@@ -174,7 +175,7 @@ def _write_curves(
             ),
         ),
     )
-    _png(_calibration_figure(cal), figures_dir / "calibration.png")
+    save_png(_calibration_figure(cal), figures_dir / "calibration.png")
 
 
 def _calibration_figure(cal: dict) -> Figure:
@@ -243,7 +244,7 @@ def write_plots_multiclass(
         metrics.indicator(y, len(classes)), p, classes, Path(plots_dir), Path(figures_dir)
     )
     cm = metrics.confusion(y, pred, len(classes))
-    _png(_matrix_figure(cm, classes), Path(figures_dir) / "confusion.png")
+    save_png(_matrix_figure(cm, classes), Path(figures_dir) / "confusion.png")
 
 
 def _matrix_figure(cm: np.ndarray, classes: list[str]) -> Figure:

@@ -84,6 +84,20 @@ def _prepared(job: _Job) -> list[tuple[str, np.ndarray | str]]:
     return out
 
 
+def read(model: RecordModel, path: Path) -> np.ndarray:
+    """One record as the model wants it (checked and preprocessed), or a PipelineError why not."""
+    found, missing = find_records([path])
+    if missing:
+        raise PipelineError(f"{path}: {missing[0].error}")
+    (name, x), *_ = _prepared(_Job(found[:1], model.contract))
+    if isinstance(x, str):
+        raise PipelineError(f"{name}: {x}")
+    try:
+        return model.check(x, name)
+    except InputError as err:
+        raise PipelineError(str(err)) from None
+
+
 def score(model: RecordModel, records: Sequence[Path], workers: int = 0) -> Iterator[Outcome]:
     """An :class:`Outcome` per record, in order."""
     jobs = [

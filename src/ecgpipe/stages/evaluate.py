@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+from pathlib import Path
 
 import mlflow
 import numpy as np
@@ -85,6 +86,9 @@ def run(cfg: Config, paths: Paths, *, register: bool = True) -> dict:
             warning=LEAKY if cfg.split.strategy == "random" else None,
         )
     test["n_padded"] = dm.n_padded("test")
+    if dm.cache.unit == "record":
+        hits = p >= thr if dm.multilabel else np.eye(len(classes), dtype=bool)[pred]
+        explain_examples(cfg, paths, run_id, dm, y, p, hits, figures / "explanations")
     # the training run, so that `dvc exp show` links every experiment to its MLflow run
     result = {"mlflow_run_id": run_id, "test": test, "baseline": baseline}
     if cfg.split.strategy == "random":
@@ -124,6 +128,40 @@ def run(cfg: Config, paths: Paths, *, register: bool = True) -> dict:
         ", ".join(f"{k} {_f(baseline[k])}" for k in shown),
     )
     return result
+
+
+def explain_examples(
+    cfg: Config,
+    paths: Paths,
+    run_id: str,
+    dm: ECGDataModule,
+    y: np.ndarray,
+    p: np.ndarray,
+    hits: np.ndarray,
+    out: Path,
+) -> list[Path]:
+    """Per class, the most and the least confident true positive of the test split, drawn with
+    the served model's attribution (``<class>-most.png``, ``<class>-least.png``)."""
+    from ecgpipe.serving import explain
+
+    model, _ = tracking.load_record_model(f"runs:/{run_id}/model", cfg.mlflow, paths.root)
+    truth = metrics.indicator(y, len(dm.cache.classes)).astype(bool)
+    rows = dm.rows["test"]
+    written = []
+    for k, name in enumerate(dm.cache.classes):
+        tp = np.flatnonzero(truth[:, k] & hits[:, k])
+        if not len(tp):
+            continue
+        order = tp[np.argsort(p[tp, k])]
+        for tag, i in (("most", order[-1]), ("least", order[0])):
+            if tag == "least" and len(tp) == 1:
+                break
+            record = str(dm.cache.index["record_id"].iloc[rows[i]])
+            title = f"record {record}: true {name}, {tag} confident (p {p[i, k]:.2f})"
+            fig, _, _ = explain.figure(model, np.asarray(dm.cache.signal(rows[i])), title=title)
+            plots.save_png(fig, out / f"{metrics.metric_name(name)}-{tag}.png")
+            written.append(out / f"{metrics.metric_name(name)}-{tag}.png")
+    return written
 
 
 def register_model(cfg: Config, paths: Paths, run_id: str, name: str) -> tracking.Registered:

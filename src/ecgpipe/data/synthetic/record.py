@@ -40,6 +40,14 @@ class RecordSpec:
     noise: NoiseLevels
 
 
+def r_peaks(spec: RecordSpec) -> np.ndarray:
+    """The record's R-peak times in seconds, as :func:`synthesize` draws them (the first draw of
+    the record's generator): the truth an explanation of the beats can be judged against."""
+    times, _ = beat_train(np.random.default_rng([spec.seed, spec.index]), spec.rhythm,
+                          spec.n_samples / spec.fs)  # fmt: skip
+    return times[(times >= 0) & (times < spec.n_samples / spec.fs)]
+
+
 def synthesize(spec: RecordSpec, *, clean: bool = False) -> np.ndarray:
     """The record's 12 leads (``physiology.LEADS`` order) as a (12, n_samples) array in mV.
 

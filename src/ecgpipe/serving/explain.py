@@ -1,0 +1,75 @@
+"""Why the model said what it said: Integrated Gradients (captum) over a whole record.
+
+The attribution of a class is taken through the same path the served model scores a record by
+(its windows, normalisation or STFT, the aggregation over windows), from a flat 0 mV baseline
+(the isoelectric line), so it says which samples of which leads moved that class's probability.
+:func:`figure` draws them under the ECG in the clinical layout (the 12-lead sheet, or strips).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import torch
+from captum.attr import IntegratedGradients
+from matplotlib.figure import Figure
+from torch.nn import functional as F
+
+from ecgpipe.ecg_plot import plot_ecg
+from ecgpipe.serving.model import RecordModel
+from ecgpipe.serving.windows import window_starts
+
+
+def record_probabilities(model: RecordModel, x: torch.Tensor) -> torch.Tensor:
+    """(N, leads, T) records of one length -> (N, C) probabilities, differentiably: the windows
+    and aggregation of :meth:`RecordModel.score`."""
+    c = model.contract
+    n, t = x.shape[0], x.shape[-1]
+    starts = window_starts(t, c.window, c.stride)
+    if t < c.window:
+        x = F.pad(x, (0, c.window - t))
+    windows = torch.stack([x[..., s : s + c.window] for s in starts], dim=1)  # (N, W, L, win)
+    p = model.windows(windows.flatten(0, 1)).view(n, len(starts), -1)
+    return p.amax(dim=1) if c.aggregate == "max" else p.mean(dim=1)
+
+
+def attribute(
+    model: RecordModel, x: np.ndarray, classes: Sequence[int], n_steps: int = 32
+) -> np.ndarray:
+    """(len(classes), leads, T) Integrated Gradients of each class's probability for record
+    ``x`` (leads, T), from a 0 mV baseline."""
+    if model.windows.kind == "signal_features":
+        raise ValueError("a heartbeat model has no whole record to explain")
+    record = torch.from_numpy(np.array(model.check(x)))[None]  # a writable copy
+    ig = IntegratedGradients(lambda batch: record_probabilities(model, batch))
+    out = [
+        ig.attribute(
+            record, torch.zeros_like(record), target=int(k), n_steps=n_steps, internal_batch_size=8
+        )[0]
+        .detach()
+        .numpy()
+        for k in classes
+    ]
+    return np.stack(out) if out else np.zeros((0, *x.shape), np.float32)
+
+
+def explained_classes(model: RecordModel, probs: np.ndarray) -> list[int]:
+    """The classes to explain: the predicted ones, or the most probable where none is."""
+    names = model.decide(probs[None])[0]
+    return [model.contract.classes.index(n) for n in names] or [int(np.argmax(probs))]
+
+
+def figure(
+    model: RecordModel, x: np.ndarray, *, title: str = "", n_steps: int = 32
+) -> tuple[Figure, np.ndarray, dict[str, np.ndarray]]:
+    """The record in the clinical layout with each explained class's attribution beneath its
+    traces, probabilities in the title; also the probabilities and the attributions."""
+    c = model.contract
+    probs = model.score([x])[0]
+    classes = explained_classes(model, probs)
+    maps = attribute(model, x, classes, n_steps)
+    overlays = {c.classes[k]: m for k, m in zip(classes, maps, strict=True)}
+    shown = ", ".join(f"{name} {p:.2f}" for name, p in zip(c.classes, probs, strict=True))
+    heading = f"{title}\n{shown}" if title else shown
+    return plot_ecg(x, c.fs, c.leads, title=heading, overlays=overlays), probs, overlays
