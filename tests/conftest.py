@@ -13,6 +13,18 @@ import pytest
 PROJECT = Path(__file__).resolve().parents[1]
 
 
+@pytest.fixture(autouse=True)
+def _tracking_uri_does_not_leak():
+    """``mlflow.set_tracking_uri`` in a test also sets ``MLFLOW_TRACKING_URI``, which the stages
+    take for the user's store: put the environment back after each test."""
+    before = os.environ.get("MLFLOW_TRACKING_URI")
+    yield
+    if before is None:
+        os.environ.pop("MLFLOW_TRACKING_URI", None)
+    else:
+        os.environ["MLFLOW_TRACKING_URI"] = before
+
+
 def shared_data() -> Path:
     """Real PhysioNet subsets: ``$ECGPIPE_SHARED_DATA``, else ``../shared/data`` beside the repo."""
     return Path(os.environ.get("ECGPIPE_SHARED_DATA", PROJECT.parent / "shared" / "data"))
