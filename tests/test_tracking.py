@@ -87,3 +87,22 @@ def test_a_queued_experiment_logs_to_the_store_of_the_repo_it_was_queued_from(
     with tracking.store(cfg, copy):
         experiment = mlflow.get_experiment(tracking.experiment_id(cfg, copy))
     assert experiment.artifact_location == (tmp_path / "mlartifacts").as_uri()
+
+
+def test_mlflow_is_touched_from_one_module():
+    """Runs, metrics, artifacts, models and the registry go through ``ecgpipe.tracking``; the
+    served model's class only subclasses MLflow's ``PythonModel``."""
+    import ast
+
+    src = Path(__file__).resolve().parents[1] / "src/ecgpipe"
+    users = set()
+    for path in src.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = []
+            if isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module:
+                names = [node.module]
+            if any(n == "mlflow" or n.startswith("mlflow.") for n in names):
+                users.add(str(path.relative_to(src)))
+    assert users == {"tracking.py", "serving/pyfunc.py"}

@@ -29,8 +29,6 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.experimental.callback import Callback
 from hydra.types import RunMode
-from mlflow import MlflowClient
-from mlflow.entities import RunStatus
 from omegaconf import DictConfig, OmegaConf
 
 from ecgpipe import atomic, data_state, tracking
@@ -103,21 +101,16 @@ class SweepTracking(Callback):
         cfg, root, run_id = self.parent
         self.parent = None
         objective = f"best_{cfg.monitor}"
-        client = MlflowClient(tracking.tracking_uri(cfg.mlflow, root))
-        children = client.search_runs(
-            [client.get_run(run_id).info.experiment_id],
-            filter_string=f"tags.mlflow.parentRunId = '{run_id}'",
-        )
+        children = tracking.child_runs(cfg.mlflow, root, run_id)
         done = [r for r in children if r.info.status == "FINISHED" and objective in r.data.metrics]
         failed = [r for r in children if r.info.status == "FAILED"]
-        client.log_metric(run_id, "n_runs", len(children))
-        client.log_metric(run_id, "n_failed", len(failed))
+        values = {"n_runs": len(children), "n_failed": len(failed)}
+        tags = {}
         if done:
             pick = min if cfg.monitor == "val_loss" else max
             best = pick(done, key=lambda r: r.data.metrics[objective])
-            client.log_metric(run_id, objective, best.data.metrics[objective])
-            client.set_tag(run_id, "best_run_id", best.info.run_id)
-            client.set_tag(run_id, "best_run_name", best.info.run_name)
+            values[objective] = best.data.metrics[objective]
+            tags = {"best_run_id": best.info.run_id, "best_run_name": best.info.run_name}
             log.info(
                 "sweep: %d runs, %d failed; best %s %.4f: %s (run %s)",
                 len(children),
@@ -130,11 +123,11 @@ class SweepTracking(Callback):
             if config.get(REGISTER_BEST, False):
                 from ecgpipe.stages.evaluate import register_model
 
-                tags = best.data.tags
-                name = f"ecgpipe-{tags.get('dataset')}-{tags.get('task')}"
+                name = f"ecgpipe-{best.data.tags.get('dataset')}-{best.data.tags.get('task')}"
                 reg = register_model(cfg, Paths(root), best.info.run_id, name)
-                client.set_tag(run_id, "registered", f"{reg.name} version {reg.version}")
-        client.set_terminated(run_id, "FINISHED" if done else "FAILED")
+                tags["registered"] = f"{reg.name} version {reg.version}"
+        status = "FINISHED" if done else "FAILED"
+        tracking.end_run(cfg.mlflow, root, run_id, status, values=values, tags=tags)
         if not done:
             log.error("ecgpipe-sweep: error: all %d runs failed (see their logs)", len(children))
             sys.exit(1)
@@ -143,9 +136,7 @@ class SweepTracking(Callback):
         """Mark the parent run KILLED when the sweep ends without ``on_multirun_end``."""
         if self.parent is not None:
             cfg, root, run_id = self.parent
-            MlflowClient(tracking.tracking_uri(cfg.mlflow, root)).set_terminated(
-                run_id, RunStatus.to_string(RunStatus.KILLED)
-            )
+            tracking.end_run(cfg.mlflow, root, run_id, "KILLED")
             self.parent = None
 
 
@@ -197,9 +188,8 @@ def job(cfg: DictConfig) -> float:
         evaluate.run(config, paths, register=False)
     except Exception as err:  # a failed job is recorded, and the sweep goes on
         log.error("sweep job %s (%s) failed: %s", hc.job.num, name, err)
-        client = MlflowClient(tracking.tracking_uri(config.mlflow, root))
-        client.set_tag(run_id, "error", f"{type(err).__name__}: {err}"[:5000])
-        client.set_terminated(run_id, "FAILED")
+        error = {"error": f"{type(err).__name__}: {err}"[:5000]}
+        tracking.end_run(config.mlflow, root, run_id, "FAILED", tags=error)
         if not multirun:
             raise
         return math.nan

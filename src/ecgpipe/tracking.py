@@ -15,7 +15,7 @@ import os
 import shutil
 import subprocess
 import tempfile
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 import mlflow
 import numpy as np
+import pandas as pd
 from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
 
@@ -35,6 +36,8 @@ if TYPE_CHECKING:
 _SQLITE = "sqlite:///"
 _ENV = "MLFLOW_TRACKING_URI"
 _DVC_ROOT = "DVC_ROOT"  # set by DVC for stage commands; the parent repo for queued experiments
+EXPERIMENT_KIND, MODEL_TRAINING = "mlflow.experimentKind", "custom_model_development"
+"""Declared so that the UI opens the experiment on its runs, not on the GenAI overview."""
 
 
 @contextmanager
@@ -79,10 +82,16 @@ def experiment_id(cfg: MlflowConfig, root: Path) -> str:
     client = MlflowClient(tracking_uri(cfg, root))
     found = client.get_experiment_by_name(cfg.experiment)
     if found is not None:
+        if found.tags.get(EXPERIMENT_KIND) is None:  # made before ecgpipe declared its kind
+            client.set_experiment_tag(found.experiment_id, EXPERIMENT_KIND, MODEL_TRAINING)
         return found.experiment_id
     location = Path(cfg.artifact_location)
     location = location if location.is_absolute() else store_root(root) / location
-    return client.create_experiment(cfg.experiment, artifact_location=location.resolve().as_uri())
+    return client.create_experiment(
+        cfg.experiment,
+        artifact_location=location.resolve().as_uri(),
+        tags={EXPERIMENT_KIND: MODEL_TRAINING},
+    )
 
 
 def new_run(
@@ -106,6 +115,104 @@ def new_run(
         experiment, run_name=name or all_tags.get("dvc.exp_name"), tags=all_tags
     )
     return run.info.run_id
+
+
+@contextmanager
+def training_run(cfg: MlflowConfig, root: Path, run_id: str | None = None) -> Iterator[Any]:
+    """The training's run (``run_id``, or a new one), active for the block; yields Lightning's
+    logger into it (per-epoch curves)."""
+    from pytorch_lightning.loggers import MLFlowLogger
+
+    with store(cfg, root) as uri, mlflow.start_run(run_id=run_id or new_run(cfg, root)) as active:
+        yield MLFlowLogger(
+            cfg.experiment, tracking_uri=uri, run_id=active.info.run_id, log_model=False
+        )
+
+
+SPLIT_CONTEXTS = {"train": "training", "val": "validation", "test": "testing"}
+
+
+def log_training(
+    params: Mapping[str, Any],
+    tags: Mapping[str, Any],
+    splits: Mapping[str, pd.DataFrame],
+    source: Path,
+    root: Path,
+) -> None:
+    """Into the active run: the configuration as parameters; tags, with MLflow's own source and
+    git-commit tags; and each split (a row per record: id, patient, label) as a dataset input
+    named ``<dataset>-<split>`` from ``source``, so the runs table shows what it trained on."""
+    import mlflow.data
+
+    mlflow.log_params(flatten(params))
+    commit = git_commit(root)
+    mlflow.set_tags(
+        {
+            **tags,
+            "git_commit": commit,
+            "mlflow.source.type": "LOCAL",
+            "mlflow.source.name": "ecgpipe train",
+            "mlflow.source.git.commit": commit.removesuffix("-dirty"),
+        }
+    )
+    for split, rows in splits.items():
+        data = mlflow.data.from_pandas(rows, source=str(source), name=f"{tags['dataset']}-{split}")
+        mlflow.log_input(data, context=SPLIT_CONTEXTS[split])
+
+
+def log_training_result(
+    monitor: str,
+    best: float,
+    model: RecordModel,
+    example: np.ndarray,
+    config: dict,
+    files: Mapping[str, list[Path]],
+) -> None:
+    """Into the active run: the best validation value, the served model, the configuration
+    (``config/params.yaml``) and ``files`` per artifact folder."""
+    mlflow.log_metric(f"best_{monitor}", best)
+    mlflow.set_tag("monitor", monitor)
+    log_record_model(model, example)
+    mlflow.log_dict(config, "config/params.yaml")
+    for folder, paths in files.items():
+        for path in paths:
+            mlflow.log_artifact(str(path), folder)
+
+
+def log_evaluation(
+    cfg: MlflowConfig,
+    root: Path,
+    run_id: str,
+    values: Mapping[str, float],
+    files: Sequence[tuple[str, Path]],
+) -> None:
+    """Into the training run ``run_id``: test metrics, and ``files`` (an artifact folder and a
+    file or folder each)."""
+    with store(cfg, root), mlflow.start_run(run_id=run_id):
+        mlflow.log_metrics(dict(values))
+        for folder, path in files:
+            if path.is_dir():
+                mlflow.log_artifacts(str(path), folder)
+            elif path.is_file():
+                mlflow.log_artifact(str(path), folder)
+
+
+def check_run(cfg: MlflowConfig, root: Path, run_id: str, run_file: Path) -> None:
+    """That ``run_id`` (recorded in ``run_file`` by ``train``) is in the configured store."""
+    with store(cfg, root) as uri:
+        try:
+            MlflowClient(uri).get_run(run_id)
+        except MlflowException:
+            raise PipelineError(
+                f"{run_file}: MLflow run {run_id} is not in {uri} (was the store moved or reset "
+                "after training?); retrain with `dvc repro -f train`"
+            ) from None
+
+
+def run_record(cfg: MlflowConfig, root: Path, run_id: str):
+    """The run's data (metrics, tags) and outputs, from the configured store."""
+    with store(cfg, root) as uri:
+        return MlflowClient(uri).get_run(run_id)
 
 
 def flatten(d: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
@@ -298,3 +405,31 @@ def register(
         if move:
             client.set_registered_model_alias(name, CHAMPION, version)
     return Registered(name, str(version), move, reason)
+
+
+def child_runs(cfg: MlflowConfig, root: Path, parent_id: str) -> list:
+    """The runs nested under ``parent_id`` (a sweep's jobs)."""
+    client = MlflowClient(tracking_uri(cfg, root))
+    return client.search_runs(
+        [client.get_run(parent_id).info.experiment_id],
+        filter_string=f"tags.mlflow.parentRunId = '{parent_id}'",
+    )
+
+
+def end_run(
+    cfg: MlflowConfig,
+    root: Path,
+    run_id: str,
+    status: str,
+    *,
+    values: Mapping[str, float] | None = None,
+    tags: Mapping[str, str] | None = None,
+) -> None:
+    """Log ``values`` and ``tags`` into ``run_id`` and end it as ``status`` (FINISHED, FAILED,
+    KILLED)."""
+    client = MlflowClient(tracking_uri(cfg, root))
+    for key, value in (values or {}).items():
+        client.log_metric(run_id, key, value)
+    for key, text in (tags or {}).items():
+        client.set_tag(run_id, key, text)
+    client.set_terminated(run_id, status)

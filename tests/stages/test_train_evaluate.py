@@ -132,3 +132,27 @@ def test_evaluate_explains_a_training_run_missing_from_the_store(runs, tmp_path,
         json.loads((runs[0] / "metrics/eval.json").read_text())["mlflow_run_id"]
         == (json.loads((runs[0] / "models/run.json").read_text())["run_id"])
     )
+
+
+def test_the_run_declares_its_kind_source_and_the_splits_it_used(runs):
+    c, run_id = client(runs[0])
+    run = c.get_run(run_id)
+    assert c.get_experiment(run.info.experiment_id).tags["mlflow.experimentKind"] == (
+        "custom_model_development"
+    )
+    assert run.data.tags["mlflow.source.name"] == "ecgpipe train"
+    assert run.data.tags["mlflow.source.git.commit"] in run.data.tags["git_commit"]
+    inputs = {
+        d.dataset.name: [t.value for t in d.tags if t.key == "mlflow.data.context"]
+        for d in run.inputs.dataset_inputs
+    }
+    assert inputs == {
+        "synthetic-train": ["training"],
+        "synthetic-val": ["validation"],
+        "synthetic-test": ["testing"],
+    }
+    rows = {
+        d.dataset.name: json.loads(d.dataset.profile)["num_rows"] for d in run.inputs.dataset_inputs
+    }
+    split = json.loads((runs[0] / "reports/split.json").read_text())
+    assert rows["synthetic-test"] == split["test"]["n_records"]

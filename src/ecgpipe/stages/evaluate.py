@@ -12,10 +12,7 @@ import json
 import logging
 from pathlib import Path
 
-import mlflow
 import numpy as np
-from mlflow import MlflowClient
-from mlflow.exceptions import MlflowException
 
 from ecgpipe import atomic, metrics, models, tracking
 from ecgpipe.config import Config
@@ -35,14 +32,7 @@ def run(cfg: Config, paths: Paths, *, register: bool = True) -> dict:
     if not ckpt.is_file() or not run_file.is_file():
         raise PipelineError(f"{paths.models}: no trained model; run `dvc repro train` first")
     run_id = json.loads(run_file.read_text())["run_id"]
-    with tracking.store(cfg.mlflow, paths.root) as uri:
-        try:
-            MlflowClient(uri).get_run(run_id)
-        except MlflowException:
-            raise PipelineError(
-                f"{run_file}: MLflow run {run_id} is not in {uri} (was the store moved or reset "
-                "after training?); retrain with `dvc repro -f train`"
-            ) from None
+    tracking.check_run(cfg.mlflow, paths.root, run_id, run_file)
     dm, y, p = test_scores(cfg, paths)
     classes, e = dm.cache.classes, cfg.evaluate
     dataset, task = dm.cache.meta["dataset"], dm.cache.meta["task"]
@@ -96,20 +86,24 @@ def run(cfg: Config, paths: Paths, *, register: bool = True) -> dict:
     atomic.write_json(paths.metrics / "eval.json", result)
     atomic.write_text(paths.eval_reports / "eval.md", report)
 
-    with tracking.store(cfg.mlflow, paths.root), mlflow.start_run(run_id=run_id):
-        headline = {k: v for k, v in baseline.items() if k in HEADLINE}
-        flat = tracking.flatten({"test": test, "baseline": headline})
-        mlflow.log_metrics(
-            {
-                metrics.metric_name(k): v
-                for k, v in flat.items()
-                if isinstance(v, int | float) and not isinstance(v, bool) and v is not None
-            }
-        )
-        mlflow.log_artifact(str(paths.metrics / "eval.json"), "evaluation")
-        mlflow.log_artifact(str(paths.eval_reports / "eval.md"), "evaluation")
-        mlflow.log_artifacts(str(figures), "evaluation/figures")
-        mlflow.log_artifacts(str(paths.plots), "evaluation/plots")
+    headline = {k: v for k, v in baseline.items() if k in HEADLINE}
+    flat = tracking.flatten({"test": test, "baseline": headline})
+    tracking.log_evaluation(
+        cfg.mlflow,
+        paths.root,
+        run_id,
+        {
+            metrics.metric_name(k): v
+            for k, v in flat.items()
+            if isinstance(v, int | float) and not isinstance(v, bool) and v is not None
+        },
+        [
+            ("evaluation", paths.metrics / "eval.json"),
+            ("evaluation", paths.eval_reports / "eval.md"),
+            ("evaluation/figures", figures),
+            ("evaluation/plots", paths.plots),
+        ],
+    )
     if register:
         register_model(cfg, paths, run_id, f"ecgpipe-{dataset}-{task}")
     if cfg.split.strategy == "random":
@@ -167,8 +161,7 @@ def explain_examples(
 def register_model(cfg: Config, paths: Paths, run_id: str, name: str) -> tracking.Registered:
     """The training run's model as a new version of ``name``, tagged with its validation and
     test metrics, data hash and commit; champion only if it wins on validation."""
-    with tracking.store(cfg.mlflow, paths.root) as uri:
-        run = MlflowClient(uri).get_run(run_id)
+    run = tracking.run_record(cfg.mlflow, paths.root, run_id)
     monitor = run.data.tags.get("monitor", cfg.monitor)
     value = run.data.metrics[f"best_{monitor}"]
     tags = {k: run.data.tags.get(k, "") for k in ("git_commit", "data_hash", "dataset", "task")}

@@ -12,11 +12,11 @@ import logging
 import sys
 from pathlib import Path
 
-import mlflow
 import numpy as np
+import pandas as pd
 import pytorch_lightning as pl
 from pytorch_lightning.callbacks import Callback, EarlyStopping, ModelCheckpoint, RichProgressBar
-from pytorch_lightning.loggers import MLFlowLogger
+from pytorch_lightning.loggers import Logger
 
 from ecgpipe import atomic, metrics, models, tracking
 from ecgpipe.config import Config, TrainConfig
@@ -95,13 +95,9 @@ def run(cfg: Config, paths: Paths, *, run_id: str | None = None) -> tuple[str, f
             )
     with (
         atomic.directory(paths.models) as out,
-        tracking.store(cfg.mlflow, paths.root) as uri,
-        mlflow.start_run(run_id=run_id or tracking.new_run(cfg.mlflow, paths.root)) as active,
+        tracking.training_run(cfg.mlflow, paths.root, run_id) as logger,
     ):
         describe_run(cfg, paths, dm, module)
-        logger = MLFlowLogger(
-            cfg.mlflow.experiment, tracking_uri=uri, run_id=active.info.run_id, log_model=False
-        )
         trainer, checkpoint = make_trainer(cfg.train, monitor, logger, out)
         trainer.fit(module, datamodule=dm)
         if checkpoint.best_model_path:
@@ -112,34 +108,63 @@ def run(cfg: Config, paths: Paths, *, run_id: str | None = None) -> tuple[str, f
         else:  # fast_dev_run keeps no checkpoint: keep the last weights
             trainer.save_checkpoint(out / "best.ckpt")
             best = float(trainer.callback_metrics.get(monitor, float("nan")))
-        mlflow.log_metric(f"best_{monitor}", best)
-        mlflow.set_tag("monitor", monitor)
         decision = save_extras(module, dm, out)
-        served = record_model(cfg, dm, module, decision, active.info.run_id)
-        log_artifacts(cfg, paths, dm, served, out)
-        run_info = {"run_id": active.info.run_id, "experiment_id": active.info.experiment_id}
+        served = record_model(cfg, dm, module, decision, logger.run_id)
+        reports = [paths.reports / n for n in ("integrity.json", "integrity.md", "split.json")]
+        extras = ("normalization.json", DECISION_FILES[dm.cache.meta["label_kind"]])
+        tracking.log_training_result(
+            monitor,
+            best,
+            served,
+            example_input(dm, served),
+            cfg.model_dump(by_alias=True, mode="json"),
+            {
+                "model_extras": [out / name for name in extras],
+                "reports": [r for r in reports if r.is_file()],
+            },
+        )
+        run_info = {"run_id": logger.run_id, "experiment_id": logger.experiment_id}
         atomic.write_json(out / "run.json", run_info)
     log.info("train: best %s %.4f; MLflow run %s", monitor, best, run_info["run_id"])
     return run_info["run_id"], best
 
 
 def describe_run(cfg: Config, paths: Paths, dm: ECGDataModule, module: ECGClassifier) -> None:
-    """The whole configuration as parameters; what identifies the run as tags."""
-    mlflow.log_params(tracking.flatten(cfg.model_dump(by_alias=True)))
-    mlflow.set_tags(
+    """The whole configuration as parameters; what identifies the run as tags; the splits."""
+    meta = dm.cache.meta
+    index = dm.cache.index
+    splits = {}
+    for name, rows in dm.rows.items():
+        y = dm.cache.labels[rows]
+        labels = (
+            [";".join(c for c, h in zip(dm.cache.classes, r, strict=True) if h) for r in y]
+            if y.ndim == 2
+            else [dm.cache.classes[k] for k in y]
+        )
+        splits[name] = pd.DataFrame(
+            {
+                "record_id": index["record_id"].iloc[rows].astype(str).to_numpy(),
+                "patient_id": index["patient_id"].iloc[rows].astype(str).to_numpy(),
+                "labels": labels,
+            }
+        )
+    tracking.log_training(
+        cfg.model_dump(by_alias=True),
         {
-            "git_commit": tracking.git_commit(paths.root),
-            "dataset": dm.cache.meta["dataset"],
-            "task": dm.cache.meta["task"],
+            "dataset": meta["dataset"],
+            "task": meta["task"],
             "data_hash": tracking.data_hash(paths.processed),
             "model": cfg.model.name,
             "n_parameters": sum(p.numel() for p in module.parameters()),
-        }
+        },
+        splits,
+        paths.processed,
+        paths.root,
     )
 
 
 def make_trainer(
-    t: TrainConfig, monitor: str, logger: MLFlowLogger, out: Path
+    t: TrainConfig, monitor: str, logger: Logger, out: Path
 ) -> tuple[pl.Trainer, ModelCheckpoint]:
     mode = "min" if monitor == "val_loss" else "max"
     checkpoint = ModelCheckpoint(
@@ -247,20 +272,3 @@ def example_input(dm: ECGDataModule, model: RecordModel) -> np.ndarray:
         return np.concatenate([signal, dm.cache.features[rows]], 1).astype(np.float32)
     length = min(model.contract.window, int(dm.cache.lengths[rows].min()))
     return np.stack([np.asarray(dm.cache.signal(r)[:, :length], np.float32) for r in rows])
-
-
-def log_artifacts(
-    cfg: Config,
-    paths: Paths,
-    dm: ECGDataModule,
-    model: RecordModel,
-    out: Path,
-) -> None:
-    """The served model (with signature and input example), configuration, reports, extras."""
-    tracking.log_record_model(model, example_input(dm, model))
-    mlflow.log_dict(cfg.model_dump(by_alias=True, mode="json"), "config/params.yaml")
-    for name in ("normalization.json", DECISION_FILES[dm.cache.meta["label_kind"]]):
-        mlflow.log_artifact(str(out / name), "model_extras")
-    for report in ("integrity.json", "integrity.md", "split.json"):
-        if (paths.reports / report).is_file():
-            mlflow.log_artifact(str(paths.reports / report), "reports")
