@@ -189,3 +189,24 @@ def test_the_data_tour_reads_a_single_lead_dataset(cinc: Path, tmp_path: Path, m
     for cls in ("N", "A", "O", "~"):
         assert f"{cls}: record" in text
     assert len(outputs(nb, "image/png")) == 4 + 2  # a strip per class, balance and split
+
+
+@pytest.mark.realdata
+def test_predict_scores_the_raw_mat_files_as_evaluate_did(cinc: Path, tmp_path: Path):
+    """Single lead at 300 Hz, 9-61 s (shorter than the 30 s window: padded as in evaluate)."""
+    from ecgpipe.config import load_params
+    from ecgpipe.paths import Paths
+    from ecgpipe.stages import evaluate
+
+    paths = Paths(cinc)
+    dm, _, expected = evaluate.test_scores(load_params(paths.params), paths)
+    rows = dm.rows["test"][:40]
+    ids = dm.cache.index["record_id"].iloc[rows].astype(str).tolist()
+    source = sample("cinc2017-sample", cinc2017.REFERENCE)
+    out = tmp_path / "p.csv"
+    args = ["--root", str(cinc), "predict", *(str(source / i) for i in ids), "--out", str(out)]
+    assert main(args) == 0
+    got = pd.read_csv(out).set_index("record")
+    probs = got.loc[[str(source / i) for i in ids], [f"p_{c}" for c in dm.cache.classes]]
+    assert (dm.cache.lengths[rows] < dm.eval_windows.length).any()  # some shorter than a window
+    np.testing.assert_allclose(probs.to_numpy(), expected[:40], atol=1e-5)
