@@ -15,6 +15,7 @@ import os
 import shutil
 import subprocess
 import tempfile
+import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -104,7 +105,7 @@ def new_run(
 ) -> str:
     """Create a run (status RUNNING) in the configured store; returns its id.
 
-    Inside ``dvc exp run`` it is tagged with the DVC experiment and named after it by default.
+    Inside ``dvc exp run`` it is tagged with the DVC experiment and named after it.
     """
     client = MlflowClient(tracking_uri(cfg, root))
     experiment = experiment_id(cfg, root)
@@ -112,18 +113,29 @@ def new_run(
     if parent_run_id:
         all_tags["mlflow.parentRunId"] = parent_run_id
     run = client.create_run(
-        experiment, run_name=name or all_tags.get("dvc.exp_name"), tags=all_tags
+        experiment, run_name=all_tags.get("dvc.exp_name") or name, tags=all_tags
     )
     return run.info.run_id
 
 
+def run_name(model: str, dataset: str, config: Mapping[str, Any]) -> str:
+    """A telling, distinct name for a training: ``cnn1d-synthetic-3fa2c1-9b0e``, the model, the
+    dataset, a hash of the whole configuration (equal configurations share it) and four random
+    hex digits (from the OS, not from the seeded generators that made every run's name alike)."""
+    digest = hashlib.sha256(json.dumps(config, sort_keys=True, default=str).encode()).hexdigest()
+    return f"{model}-{dataset}-{digest[:6]}-{uuid.uuid4().hex[:4]}"
+
+
 @contextmanager
-def training_run(cfg: MlflowConfig, root: Path, run_id: str | None = None) -> Iterator[Any]:
-    """The training's run (``run_id``, or a new one), active for the block; yields Lightning's
-    logger into it (per-epoch curves)."""
+def training_run(
+    cfg: MlflowConfig, root: Path, run_id: str | None = None, name: str | None = None
+) -> Iterator[Any]:
+    """The training's run (``run_id``, or a new one named ``name``), active for the block;
+    yields Lightning's logger into it (per-epoch curves)."""
     from pytorch_lightning.loggers import MLFlowLogger
 
-    with store(cfg, root) as uri, mlflow.start_run(run_id=run_id or new_run(cfg, root)) as active:
+    run_id = run_id or new_run(cfg, root, name=name)
+    with store(cfg, root) as uri, mlflow.start_run(run_id=run_id) as active:
         yield MLFlowLogger(
             cfg.experiment, tracking_uri=uri, run_id=active.info.run_id, log_model=False
         )

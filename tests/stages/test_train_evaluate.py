@@ -156,3 +156,10 @@ def test_the_run_declares_its_kind_source_and_the_splits_it_used(runs):
     }
     split = json.loads((runs[0] / "reports/split.json").read_text())
     assert rows["synthetic-test"] == split["test"]["n_records"]
+
+
+def test_runs_get_distinct_telling_names(runs):
+    (ca, ra), (cb, rb) = client(runs[0]), client(runs[1])
+    a, b = ca.get_run(ra).info.run_name, cb.get_run(rb).info.run_name
+    assert a != b  # one seed, one configuration: still two names
+    assert a.startswith("cnn1d-synthetic-") and a.rsplit("-", 1)[0] == b.rsplit("-", 1)[0]

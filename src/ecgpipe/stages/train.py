@@ -95,7 +95,14 @@ def run(cfg: Config, paths: Paths, *, run_id: str | None = None) -> tuple[str, f
             )
     with (
         atomic.directory(paths.models) as out,
-        tracking.training_run(cfg.mlflow, paths.root, run_id) as logger,
+        tracking.training_run(
+            cfg.mlflow,
+            paths.root,
+            run_id,
+            tracking.run_name(
+                cfg.model.name, dm.cache.meta["dataset"], cfg.model_dump(mode="json")
+            ),
+        ) as logger,
     ):
         describe_run(cfg, paths, dm, module)
         trainer, checkpoint = make_trainer(cfg.train, monitor, logger, out)
