@@ -54,7 +54,7 @@ def test_experiment_presets_set_a_whole_protocol():
         "stratified",
     )
     assert cinc.split.ratios == {"train": 0.8, "val": 0.1, "test": 0.1}
-    assert cinc.monitor == "val_cinc2017_f1" and cinc.loss == "ce"
+    assert cinc.monitor == "val/cinc2017_f1" and cinc.loss == "ce"
     ptbxl = composed("experiment=ptbxl_superdiagnostic", "data.root=/data/ptbxl")
     assert (ptbxl.data.name, ptbxl.data.task, ptbxl.split.strategy) == (
         "ptbxl",
@@ -71,5 +71,5 @@ def test_experiment_presets_set_a_whole_protocol():
         2.5,
         1.25,
     )
-    assert ptbxl.train.aggregate == "max" and ptbxl.monitor == "val_macro_auroc"
+    assert ptbxl.train.aggregate == "max" and ptbxl.monitor == "val/macro_auroc"
     assert composed("experiment=cinc2017", "train.lr=1e-4").train.lr == 1e-4  # still overridable

@@ -69,13 +69,13 @@ def test_data_kinds_know_their_labels_and_folds():
         }
     )
     assert cinc.data.label_kind == "multiclass" and (cinc.monitor, cinc.loss) == (
-        "val_macro_f1",
+        "val/macro_f1",
         "ce",
     )
     own = parse_config(
         {"data": {"name": "wfdb_folder", "root": "/o", "source": "/o", "label_kind": "multilabel"}}
     )
-    assert (own.monitor, own.loss) == ("val_macro_auroc", "bce")
+    assert (own.monitor, own.loss) == ("val/macro_auroc", "bce")
     assert parse_config({}).data.label_kind == "multilabel"
 
 
@@ -86,11 +86,11 @@ def test_settings_that_do_not_fit_the_data_are_refused_up_front():
     stratified = {"strategy": "stratified"}
     with pytest.raises(ConfigError, match=r"train\.loss=bce is for multilabel data; cinc2017 is"):
         parse_config({"data": cinc, "split": stratified, "train": {"loss": "bce"}})
-    with pytest.raises(ConfigError, match=r"train\.monitor=val_macro_f1 is for single-label data"):
-        parse_config({"train": {"monitor": "val_macro_f1"}})
-    with pytest.raises(ConfigError, match="val_cinc2017_f1 needs data=cinc2017"):
+    with pytest.raises(ConfigError, match=r"train\.monitor=val/macro_f1 is for single-label data"):
+        parse_config({"train": {"monitor": "val/macro_f1"}})
+    with pytest.raises(ConfigError, match="val/cinc2017_f1 needs data=cinc2017"):
         own = {"name": "wfdb_folder", "root": "/o", "source": "/o"}
-        parse_config({"data": own, "split": stratified, "train": {"monitor": "val_cinc2017_f1"}})
+        parse_config({"data": own, "split": stratified, "train": {"monitor": "val/cinc2017_f1"}})
 
 
 def test_dataset_specific_keys_are_named_without_the_union_tag():

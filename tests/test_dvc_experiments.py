@@ -63,7 +63,7 @@ def test_queued_grid_runs_and_every_experiment_is_tagged_in_mlflow(tiny_project,
     runs = {n: client.get_run(r["mlflow_run_id"]) for n, r in rows.items()}
     for name, run in runs.items():
         assert run.info.status == "FINISHED"
-        assert run.data.metrics["test.macro_auroc"] == pytest.approx(
+        assert run.data.metrics["test/macro_auroc"] == pytest.approx(
             float(rows[name]["test.macro_auroc"])
         )
         assert (run.data.params["model.name"], float(run.data.params["train.lr"])) == settings[name]

@@ -44,10 +44,10 @@ def test_single_label_epoch_metrics():
     y = np.array([0, 0, 1, 2, 2, 2])
     p = np.eye(3)[[0, 1, 1, 2, 2, 0]] * 0.8 + 0.1
     out = epoch_metrics_multiclass(y, p, ["N", "A", "O"], None, "cinc2017")
-    assert out["val_accuracy"] == pytest.approx(4 / 6)
-    assert out["val_f1_N"] == pytest.approx(0.5) and out["val_f1_A"] == pytest.approx(2 / 3)
-    assert out["val_cinc2017_f1"] == pytest.approx((0.5 + 2 / 3 + 0.8) / 3)
-    assert out["val_macro_f1"] == pytest.approx(out["val_cinc2017_f1"])
+    assert out["val/accuracy"] == pytest.approx(4 / 6)
+    assert out["val/f1/N"] == pytest.approx(0.5) and out["val/f1/A"] == pytest.approx(2 / 3)
+    assert out["val/cinc2017_f1"] == pytest.approx((0.5 + 2 / 3 + 0.8) / 3)
+    assert out["val/macro_f1"] == pytest.approx(out["val/cinc2017_f1"])
 
 
 def test_an_ensemble_trains_each_member_and_averages_their_probabilities():

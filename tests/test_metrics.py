@@ -236,5 +236,5 @@ def test_prior_correction_undoes_class_weights() -> None:
 
 
 def test_metric_names_are_mlflow_safe() -> None:
-    assert metrics.metric_name("val_f1_~") == "val_f1_tilde"
+    assert metrics.metric_name("val/f1/~") == "val/f1/tilde"
     assert metrics.metric_name("test.per_class.LAO/LAE.f1") == "test.per_class.LAO/LAE.f1"

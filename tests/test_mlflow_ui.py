@@ -88,7 +88,7 @@ def test_sweep_runs_and_a_metric_chart_in_the_mlflow_ui(tiny_project, tmp_path):
     _, parent, children = sweep(tiny_project, "ui", "train.lr=1e-3,3e-3")
     assert len(children) == 2
     experiment = parent.info.experiment_id
-    child = max(children, key=lambda r: r.data.metrics["best_val_macro_auroc"])
+    child = max(children, key=lambda r: r.data.metrics["best/val/macro_auroc"])
 
     with mlflow_server(tiny_project / "mlflow.db", tmp_path) as url, sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=FLAGS)
@@ -108,8 +108,8 @@ def test_sweep_runs_and_a_metric_chart_in_the_mlflow_ui(tiny_project, tmp_path):
             # a child's page draws its per-epoch validation AUROC
             page.goto(f"{url}/#/experiments/{experiment}/runs/{child.info.run_id}")
             page.get_by_role("tab", name="Model metrics").click()
-            page.get_by_placeholder("Search metric charts").fill("val_macro_auroc")
-            heading = page.get_by_role("heading", name="val_macro_auroc", exact=True)
+            page.get_by_placeholder("Search metric charts").fill("val/macro_auroc")
+            heading = page.get_by_role("heading", name="val/macro_auroc", exact=True)
             card = page.get_by_test_id("experiment-view-compare-runs-card").filter(has=heading)
             expect(card.locator(".js-plotly-plot")).to_be_visible()
             expect(card.locator("path.js-line").first).to_be_attached()  # a drawn curve

@@ -52,11 +52,11 @@ def test_grid_sweep_nests_one_run_per_combination_under_a_parent(tiny_project: P
     ]
     for run in children:
         assert run.info.status == "FINISHED"
-        assert {"best_val_macro_auroc", "test.macro_auroc"} <= set(run.data.metrics)
+        assert {"best/val/macro_auroc", "test/macro_auroc"} <= set(run.data.metrics)
         assert run.data.params["model.name"] in run.info.run_name
-    best = max(children, key=lambda r: r.data.metrics["best_val_macro_auroc"])
+    best = max(children, key=lambda r: r.data.metrics["best/val/macro_auroc"])
     assert parent.data.tags["best_run_id"] == best.info.run_id
-    assert parent.data.metrics["best_val_macro_auroc"] == best.data.metrics["best_val_macro_auroc"]
+    assert parent.data.metrics["best/val/macro_auroc"] == best.data.metrics["best/val/macro_auroc"]
     assert parent.data.metrics["n_runs"] == 4
 
     # each job wrote into its own directory; the DAG's outputs are as dvc repro left them
@@ -104,7 +104,7 @@ def test_optuna_search_runs_n_trials_and_maximises_validation_auroc(tiny_project
     assert all(r.info.status == "FINISHED" for r in children)
     assert parent.data.tags["sweep.sweeper"] == "OptunaSweeper"
     assert "train.lr" in json.loads(parent.data.tags["sweep.search_space"])
-    best_value = max(r.data.metrics["best_val_macro_auroc"] for r in children)
+    best_value = max(r.data.metrics["best/val/macro_auroc"] for r in children)
     # Optuna's own report of the study agrees with MLflow's best child
     report = yaml.safe_load(
         (tiny_project / "multirun/optuna/optimization_results.yaml").read_text()

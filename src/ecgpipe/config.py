@@ -341,14 +341,14 @@ class AugmentConfig(_Frozen):
 
 Monitor = Literal[
     "auto",
-    "val_macro_auroc",
-    "val_macro_auprc",
-    "val_macro_f1",
-    "val_accuracy",
-    "val_cinc2017_f1",
-    "val_loss",
+    "val/macro_auroc",
+    "val/macro_auprc",
+    "val/macro_f1",
+    "val/accuracy",
+    "val/cinc2017_f1",
+    "val/loss",
 ]
-MULTICLASS_ONLY = ("val_macro_f1", "val_accuracy", "val_cinc2017_f1")
+MULTICLASS_ONLY = ("val/macro_f1", "val/accuracy", "val/cinc2017_f1")
 
 
 class TrainConfig(_Frozen):
@@ -379,7 +379,7 @@ class TrainConfig(_Frozen):
     monitor: Monitor = Field(
         "auto",
         description="validation metric for early stopping and the best checkpoint; auto: "
-        "val_macro_auroc (multilabel) or val_macro_f1 (single-label)",
+        "val/macro_auroc (multilabel) or val/macro_f1 (single-label)",
     )
     decision: Literal["argmax", "prior_corrected"] = Field(
         "argmax",
@@ -443,8 +443,8 @@ class Config(_Frozen):
             raise ValueError(
                 f"train.monitor={t.monitor} is for single-label data; {name} is multilabel"
             )
-        if t.monitor == "val_cinc2017_f1" and self.data.name != "cinc2017":
-            raise ValueError("train.monitor=val_cinc2017_f1 needs data=cinc2017")
+        if t.monitor == "val/cinc2017_f1" and self.data.name != "cinc2017":
+            raise ValueError("train.monitor=val/cinc2017_f1 needs data=cinc2017")
         if self.split.strategy == "folds" and self.data.has_folds is False:
             raise ValueError(
                 f"split.strategy=folds needs the dataset's own folds and {name} has none; "
@@ -457,7 +457,7 @@ class Config(_Frozen):
         """The validation metric that picks the best epoch (``train.monitor``, resolved)."""
         if self.train.monitor != "auto":
             return self.train.monitor
-        return "val_macro_auroc" if self.data.label_kind == "multilabel" else "val_macro_f1"
+        return "val/macro_auroc" if self.data.label_kind == "multilabel" else "val/macro_f1"
 
     @property
     def loss(self) -> str:

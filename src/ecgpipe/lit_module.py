@@ -83,7 +83,7 @@ class ECGClassifier(pl.LightningModule):
                 f"{self.global_step} (lr {self.hparams.lr:g}); lower train.lr"
             )
         self.log(
-            "train_loss",
+            "train/loss",
             loss,
             on_step=False,
             on_epoch=True,
@@ -111,7 +111,7 @@ class ECGClassifier(pl.LightningModule):
     def validation_step(self, batch: dict[str, torch.Tensor], _: int) -> None:
         probs, logits = self.record_scores(batch)
         self.log(
-            "val_loss",
+            "val/loss",
             self.member_loss(logits, self._target(batch)),
             on_epoch=True,
             batch_size=len(batch["target"]),
@@ -136,7 +136,7 @@ class ECGClassifier(pl.LightningModule):
             factors = None if h.decision_factors is None else np.asarray(h.decision_factors)
             values = epoch_metrics_multiclass(y, p, h.classes, factors, h.dataset)
         for name, value in values.items():
-            self.log(metrics.metric_name(name), value, prog_bar=name == "val_macro_auroc")
+            self.log(metrics.metric_name(name), value, prog_bar=name == "val/macro_auroc")
 
     def configure_optimizers(self):
         opt = torch.optim.AdamW(
@@ -155,10 +155,10 @@ def _mean(values: np.ndarray) -> float:
 
 def _areas(y: np.ndarray, p: np.ndarray, classes: list[str]) -> dict[str, float]:
     auc = metrics.auroc(y, p)
-    out = {"val_macro_auroc": _mean(auc), "val_macro_auprc": _mean(metrics.auprc(y, p))}
+    out = {"val/macro_auroc": _mean(auc), "val/macro_auprc": _mean(metrics.auprc(y, p))}
     for c, name in enumerate(classes):
         if np.isfinite(auc[c]):
-            out[f"val_auroc_{name}"] = float(auc[c])
+            out[f"val/auroc/{name}"] = float(auc[c])
     return out
 
 
@@ -172,7 +172,7 @@ def epoch_metrics(y: np.ndarray, p: np.ndarray, classes: list[str]) -> dict[str,
     ):
         m = metrics.at_thresholds(y, p, thr)
         for key in ("precision", "recall", "f1"):
-            out[f"val_{key}_{tag}"] = _mean(m[key])
+            out[f"val/{key}_{tag}"] = _mean(m[key])
     return out
 
 
@@ -184,13 +184,13 @@ def epoch_metrics_multiclass(
     out = _areas(metrics.indicator(y, p.shape[1]), p, classes)
     cm = metrics.confusion(y, metrics.predict_classes(p, factors), len(classes))
     r = metrics.confusion_rates(cm)
-    out["val_accuracy"] = float(r["accuracy"])
-    out["val_macro_f1"] = _mean(r["f1"])
+    out["val/accuracy"] = float(r["accuracy"])
+    out["val/macro_f1"] = _mean(r["f1"])
     for c, name in enumerate(classes):
         if np.isfinite(r["f1"][c]):
-            out[f"val_f1_{name}"] = float(r["f1"][c])
+            out[f"val/f1/{name}"] = float(r["f1"][c])
     for key, value in metrics.challenge_f1(dataset, classes, np.nan_to_num(r["f1"])).items():
-        out[f"val_{key}"] = float(value)
+        out[f"val/{key}"] = float(value)
     return out
 
 

@@ -100,14 +100,14 @@ class SweepTracking(Callback):
             return
         cfg, root, run_id = self.parent
         self.parent = None
-        objective = f"best_{cfg.monitor}"
+        objective = f"best/{cfg.monitor}"
         children = tracking.child_runs(cfg.mlflow, root, run_id)
         done = [r for r in children if r.info.status == "FINISHED" and objective in r.data.metrics]
         failed = [r for r in children if r.info.status == "FAILED"]
         values = {"n_runs": len(children), "n_failed": len(failed)}
         tags = {}
         if done:
-            pick = min if cfg.monitor == "val_loss" else max
+            pick = min if cfg.monitor == "val/loss" else max
             best = pick(done, key=lambda r: r.data.metrics[objective])
             values[objective] = best.data.metrics[objective]
             tags = {"best_run_id": best.info.run_id, "best_run_name": best.info.run_name}

@@ -182,7 +182,7 @@ def log_training_result(
 ) -> None:
     """Into the active run: the best validation value, the served model, the configuration
     (``config/params.yaml``) and ``files`` per artifact folder."""
-    mlflow.log_metric(f"best_{monitor}", best)
+    mlflow.log_metric(f"best/{monitor}", best)
     mlflow.set_tag("monitor", monitor)
     log_record_model(model, example)
     mlflow.log_dict(config, "config/params.yaml")
@@ -227,15 +227,33 @@ def run_record(cfg: MlflowConfig, root: Path, run_id: str):
         return MlflowClient(uri).get_run(run_id)
 
 
-def flatten(d: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
-    """Nested mapping -> ``{"a.b.c": value}``."""
+def flatten(d: Mapping[str, Any], prefix: str = "", sep: str = ".") -> dict[str, Any]:
+    """Nested mapping -> ``{"a.b.c": value}`` (``sep`` between the levels)."""
     out: dict[str, Any] = {}
     for key, value in d.items():
         name = f"{prefix}{key}"
         if isinstance(value, Mapping):
-            out |= flatten(value, f"{name}.")
+            out |= flatten(value, f"{name}{sep}", sep)
         else:
             out[name] = value
+    return out
+
+
+def metric_values(d: Mapping[str, Any]) -> dict[str, float]:
+    """Nested results -> MLflow metrics in the project's style: ``test/macro_auroc``, an
+    interval ``x_ci: [lo, hi]`` as ``x_lo`` and ``x_hi``; what is not a number is left out."""
+    out: dict[str, float] = {}
+
+    def number(v: Any) -> bool:
+        return isinstance(v, int | float) and not isinstance(v, bool)
+
+    for key, value in flatten(d, sep="/").items():
+        if key.endswith("_ci") and isinstance(value, list | tuple) and len(value) == 2:
+            for suffix, bound in zip(("_lo", "_hi"), value, strict=True):
+                if number(bound):
+                    out[key.removesuffix("_ci") + suffix] = float(bound)
+        elif number(value):
+            out[key] = float(value)
     return out
 
 

@@ -41,8 +41,8 @@ def test_evaluate_registers_a_tagged_version_that_predict_can_name(project, tmp_
     (version,) = c.search_model_versions("name = 'ecgpipe-synthetic-superdiagnostic'")
     assert version.run_id == runs[-1]
     tags = version.tags
-    assert tags["validation_metric"] == "val_macro_auroc" and float(tags["validation_value"]) > 0
-    assert {"test.macro_auroc", "data_hash", "git_commit", "mlflow_run_id"} <= set(tags)
+    assert tags["validation_metric"] == "val/macro_auroc" and float(tags["validation_value"]) > 0
+    assert {"test/macro_auroc", "data_hash", "git_commit", "mlflow_run_id"} <= set(tags)
     champion = c.get_model_version_by_alias("ecgpipe-synthetic-superdiagnostic", "champion")
     assert str(champion.version) == str(version.version)
 
@@ -63,7 +63,7 @@ def test_the_champion_moves_only_when_validation_improves(project):
     cfg = load_params(root / "params.yaml").mlflow
     name = "champion-test"
 
-    def register(run: str, value: float, metric: str = "val_macro_auroc"):
+    def register(run: str, value: float, metric: str = "val/macro_auroc"):
         return tracking.register(cfg, root, run, name, (metric, value, True), {"k": "v"})
 
     first = register(runs[0], 0.70)
@@ -76,5 +76,5 @@ def test_the_champion_moves_only_when_validation_improves(project):
     assert str(client(root).get_model_version_by_alias(name, "champion").version) == better.version
     again = register(runs[2], 0.80)  # evaluate run again: the same version, not a new one
     assert again.version == better.version
-    other = register(runs[0], 0.99, metric="val_loss")
+    other = register(runs[0], 0.99, metric="val/loss")
     assert not other.champion and "not comparable" in other.reason

@@ -89,7 +89,7 @@ def test_the_leaky_split_says_so_and_both_runs_are_in_mlflow(mit):
     runs = client.search_runs([client.get_experiment_by_name("ecgpipe").experiment_id])
     strategies = sorted(r.data.params["split.strategy"] for r in runs)
     assert strategies == ["random", "records"]
-    assert all("test.per_class.S.sensitivity" in r.data.metrics for r in runs)
+    assert all("test/per_class/S/sensitivity" in r.data.metrics for r in runs)
 
 
 @pytest.mark.realdata

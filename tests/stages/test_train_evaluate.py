@@ -73,10 +73,12 @@ def test_mlflow_run_holds_params_curves_artifacts_and_model(runs):
     assert params["model.name"] == "cnn1d" and params["data.name"] == "synthetic"
     assert params["train.max_epochs"] == "3"
     assert {"git_commit", "dataset", "data_hash"} <= set(run.data.tags)
-    history = c.get_metric_history(run_id, "val_macro_auroc")
+    history = c.get_metric_history(run_id, "val/macro_auroc")
     assert len(history) >= 2
-    assert "test.macro_auroc" in run.data.metrics
-    assert "val_precision_at05" in run.data.metrics and "val_precision_tuned" in run.data.metrics
+    assert "test/macro_auroc" in run.data.metrics
+    assert run.data.metrics["test/macro_auroc_lo"] <= run.data.metrics["test/macro_auroc"]
+    assert run.data.metrics["test/macro_auroc"] <= run.data.metrics["test/macro_auroc_hi"]
+    assert "val/precision_at05" in run.data.metrics and "val/precision_tuned" in run.data.metrics
 
     def listed(path=""):
         out = []
@@ -107,8 +109,8 @@ def test_mlflow_run_holds_params_curves_artifacts_and_model(runs):
 
 def test_one_seed_gives_identical_metrics(runs):
     (ca, ra), (cb, rb) = client(runs[0]), client(runs[1])
-    curve = [m.value for m in ca.get_metric_history(ra, "val_macro_auroc")]
-    assert curve == [m.value for m in cb.get_metric_history(rb, "val_macro_auroc")]
+    curve = [m.value for m in ca.get_metric_history(ra, "val/macro_auroc")]
+    assert curve == [m.value for m in cb.get_metric_history(rb, "val/macro_auroc")]
     a = json.loads((runs[0] / "metrics/eval.json").read_text())
     b = json.loads((runs[1] / "metrics/eval.json").read_text())
     assert a.pop("mlflow_run_id") != b.pop("mlflow_run_id")  # two trainings, two runs

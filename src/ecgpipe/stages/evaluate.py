@@ -87,16 +87,12 @@ def run(cfg: Config, paths: Paths, *, register: bool = True) -> dict:
     atomic.write_text(paths.eval_reports / "eval.md", report)
 
     headline = {k: v for k, v in baseline.items() if k in HEADLINE}
-    flat = tracking.flatten({"test": test, "baseline": headline})
+    values = tracking.metric_values({"test": test, "baseline": headline})
     tracking.log_evaluation(
         cfg.mlflow,
         paths.root,
         run_id,
-        {
-            metrics.metric_name(k): v
-            for k, v in flat.items()
-            if isinstance(v, int | float) and not isinstance(v, bool) and v is not None
-        },
+        {metrics.metric_name(k): v for k, v in values.items()},
         [
             ("evaluation", paths.metrics / "eval.json"),
             ("evaluation", paths.eval_reports / "eval.md"),
@@ -163,12 +159,16 @@ def register_model(cfg: Config, paths: Paths, run_id: str, name: str) -> trackin
     test metrics, data hash and commit; champion only if it wins on validation."""
     run = tracking.run_record(cfg.mlflow, paths.root, run_id)
     monitor = run.data.tags.get("monitor", cfg.monitor)
-    value = run.data.metrics[f"best_{monitor}"]
+    value = run.data.metrics[f"best/{monitor}"]
     tags = {k: run.data.tags.get(k, "") for k in ("git_commit", "data_hash", "dataset", "task")}
-    tags |= {k: repr(v) for k, v in run.data.metrics.items() if k.startswith(("test.", "best_val"))}
+    tags |= {  # the headline figures, not every class's
+        k: repr(v)
+        for k, v in run.data.metrics.items()
+        if (k.startswith("test/") and k.count("/") == 1) or k.startswith("best/")
+    }
     tags["mlflow_run_id"] = run_id
     reg = tracking.register(
-        cfg.mlflow, paths.root, run_id, name, (monitor, value, monitor != "val_loss"), tags
+        cfg.mlflow, paths.root, run_id, name, (monitor, value, monitor != "val/loss"), tags
     )
     log.info(
         "evaluate: registered %s version %s%s (%s)",

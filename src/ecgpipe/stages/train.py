@@ -31,7 +31,7 @@ log = logging.getLogger("ecgpipe")
 class EpochLines(Callback):
     """One plain line per epoch where there is no terminal for a progress bar (CI, logs)."""
 
-    SHOWN = ("train_loss", "val_loss", "val_macro_auroc", "val_f1_at05", "val_f1_tuned")
+    SHOWN = ("train/loss", "val/loss", "val/macro_auroc", "val/f1_at05", "val/f1_tuned")
 
     def __init__(self, monitor: str) -> None:
         self.shown = dict.fromkeys((*self.SHOWN, monitor))
@@ -173,7 +173,7 @@ def describe_run(cfg: Config, paths: Paths, dm: ECGDataModule, module: ECGClassi
 def make_trainer(
     t: TrainConfig, monitor: str, logger: Logger, out: Path
 ) -> tuple[pl.Trainer, ModelCheckpoint]:
-    mode = "min" if monitor == "val_loss" else "max"
+    mode = "min" if monitor == "val/loss" else "max"
     checkpoint = ModelCheckpoint(
         dirpath=out, filename="best", monitor=monitor, mode=mode, save_top_k=1
     )
