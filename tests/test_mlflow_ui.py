@@ -109,8 +109,14 @@ def test_sweep_runs_and_a_metric_chart_in_the_mlflow_ui(tiny_project, tmp_path):
             page.goto(f"{url}/#/experiments/{experiment}/runs/{child.info.run_id}")
             page.get_by_role("tab", name="Model metrics").click()
             page.get_by_placeholder("Search metric charts").fill("val/macro_auroc")
-            heading = page.get_by_role("heading", name="val/macro_auroc", exact=True)
-            card = page.get_by_test_id("experiment-view-compare-runs-card").filter(has=heading)
+            # namespaced metrics are grouped: section "val", chart "macro_auroc" (a curve per
+            # step, its legend naming val/macro_auroc), beside "best/val" (one value)
+            heading = page.get_by_role("heading", name="macro_auroc", exact=True)
+            card = (
+                page.get_by_test_id("experiment-view-compare-runs-card")
+                .filter(has=heading)
+                .filter(has_text="(val/macro_auroc)")
+            )
             expect(card.locator(".js-plotly-plot")).to_be_visible()
             expect(card.locator("path.js-line").first).to_be_attached()  # a drawn curve
             page.screenshot(path=tmp_path / "metric-chart.png")
