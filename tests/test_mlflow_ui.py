@@ -7,18 +7,14 @@ Slow (about a minute): run by ``make test-slow`` / ``.ci/run``, which installs C
 from __future__ import annotations
 
 import os
-import signal
-import socket
-import subprocess
 import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 
+from .conftest import free_port, service
 from .test_sweep import sweep
 
 pytestmark = pytest.mark.slow
@@ -36,48 +32,16 @@ FLAGS = [
 ]
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @contextmanager
 def mlflow_server(store: Path, tmp_path: Path) -> Iterator[str]:
     """``mlflow server`` on a SQLite store; the whole process group is always stopped."""
     port = free_port()
-    log = (tmp_path / "mlflow-server.log").open("w")
     mlflow = Path(sys.executable).parent / "mlflow"
-    proc = subprocess.Popen(
-        [mlflow, "server", "--host", "127.0.0.1", "--port", str(port), "--workers", "1",
-         "--backend-store-uri", f"sqlite:///{store}"],
-        stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-    )  # fmt: skip
+    argv = [str(mlflow), "server", "--host", "127.0.0.1", "--port", str(port), "--workers", "1",
+            "--backend-store-uri", f"sqlite:///{store}"]  # fmt: skip
     url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 90
-        while True:
-            try:
-                with urllib.request.urlopen(f"{url}/health", timeout=2) as response:
-                    if response.status == 200:
-                        break
-            except OSError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                log.flush()
-                output = (tmp_path / "mlflow-server.log").read_text()
-                pytest.fail(f"mlflow server did not start:\n{output}")
-            time.sleep(0.5)
+    with service(argv, f"{url}/health", tmp_path / "mlflow-server.log"):
         yield url
-    finally:
-        # the server forks uvicorn workers and job consumers: stop the group, not just the parent
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
-        log.close()
 
 
 def test_sweep_runs_and_a_metric_chart_in_the_mlflow_ui(tiny_project, tmp_path):

@@ -3,11 +3,8 @@ own requirements in a fresh environment and answers HTTP under ``mlflow models s
 
 import json
 import os
-import signal
-import socket
 import subprocess
 import sys
-import time
 import urllib.request
 from pathlib import Path
 
@@ -19,7 +16,7 @@ from ecgpipe.config import load_params
 from ecgpipe.paths import Paths
 from ecgpipe.stages import evaluate
 
-from ..conftest import tool_env
+from ..conftest import free_port, service, tool_env
 from .conftest import trained
 
 
@@ -65,13 +62,7 @@ def test_logged_model_says_what_it_takes(cnn):
     assert not list((folder / "code").rglob("__pycache__"))
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def test_mlflow_models_serve_answers_a_request(cnn):
+def test_mlflow_models_serve_answers_a_request(cnn, tmp_path):
     root, uri = cnn
     model = load(root, uri)
     example = json.loads(
@@ -82,42 +73,20 @@ def test_mlflow_models_serve_answers_a_request(cnn):
     )
     port = free_port()
     env = tool_env() | {"MLFLOW_TRACKING_URI": f"sqlite:///{root / 'mlflow.db'}"}
-    serve = ["mlflow", "models", "serve", "-m", uri, "-h", "127.0.0.1", "-p", str(port)]
-    server = subprocess.Popen(
-        [*serve, "--env-manager", "local"],
-        cwd=root,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
-    try:
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/ping", timeout=2):
-                    break
-            except OSError:
-                assert server.poll() is None, "mlflow models serve exited"
-                assert time.monotonic() < deadline, "mlflow models serve did not start"
-                time.sleep(0.5)
+    argv = ["mlflow", "models", "serve", "-m", uri, "-h", "127.0.0.1", "-p", str(port)]
+    url = f"http://127.0.0.1:{port}"
+    log = tmp_path / "serve.log"
+    with service([*argv, "--env-manager", "local"], f"{url}/ping", log, cwd=root, env=env):
         request = urllib.request.Request(
-            f"http://127.0.0.1:{port}/invocations",
+            f"{url}/invocations",
             data=json.dumps(example).encode(),
             headers={"Content-Type": "application/json"},
         )
         with urllib.request.urlopen(request, timeout=60) as response:
             answer = json.loads(response.read())["predictions"]
-        expected = model.predict(np.asarray(example["inputs"], np.float32))
-        assert [row["labels"] for row in answer] == list(expected["labels"])
-        np.testing.assert_allclose([row["p_CD"] for row in answer], expected["p_CD"], atol=1e-6)
-    finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        try:
-            server.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(server.pid, signal.SIGKILL)
-            server.wait()
+    expected = model.predict(np.asarray(example["inputs"], np.float32))
+    assert [row["labels"] for row in answer] == list(expected["labels"])
+    np.testing.assert_allclose([row["p_CD"] for row in answer], expected["p_CD"], atol=1e-6)
 
 
 @pytest.mark.slow
