@@ -124,11 +124,6 @@ class Contract:
     def to_dict(self) -> dict:
         return asdict(self)
 
-    @classmethod
-    def from_dict(cls, d: dict) -> Contract:
-        tuples = ("classes", "leads", "thresholds", "factors")
-        return cls(**{k: tuple(v) if k in tuples and v is not None else v for k, v in d.items()})
-
 
 class RecordModel(nn.Module):
     """Whole records (leads, T) in mV at ``contract.fs`` -> per-class probabilities."""
