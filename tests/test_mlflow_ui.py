@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from ecgpipe.tracking import RUNS_VIEW
+
 from .conftest import free_port, service
 from .test_sweep import sweep
 
@@ -68,6 +70,15 @@ def test_sweep_runs_and_a_metric_chart_in_the_mlflow_ui(tiny_project, tmp_path):
             for run in children:
                 expect(page.get_by_text(run.info.run_name, exact=True)).to_be_visible()
             page.screenshot(path=tmp_path / "runs.png")
+
+            # the saved view "ecgpipe: key metrics" adds the key metrics as columns
+            page.goto(f"{url}/#/experiments/{experiment}/runs?viewStateShareKey={RUNS_VIEW}")
+            expect(page.get_by_test_id("saved-views-trigger")).to_have_text("ecgpipe: key metrics")
+            headers = page.get_by_role("columnheader")
+            for metric in ("best/val/macro_auroc", "test/macro_auroc"):
+                expect(headers.get_by_text(metric, exact=True).first).to_be_visible()
+            expect(page.get_by_role("row").filter(has_text=parent.info.run_name)).to_be_visible()
+            page.screenshot(path=tmp_path / "runs-view.png")
 
             # a child's page draws its per-epoch validation AUROC
             page.goto(f"{url}/#/experiments/{experiment}/runs/{child.info.run_id}")

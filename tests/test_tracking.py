@@ -1,3 +1,4 @@
+import json
 import os
 from pathlib import Path
 
@@ -106,3 +107,26 @@ def test_mlflow_is_touched_from_one_module():
             if any(n == "mlflow" or n.startswith("mlflow.") for n in names):
                 users.add(str(path.relative_to(src)))
     assert users == {"tracking.py", "serving/pyfunc.py"}
+
+
+def test_the_runs_view_gathers_metric_columns_in_the_uis_saved_view_envelope(
+    tmp_path: Path, monkeypatch
+):
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    cfg = MlflowConfig()
+    with tracking.store(cfg, tmp_path):
+        experiment = tracking.experiment_id(cfg, tmp_path)
+        tracking.show_in_runs_table(experiment, ["best/val/loss"], ascending=True)
+        tracking.show_in_runs_table(experiment, ["test/macro_auroc", "best/val/loss"])
+        tag = (
+            MlflowClient()
+            .get_experiment(experiment)
+            .tags[f"mlflow.sharedViewState.{tracking.RUNS_VIEW}"]
+        )
+    view = json.loads(tag)  # what the UI checks before it lists a saved view
+    assert isinstance(view["name"], str) and isinstance(view["createdAt"], int)
+    state = json.loads(view["state"])
+    metrics = ["metrics.`best/val/loss`", "metrics.`test/macro_auroc`"]
+    assert state["selectedColumns"][-2:] == metrics and state["columnOrder"][:2] == metrics
+    assert "attributes.`Dataset`" in state["selectedColumns"]
+    assert (state["orderByKey"], state["orderByAsc"]) == ("metrics.`best/val/loss`", True)

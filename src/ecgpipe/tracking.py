@@ -26,6 +26,7 @@ import mlflow
 import numpy as np
 import pandas as pd
 from mlflow import MlflowClient
+from mlflow.environment_variables import MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR
 from mlflow.exceptions import MlflowException
 
 from ecgpipe.config import MlflowConfig
@@ -39,6 +40,11 @@ _ENV = "MLFLOW_TRACKING_URI"
 _DVC_ROOT = "DVC_ROOT"  # set by DVC for stage commands; the parent repo for queued experiments
 EXPERIMENT_KIND, MODEL_TRAINING = "mlflow.experimentKind", "custom_model_development"
 """Declared so that the UI opens the experiment on its runs, not on the GenAI overview."""
+RUNS_VIEW = "ecgpipe"
+"""The experiment's saved runs-table view (``Views`` in the UI; ``?viewStateShareKey=ecgpipe``):
+the key validation and test metrics as columns, best first."""
+_VIEW_TAG = f"mlflow.sharedViewState.{RUNS_VIEW}"
+_UI_COLUMNS = tuple(f"attributes.`{c}`" for c in ("Dataset", "Source", "Models"))
 
 
 @contextmanager
@@ -48,16 +54,24 @@ def store(cfg: MlflowConfig, root: Path) -> Iterator[str]:
     ``mlflow.set_tracking_uri`` also writes ``MLFLOW_TRACKING_URI``; without the restore, a later
     stage in the same process would take that for the user's own setting.
     """
-    before = os.environ.get(_ENV)
     uri = tracking_uri(cfg, root)
-    mlflow.set_tracking_uri(uri)
-    try:
+    with _environ(_ENV, uri):
+        mlflow.set_tracking_uri(uri)
         yield uri
+
+
+@contextmanager
+def _environ(name: str, value: str) -> Iterator[None]:
+    """The environment variable ``name`` set to ``value`` for the block, then as it was."""
+    before = os.environ.get(name)
+    os.environ[name] = value
+    try:
+        yield
     finally:
         if before is None:
-            os.environ.pop(_ENV, None)
+            os.environ.pop(name, None)
         else:
-            os.environ[_ENV] = before
+            os.environ[name] = before
 
 
 def store_root(root: Path) -> Path:
@@ -184,6 +198,9 @@ def log_training_result(
     (``config/params.yaml``) and ``files`` per artifact folder."""
     mlflow.log_metric(f"best/{monitor}", best)
     mlflow.set_tag("monitor", monitor)
+    show_in_runs_table(
+        mlflow.active_run().info.experiment_id, [f"best/{monitor}"], ascending=monitor == "val/loss"
+    )
     log_record_model(model, example)
     mlflow.log_dict(config, "config/params.yaml")
     for folder, paths in files.items():
@@ -197,16 +214,43 @@ def log_evaluation(
     run_id: str,
     values: Mapping[str, float],
     files: Sequence[tuple[str, Path]],
+    columns: Sequence[str] = (),
 ) -> None:
     """Into the training run ``run_id``: test metrics, and ``files`` (an artifact folder and a
-    file or folder each)."""
-    with store(cfg, root), mlflow.start_run(run_id=run_id):
+    file or folder each); the metrics ``columns`` join the experiment's runs-table view."""
+    with store(cfg, root), mlflow.start_run(run_id=run_id) as run:
         mlflow.log_metrics(dict(values))
+        show_in_runs_table(run.info.experiment_id, columns)
         for folder, path in files:
             if path.is_dir():
                 mlflow.log_artifacts(str(path), folder)
             elif path.is_file():
                 mlflow.log_artifact(str(path), folder)
+
+
+def show_in_runs_table(experiment: str, metrics: Sequence[str], ascending: bool = False) -> None:
+    """Add ``metrics`` to the columns of the experiment's saved view :data:`RUNS_VIEW` (created
+    sorted by the first of them), in the envelope MLflow's UI saves views in: an experiment tag
+    ``mlflow.sharedViewState.<id>`` holding name, times and the view state as JSON."""
+    import time
+
+    client = MlflowClient()
+    now = int(time.time() * 1000)
+    found = client.get_experiment(experiment).tags.get(_VIEW_TAG)
+    view = json.loads(found) if found else {"name": "ecgpipe: key metrics", "createdAt": now}
+    state = json.loads(view.get("state", "{}"))
+    columns = [f"metrics.`{m}`" for m in metrics]
+    if "orderByKey" not in state and columns:
+        state |= {"orderByKey": columns[0], "orderByAsc": ascending}
+    before = state.get("selectedColumns", list(_UI_COLUMNS))
+    state["selectedColumns"] = list(dict.fromkeys([*before, *columns]))
+    shown = [c for c in state["selectedColumns"] if c.startswith("metrics.")]  # first, and whole
+    state["columnOrder"] = shown + [c for c in state["selectedColumns"] if c not in shown]
+    state["columnWidths"] = {c: 8 * len(c) - 40 for c in shown}  # the name untruncated
+    if found and state == json.loads(view["state"]):
+        return
+    view |= {"updatedAt": now, "state": json.dumps(state)}
+    client.set_experiment_tag(experiment, _VIEW_TAG, json.dumps(view))
 
 
 def check_run(cfg: MlflowConfig, root: Path, run_id: str, run_file: Path) -> None:
@@ -351,7 +395,7 @@ def load_record_model(ref: str, cfg: MlflowConfig, root: Path) -> tuple[RecordMo
             f"{ref}: no trained model here (no run.json or MLmodel); give runs:/ID/model, "
             "models:/NAME@ALIAS, or run `dvc repro train` first"
         )
-    with store(cfg, root):
+    with store(cfg, root), _environ(MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR.name, "false"):
         try:
             loaded = mlflow.pyfunc.load_model(uri)
         except (MlflowException, OSError) as err:

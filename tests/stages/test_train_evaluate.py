@@ -165,3 +165,19 @@ def test_runs_get_distinct_telling_names(runs):
     a, b = ca.get_run(ra).info.run_name, cb.get_run(rb).info.run_name
     assert a != b  # one seed, one configuration: still two names
     assert a.startswith("cnn1d-synthetic-") and a.rsplit("-", 1)[0] == b.rsplit("-", 1)[0]
+
+
+def test_the_runs_table_view_shows_the_key_validation_and_test_metrics(runs):
+    c, run_id = client(runs[0])
+    run = c.get_run(run_id)
+    tags = c.get_experiment(run.info.experiment_id).tags
+    state = json.loads(json.loads(tags["mlflow.sharedViewState.ecgpipe"])["state"])
+    columns = state["selectedColumns"]
+    metrics = [k[len("metrics.`") : -1] for k in columns if k.startswith("metrics.")]
+    assert metrics == [
+        "best/val/macro_auroc",
+        "test/macro_auroc",
+        "test/macro_auroc_lo",
+        "test/macro_auroc_hi",
+    ]
+    assert set(metrics) <= set(run.data.metrics)  # columns the run fills

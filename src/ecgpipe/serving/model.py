@@ -128,7 +128,7 @@ class Contract:
 class RecordModel(nn.Module):
     """Whole records (leads, T) in mV at ``contract.fs`` -> per-class probabilities."""
 
-    def __init__(self, windows: WindowModel, contract: Contract, batch_windows: int = 512):
+    def __init__(self, windows: WindowModel, contract: Contract, batch_windows: int = 64):
         super().__init__()
         self.windows, self.contract, self.batch_windows = windows, contract, batch_windows
         self.eval()
@@ -161,7 +161,6 @@ class RecordModel(nn.Module):
             )
         return x.astype(np.float32, copy=False)
 
-    @torch.no_grad()
     def score(self, records: Sequence[np.ndarray]) -> np.ndarray:
         """(B, C) probabilities of records of any lengths (each checked by :meth:`check`); for
         a beat model, of beat rows (leads * window + features,) as the cache holds them."""
@@ -169,7 +168,7 @@ class RecordModel(nn.Module):
         if self.windows.kind == "signal_features":
             width = len(c.leads) * c.window + self.windows.n_features
             rows = [self.check_row(r, width, f"beat {i}") for i, r in enumerate(records)]
-            return self._probabilities(np.stack(rows) if rows else np.zeros((0, width)))
+            return self.score_windows(np.stack(rows) if rows else np.zeros((0, width)))
         cuts, counts = [], []
         for i, record in enumerate(records):
             x = self.check(record, f"record {i}")
@@ -178,13 +177,16 @@ class RecordModel(nn.Module):
             counts.append(len(starts))
         if not cuts:
             return np.zeros((0, len(c.classes)), np.float32)
-        probs = self._probabilities(np.stack(cuts))
+        probs = self.score_windows(np.stack(cuts))
         edges = np.concatenate([[0], np.cumsum(counts)[:-1]])
         if c.aggregate == "max":
             return np.maximum.reduceat(probs, edges, axis=0)
         return np.add.reduceat(probs, edges, axis=0) / np.asarray(counts)[:, None]
 
-    def _probabilities(self, windows: np.ndarray) -> np.ndarray:
+    @torch.inference_mode()
+    def score_windows(self, windows: np.ndarray) -> np.ndarray:
+        """(N, C) probabilities of windows (N, leads, window) cut from records (a beat model: its
+        beat rows), in batches."""
         x = torch.from_numpy(np.ascontiguousarray(windows, np.float32))
         if not len(x):
             return np.zeros((0, len(self.contract.classes)), np.float32)

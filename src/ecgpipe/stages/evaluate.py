@@ -86,6 +86,9 @@ def run(cfg: Config, paths: Paths, *, register: bool = True) -> dict:
     atomic.write_json(paths.metrics / "eval.json", result)
     atomic.write_text(paths.eval_reports / "eval.md", report)
 
+    shown = [k for k in ("cinc2017_f1", "macro_f1", "accuracy", "macro_auroc") if k in test]
+    if dm.multilabel:
+        shown = ["macro_auroc", "micro_auroc", "macro_auprc"]
     headline = {k: v for k, v in baseline.items() if k in HEADLINE}
     values = tracking.metric_values({"test": test, "baseline": headline})
     tracking.log_evaluation(
@@ -99,14 +102,12 @@ def run(cfg: Config, paths: Paths, *, register: bool = True) -> dict:
             ("evaluation/figures", figures),
             ("evaluation/plots", paths.plots),
         ],
+        columns=[metrics.metric_name(f"test/{shown[0]}{end}") for end in ("", "_lo", "_hi")],
     )
     if register:
         register_model(cfg, paths, run_id, f"ecgpipe-{dataset}-{task}")
     if cfg.split.strategy == "random":
         log.warning("evaluate: %s", LEAKY)
-    shown = [k for k in ("cinc2017_f1", "macro_f1", "accuracy", "macro_auroc") if k in test]
-    if dm.multilabel:
-        shown = ["macro_auroc", "micro_auroc", "macro_auprc"]
     log.info(
         "evaluate (%d test %s%s): %s; label-prior baseline %s",
         test["n_records"],
