@@ -104,11 +104,12 @@ def test_items_have_the_configured_shapes(cache_root: Path):
 
 def test_collate_concatenates_windows_of_records():
     items = [
-        {"signal": torch.zeros(w, 1, 5), "target": torch.tensor(k)} for k, w in enumerate((3, 1))
+        {"signal": torch.zeros(w, 1, 5), "target": torch.tensor(k), "index": torch.tensor(7 + k)}
+        for k, w in enumerate((3, 1))
     ]
     batch = collate_windows(items)
     assert batch["signal"].shape == (4, 1, 5) and batch["n_windows"].tolist() == [3, 1]
-    assert batch["target"].tolist() == [0, 1]
+    assert batch["target"].tolist() == [0, 1] and batch["index"].tolist() == [7, 8]
 
 
 def test_a_short_record_is_padded_and_counted(cache_root: Path):

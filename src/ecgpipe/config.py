@@ -394,7 +394,7 @@ class TrainConfig(_Frozen):
         "and trained on its own loss; their probabilities averaged",
     )
     early_stopping_patience: int = Field(8, ge=1)
-    accelerator: str = "cpu"
+    accelerator: str = "auto"
     devices: int | str = 1
     strategy: str = "auto"
     precision: str = "32-true"

@@ -106,15 +106,18 @@ class _Windows(Dataset):
             return {k: torch.from_numpy(v) for k, v in parts.items()} | {"target": target}
         cuts = [self._cut(row, s, None) for s in self.win.starts(int(self.cache.lengths[row]))]
         stacked = {k: torch.from_numpy(np.stack([c[k] for c in cuts])) for k in cuts[0]}
-        return stacked | {"target": target}
+        return stacked | {"target": target, "index": torch.tensor(i)}
 
 
 def collate_windows(items: list[dict[str, torch.Tensor]]) -> dict[str, torch.Tensor]:
-    """Records' windows, concatenated: (sum W, ...) inputs, (B,) ``n_windows``, (B, ...) targets."""
-    inputs = [k for k in items[0] if k != "target"]
+    """Records' windows, concatenated: (sum W, ...) inputs, (B,) ``n_windows``, (B, ...) targets,
+    (B,) ``index`` (each record's place in the split)."""
+    per_record = ("target", "index")
+    inputs = [k for k in items[0] if k not in per_record]
     batch = {k: torch.cat([item[k] for item in items]) for k in inputs}
     batch["n_windows"] = torch.tensor([len(item[inputs[0]]) for item in items])
-    batch["target"] = torch.stack([item["target"] for item in items])
+    for k in per_record:
+        batch[k] = torch.stack([item[k] for item in items])
     return batch
 
 

@@ -1,5 +1,11 @@
 """The LightningModule: a network from the zoo, its loss, AdamW with a one-cycle schedule, and
-per-epoch validation metrics on window-aggregated record scores."""
+per-epoch validation metrics on window-aggregated record scores.
+
+Device- and rank-correct: validation scores are gathered from every process by a torchmetrics
+state (:class:`RecordScores`), once per record, before any metric is computed, so AUROC and the
+tuned-threshold metrics over DDP ranks equal those of one process; scoring goes through
+``Trainer.predict`` (:func:`predict`), on whatever device the trainer is given.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +14,8 @@ from typing import Any
 import numpy as np
 import pytorch_lightning as pl
 import torch
+from torchmetrics import Metric
+from torchmetrics.utilities import dim_zero_cat
 
 from ecgpipe import losses, metrics, models
 from ecgpipe.errors import TrainingDiverged
@@ -56,7 +64,7 @@ class ECGClassifier(pl.LightningModule):
         self.loss = losses.build(
             loss, multilabel, torch.tensor(class_counts), n_train, pos_weight, focal_gamma
         )
-        self._val: list[tuple[torch.Tensor, torch.Tensor]] = []
+        self.val_scores = RecordScores()
 
     def forward(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
         """(members, B, classes) logits."""
@@ -89,6 +97,7 @@ class ECGClassifier(pl.LightningModule):
             on_epoch=True,
             prog_bar=True,
             batch_size=len(batch["target"]),
+            sync_dist=True,
         )
         return loss
 
@@ -115,15 +124,15 @@ class ECGClassifier(pl.LightningModule):
             self.member_loss(logits, self._target(batch)),
             on_epoch=True,
             batch_size=len(batch["target"]),
+            sync_dist=True,
         )
-        self._val.append((probs.detach().cpu(), batch["target"].cpu()))
+        self.val_scores.update(batch["index"], probs.detach().float(), batch["target"])
 
     def on_validation_epoch_end(self) -> None:
-        if not self._val:
+        if not self.val_scores.update_called:
             return
-        p = torch.cat([v[0] for v in self._val]).float().numpy()
-        y = torch.cat([v[1] for v in self._val]).numpy()
-        self._val.clear()
+        y, p = self.val_scores.compute()
+        self.val_scores.reset()
         if not np.isfinite(p).all():
             raise TrainingDiverged(
                 f"training diverged: non-finite validation outputs at epoch {self.current_epoch} "
@@ -135,8 +144,19 @@ class ECGClassifier(pl.LightningModule):
         else:
             factors = None if h.decision_factors is None else np.asarray(h.decision_factors)
             values = epoch_metrics_multiclass(y, p, h.classes, factors, h.dataset)
-        for name, value in values.items():
-            self.log(metrics.metric_name(name), value, prog_bar=name == "val/macro_auroc")
+        for name, value in values.items():  # the same on every rank: their mean is the value
+            self.log(
+                metrics.metric_name(name), value, prog_bar=name == "val/macro_auroc", sync_dist=True
+            )
+
+    def predict_step(self, batch: dict[str, torch.Tensor], _: int) -> dict[str, torch.Tensor]:
+        """Records' windows -> their aggregated probabilities, targets and dataset indices."""
+        probs, _ = self.record_scores(batch)
+        return {
+            "probs": probs.float().cpu(),
+            "target": batch["target"].cpu(),
+            "index": batch["index"].cpu(),
+        }
 
     def configure_optimizers(self):
         opt = torch.optim.AdamW(
@@ -194,14 +214,49 @@ def epoch_metrics_multiclass(
     return out
 
 
-@torch.no_grad()
-def predict(module: ECGClassifier, loader) -> tuple[np.ndarray, np.ndarray]:
-    """Record-level targets (as given: indicators or class ids) and aggregated probabilities
-    over a windowed loader."""
-    module.eval()
-    ys, ps = [], []
-    for batch in loader:
-        probs, _ = module.record_scores(batch)
-        ps.append(probs.float().cpu())
-        ys.append(batch["target"])
-    return torch.cat(ys).numpy(), torch.cat(ps).numpy()
+class RecordScores(Metric):
+    """Each validation record's aggregated probabilities and target, from every rank: the states
+    are concatenated across processes when computed, and a record that DDP's sampler gave to two
+    ranks (it repeats records to even them out) is kept once."""
+
+    full_state_update = False
+
+    def __init__(self) -> None:
+        super().__init__()
+        for name in ("index", "probs", "target"):
+            self.add_state(name, default=[], dist_reduce_fx="cat")
+
+    def update(self, index: torch.Tensor, probs: torch.Tensor, target: torch.Tensor) -> None:
+        self.index.append(index)
+        self.probs.append(probs)
+        self.target.append(target)
+
+    def compute(self) -> tuple[np.ndarray, np.ndarray]:
+        """Targets and probabilities in dataset order, one row per record."""
+        index = dim_zero_cat(self.index).cpu().numpy()
+        _, first = np.unique(index, return_index=True)
+        return (
+            dim_zero_cat(self.target).cpu().numpy()[first],
+            dim_zero_cat(self.probs).cpu().numpy()[first],
+        )
+
+
+def predict(
+    module: ECGClassifier, loader, accelerator: str = "cpu"
+) -> tuple[np.ndarray, np.ndarray]:
+    """Record-level targets (as given: indicators or class ids) and aggregated probabilities over
+    a windowed loader, in dataset order, scored by ``Trainer.predict`` on one ``accelerator``
+    device in full precision (as the served model scores)."""
+    trainer = pl.Trainer(
+        accelerator=accelerator,
+        devices=1,
+        precision="32-true",
+        logger=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        enable_checkpointing=False,
+    )
+    out = trainer.predict(module, dataloaders=loader)
+    order = np.argsort(torch.cat([o["index"] for o in out]).numpy(), kind="stable")
+    y = torch.cat([o["target"] for o in out]).numpy()[order]
+    return y, torch.cat([o["probs"] for o in out]).numpy()[order]

@@ -190,8 +190,10 @@ def test_scores(cfg: Config, paths: Paths) -> tuple[ECGDataModule, np.ndarray, n
         cfg.train,
         Normalizer.load(paths.models / "normalization.json"),  # as trained, not refitted
     )
-    module = ECGClassifier.load_from_checkpoint(paths.models / "best.ckpt", weights_only=False)
-    y, p = predict(module, dm.test_dataloader())
+    module = ECGClassifier.load_from_checkpoint(
+        paths.models / "best.ckpt", map_location="cpu", weights_only=False
+    )
+    y, p = predict(module, dm.test_dataloader(), cfg.train.accelerator)
     return dm, y, p
 
 

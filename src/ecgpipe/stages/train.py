@@ -3,6 +3,10 @@
 Writes ``models/`` (``best.ckpt``, ``normalization.json``, ``thresholds.json``, ``run.json`` with
 the MLflow run that ``evaluate`` logs into as well). Inside ``dvc exp run`` the run is named and
 tagged after the DVC experiment; a sweep job creates its run (nested under the sweep's) first.
+
+With several devices (``train.devices=2 train.strategy=ddp``), Lightning starts this stage again
+in one process per further rank; those only take part in ``fit``. Rank zero alone creates the
+MLflow run, logs, tunes the thresholds and writes ``models/``.
 """
 
 from __future__ import annotations
@@ -10,6 +14,7 @@ from __future__ import annotations
 import copy
 import logging
 import sys
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -17,6 +22,7 @@ import pandas as pd
 import pytorch_lightning as pl
 from pytorch_lightning.callbacks import Callback, EarlyStopping, ModelCheckpoint, RichProgressBar
 from pytorch_lightning.loggers import Logger
+from pytorch_lightning.utilities.rank_zero import rank_zero_only
 
 from ecgpipe import atomic, metrics, models, tracking
 from ecgpipe.config import Config, TrainConfig
@@ -37,6 +43,8 @@ class EpochLines(Callback):
         self.shown = dict.fromkeys((*self.SHOWN, monitor))
 
     def on_train_epoch_end(self, trainer: pl.Trainer, _: pl.LightningModule) -> None:
+        if not trainer.is_global_zero:
+            return
         m = trainer.callback_metrics
         values = " ".join(f"{k} {float(m[k]):.4f}" for k in self.shown if k in m)
         log.info("epoch %d: %s", trainer.current_epoch, values)
@@ -85,6 +93,11 @@ def run(cfg: Config, paths: Paths, *, run_id: str | None = None) -> tuple[str, f
     dm = ECGDataModule(paths.processed, paths.split, models.INPUTS[cfg.model.name], cfg.train)
     module = build_module(cfg, dm)
     monitor = cfg.monitor
+    if rank_zero_only.rank > 0:  # a further DDP rank (the environment says which): fit only
+        with tempfile.TemporaryDirectory(prefix="ecgpipe-rank-") as scratch:
+            trainer, _ = make_trainer(cfg.train, monitor, False, Path(scratch))
+            trainer.fit(module, datamodule=dm)
+        return "", float("nan")
     for split, win in (("train", dm.train_windows), ("val", dm.eval_windows)):
         if n := dm.n_padded(split):
             log.info(
@@ -109,13 +122,13 @@ def run(cfg: Config, paths: Paths, *, run_id: str | None = None) -> tuple[str, f
         trainer.fit(module, datamodule=dm)
         if checkpoint.best_model_path:
             module = ECGClassifier.load_from_checkpoint(
-                checkpoint.best_model_path, weights_only=False
+                checkpoint.best_model_path, map_location="cpu", weights_only=False
             )
             best = float(checkpoint.best_model_score)
         else:  # fast_dev_run keeps no checkpoint: keep the last weights
             trainer.save_checkpoint(out / "best.ckpt")
             best = float(trainer.callback_metrics.get(monitor, float("nan")))
-        decision = save_extras(module, dm, out)
+        decision = save_extras(module, dm, out, cfg.train.accelerator)
         served = record_model(cfg, dm, module, decision, logger.run_id)
         reports = [paths.reports / n for n in ("integrity.json", "integrity.md", "split.json")]
         extras = ("normalization.json", DECISION_FILES[dm.cache.meta["label_kind"]])
@@ -171,7 +184,7 @@ def describe_run(cfg: Config, paths: Paths, dm: ECGDataModule, module: ECGClassi
 
 
 def make_trainer(
-    t: TrainConfig, monitor: str, logger: Logger, out: Path
+    t: TrainConfig, monitor: str, logger: Logger | bool, out: Path
 ) -> tuple[pl.Trainer, ModelCheckpoint]:
     mode = "min" if monitor == "val/loss" else "max"
     checkpoint = ModelCheckpoint(
@@ -206,7 +219,7 @@ def make_trainer(
 DECISION_FILES = {"multilabel": "thresholds.json", "multiclass": "decision.json"}
 
 
-def save_extras(module: ECGClassifier, dm: ECGDataModule, out: Path) -> dict:
+def save_extras(module: ECGClassifier, dm: ECGDataModule, out: Path, accelerator: str) -> dict:
     """How records are labelled, and the normalisation statistics; returns the labelling rule
     as the served model's :class:`~ecgpipe.serving.model.Contract` holds it.
 
@@ -216,7 +229,7 @@ def save_extras(module: ECGClassifier, dm: ECGDataModule, out: Path) -> dict:
     classes = dm.cache.classes
     dm.normalizer.save(out / "normalization.json")
     if dm.multilabel:
-        y_val, p_val = predict(module, dm.val_dataloader())
+        y_val, p_val = predict(module, dm.val_dataloader(), accelerator)
         thresholds = metrics.tune_thresholds(y_val, p_val).tolist()
         atomic.write_json(out / "thresholds.json", dict(zip(classes, thresholds, strict=True)))
         return {"thresholds": tuple(thresholds)}
