@@ -5,15 +5,15 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: setup lock repro test test-slow bench lint clean
+.PHONY: setup lock repro test test-slow bench tracking-server lint clean
 
 setup: $(STAMP)
 
 # Installs come from requirements.lock: the exact version of every dependency, the project's
-# extras included (dev, slurm, browser). `make lock` regenerates it from pyproject.toml with uv;
-# constraints.txt keeps torch at a release whose CPU wheel lies on this disk (pip's find-links),
-# and the lock names it without the local label (torch==2.13.0 takes 2.13.0+cpu here, PyPI's
-# release elsewhere), so nothing pulls a newer torch with CUDA.
+# extras included (dev, slurm, server, browser). `make lock` regenerates it from pyproject.toml
+# with uv. constraints.txt keeps torch at the release whose CPU wheel (2.13.0+cpu) lies on this
+# disk (pip's find-links), so nothing pulls a torch with CUDA; elsewhere, give pip PyTorch's CPU
+# index: `PIP_EXTRA_INDEX_URL=https://download.pytorch.org/whl/cpu make setup`.
 LOCK   := requirements.lock
 
 $(STAMP): pyproject.toml $(LOCK)
@@ -26,7 +26,6 @@ $(STAMP): pyproject.toml $(LOCK)
 lock: $(STAMP)
 	$(VENV)/bin/uv pip compile pyproject.toml --all-extras --quiet -c constraints.txt \
 	  $(if $(PIP_FIND_LINKS),--find-links $(PIP_FIND_LINKS)) --python $(PY) -o $(LOCK)
-	sed -i -E 's/^(torch==[^+ ]+)\+[a-z0-9.]+/\1/' $(LOCK)
 
 repro: $(STAMP)
 	dvc repro
@@ -40,6 +39,10 @@ test-slow: $(STAMP)
 bench: $(STAMP)
 	$(PY) benchmarks/loading.py
 	$(PY) benchmarks/training.py
+
+# A team's MLflow server over PostgreSQL (Debian's postgresql); prints the URI to export.
+tracking-server: $(STAMP)
+	$(VENV)/bin/ecgpipe server
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check src tests benchmarks

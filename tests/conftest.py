@@ -58,10 +58,11 @@ def tool_env() -> dict[str, str]:
     return env
 
 
-def sh(*args: str, cwd: Path, timeout: float = 600, check: bool = True):
-    """Run a command of the project's in ``cwd``; on an unexpected exit code, show its output."""
+def sh(*args: str, cwd: Path, timeout: float = 600, check: bool = True, env: dict | None = None):
+    """Run a command of the project's in ``cwd`` (``env`` added to the tools' environment); on an
+    unexpected exit code, show its output."""
     proc = subprocess.run(
-        args, cwd=cwd, env=tool_env(), capture_output=True, text=True, timeout=timeout
+        args, cwd=cwd, env=tool_env() | (env or {}), capture_output=True, text=True, timeout=timeout
     )
     if check and proc.returncode != 0:
         raise AssertionError(f"{' '.join(args)} -> {proc.returncode}\n{proc.stdout}\n{proc.stderr}")

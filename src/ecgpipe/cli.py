@@ -72,6 +72,13 @@ def _explain(args: argparse.Namespace) -> None:
     log.info("explain: %s: attribution of %s; wrote %s", record, ", ".join(overlays), out)
 
 
+def _server(args: argparse.Namespace) -> int:
+    from ecgpipe import server
+
+    data = args.data if args.data.is_absolute() else Path(args.root) / args.data
+    return server.serve(server.Server(args.host, args.port, args.pg_port, data, args.workers))
+
+
 STAGES = {
     "prepare": "produce a dataset and its manifest (data/prepared)",
     "validate": "check every record; report and exclude failures (reports/integrity.*)",
@@ -109,6 +116,18 @@ def parser() -> argparse.ArgumentParser:
     e.add_argument("--model", default="models/", metavar="REF", help="as for predict")
     e.add_argument("--out", type=Path, default=None, help="PNG (default: RECORD.explained.png)")
     e.set_defaults(func=_explain)
+    v = sub.add_parser("server", help="a team's tracking server: mlflow server over PostgreSQL")
+    v.add_argument("--host", default="127.0.0.1", help="address to serve on (default: 127.0.0.1)")
+    v.add_argument("--port", type=int, default=5000, help="MLflow's port (default: 5000)")
+    v.add_argument("--pg-port", type=int, default=5433, help="PostgreSQL's port (default: 5433)")
+    v.add_argument("--workers", type=int, default=2, help="MLflow server workers (default: 2)")
+    v.add_argument(
+        "--data",
+        type=Path,
+        default=Path(".tracking"),
+        help="its database and artifacts (default: ROOT/.tracking; created on first use)",
+    )
+    v.set_defaults(func=_server)
     return p
 
 

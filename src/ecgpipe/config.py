@@ -414,7 +414,9 @@ class MlflowConfig(_Frozen):
     """Tracking: a SQLite store at the project root; ``MLFLOW_TRACKING_URI`` overrides it."""
 
     tracking_uri: str = "sqlite:///mlflow.db"
-    artifact_location: str = Field("mlartifacts", description="for new experiments")
+    artifact_location: str = Field(
+        "mlartifacts", description="for new experiments in a local store (a server keeps its own)"
+    )
     experiment: str = "ecgpipe"
 
 

@@ -187,7 +187,10 @@ def job(cfg: DictConfig) -> float:
         _, best = train.run(config, paths, run_id=run_id)
         evaluate.run(config, paths, register=False)
     except Exception as err:  # a failed job is recorded, and the sweep goes on
-        log.error("sweep job %s (%s) failed: %s", hc.job.num, name, err)
+        hint = ""
+        if "database is locked" in str(err):  # the embedded SQLite store, over-shared
+            hint = "; with many parallel jobs, share a tracking server instead (`ecgpipe server`)"
+        log.error("sweep job %s (%s) failed: %s%s", hc.job.num, name, err, hint)
         error = {"error": f"{type(err).__name__}: {err}"[:5000]}
         tracking.end_run(config.mlflow, root, run_id, "FAILED", tags=error)
         if not multirun:

@@ -93,19 +93,21 @@ def dvc_experiment_tags() -> dict[str, str]:
 
 
 def experiment_id(cfg: MlflowConfig, root: Path) -> str:
-    """The experiment's id in the configured store, creating it (and its artifact location)."""
-    client = MlflowClient(tracking_uri(cfg, root))
+    """The experiment's id in the configured store, creating it: with its artifact location
+    beside a local store; on a tracking server, where the server keeps (and proxies) them."""
+    uri = tracking_uri(cfg, root)
+    client = MlflowClient(uri)
     found = client.get_experiment_by_name(cfg.experiment)
     if found is not None:
         if found.tags.get(EXPERIMENT_KIND) is None:  # made before ecgpipe declared its kind
             client.set_experiment_tag(found.experiment_id, EXPERIMENT_KIND, MODEL_TRAINING)
         return found.experiment_id
-    location = Path(cfg.artifact_location)
-    location = location if location.is_absolute() else store_root(root) / location
+    location = None
+    if not uri.startswith(("http://", "https://")):
+        path = Path(cfg.artifact_location)
+        location = (path if path.is_absolute() else store_root(root) / path).resolve().as_uri()
     return client.create_experiment(
-        cfg.experiment,
-        artifact_location=location.resolve().as_uri(),
-        tags={EXPERIMENT_KIND: MODEL_TRAINING},
+        cfg.experiment, artifact_location=location, tags={EXPERIMENT_KIND: MODEL_TRAINING}
     )
 
 
