@@ -16,6 +16,7 @@ workers return them and the parent writes the arrays.
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -105,10 +106,21 @@ class _Chunk:
     layout: Layout
 
 
+_MAPPED: dict[Path, np.ndarray] = {}
+"""The output memmaps this process has open: each mapped once per process, not once per chunk."""
+
+
+def _mapped(path: Path) -> np.ndarray:
+    if path not in _MAPPED:
+        _MAPPED[path] = np.load(path, mmap_mode="r+")
+    return _MAPPED[path]
+
+
 def _process_chunk(chunk: _Chunk) -> int:
-    """Transform a chunk's records and write them straight into the memmaps (no copy back)."""
-    sigs = np.load(chunk.signals, mmap_mode="r+")
-    specs = np.load(chunk.spectrograms, mmap_mode="r+") if chunk.spectrograms else None
+    """Transform a chunk's records and write them straight into the memmaps (no copy back; the
+    pages reach the files through the shared mapping, synced once by :func:`build_cache`)."""
+    sigs = _mapped(chunk.signals)
+    specs = _mapped(chunk.spectrograms) if chunk.spectrograms else None
     leads, freqs = len(chunk.layout.leads), chunk.layout.n_freqs or 0
     for record_id, path, at, n, frame_at, frames in chunk.items:
         try:
@@ -127,9 +139,6 @@ def _process_chunk(chunk: _Chunk) -> int:
         if specs is not None:
             assert spec is not None and spec.shape[-1] == frames
             specs[leads * freqs * frame_at : leads * freqs * (frame_at + frames)] = spec.ravel()
-    sigs.flush()
-    if specs is not None:
-        specs.flush()
     return len(chunk.items)
 
 
@@ -182,8 +191,14 @@ def build_cache(
             for i in range(0, n, cfg.chunk_size)
         ]
         done = imap(_process_chunk, chunks, cfg.workers)
-        for _ in track(done, len(chunks), f"preprocess ({cfg.chunk_size} records per step)"):
-            pass
+        try:
+            for _ in track(done, len(chunks), f"preprocess ({cfg.chunk_size} records per step)"):
+                pass
+        finally:
+            _MAPPED.clear()  # where this process wrote the chunks itself (one worker)
+        for target in targets.values():  # every worker's pages on disk, once
+            with open(target, "rb+") as fh:
+                os.fsync(fh.fileno())
         np.save(tmp / "labels.npy", y)
         index = df[["record_id", "patient_id", "fold"]].reset_index(drop=True)
         index.insert(0, "row", np.arange(n))
