@@ -106,21 +106,13 @@ class _Chunk:
     layout: Layout
 
 
-_MAPPED: dict[Path, np.ndarray] = {}
-"""The output memmaps this process has open: each mapped once per process, not once per chunk."""
-
-
-def _mapped(path: Path) -> np.ndarray:
-    if path not in _MAPPED:
-        _MAPPED[path] = np.load(path, mmap_mode="r+")
-    return _MAPPED[path]
-
-
 def _process_chunk(chunk: _Chunk) -> int:
-    """Transform a chunk's records and write them straight into the memmaps (no copy back; the
-    pages reach the files through the shared mapping, synced once by :func:`build_cache`)."""
-    sigs = _mapped(chunk.signals)
-    specs = _mapped(chunk.spectrograms) if chunk.spectrograms else None
+    """Transform a chunk's records and write them straight into the memmaps (no copy back). The
+    pages reach the files through the shared mapping, synced once by :func:`build_cache`, not
+    per chunk (an msync of the whole mapping each time), and unmapped when the chunk is done, so
+    memory stays bounded by the chunk."""
+    sigs = np.load(chunk.signals, mmap_mode="r+")
+    specs = np.load(chunk.spectrograms, mmap_mode="r+") if chunk.spectrograms else None
     leads, freqs = len(chunk.layout.leads), chunk.layout.n_freqs or 0
     for record_id, path, at, n, frame_at, frames in chunk.items:
         try:
@@ -191,11 +183,8 @@ def build_cache(
             for i in range(0, n, cfg.chunk_size)
         ]
         done = imap(_process_chunk, chunks, cfg.workers)
-        try:
-            for _ in track(done, len(chunks), f"preprocess ({cfg.chunk_size} records per step)"):
-                pass
-        finally:
-            _MAPPED.clear()  # where this process wrote the chunks itself (one worker)
+        for _ in track(done, len(chunks), f"preprocess ({cfg.chunk_size} records per step)"):
+            pass
         for target in targets.values():  # every worker's pages on disk, once
             with open(target, "rb+") as fh:
                 os.fsync(fh.fileno())
