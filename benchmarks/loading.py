@@ -33,7 +33,7 @@ from rich.table import Table
 
 from ecgpipe import manifest
 from ecgpipe.cache import Cache
-from ecgpipe.config import PreprocessConfig
+from ecgpipe.config import PreprocessConfig, load_params
 from ecgpipe.manifest import DatasetInfo
 from ecgpipe.preprocessing import Layout, build_cache, load_record, transform
 
@@ -47,9 +47,9 @@ def prepare_dataset(project: Path, records: int) -> tuple[DatasetInfo, pd.DataFr
     return info, manifest.read(project / "data/validated/manifest.csv")
 
 
-def preprocess_rate(df, info, root: Path, out: Path, workers: int) -> float:
+def preprocess_rate(df, info, root: Path, cfg: PreprocessConfig, out: Path, workers: int) -> float:
     start = time.perf_counter()
-    build_cache(df, info, root, PreprocessConfig(workers=workers), out)
+    build_cache(df, info, root, cfg.model_copy(update={"workers": workers}), out)
     return len(df) / (time.perf_counter() - start)
 
 
@@ -112,11 +112,11 @@ def main() -> int:
         root = info.resolve_root(project)
 
         console.print("[bold]Preprocessing with 1 worker, then with all cores...")
-        one = preprocess_rate(df, info, root, project / "p1", workers=1)
-        many = preprocess_rate(df, info, root, project / "pn", workers=0)
+        cfg = load_params(project / "params.yaml").preprocess
+        one = preprocess_rate(df, info, root, cfg, project / "p1", workers=1)
+        many = preprocess_rate(df, info, root, cfg, project / "pn", workers=0)
 
         cache = Cache.open(project / "pn")
-        cfg = PreprocessConfig()
         window = round(WINDOW_S * cache.meta["fs"])
         n, t = len(cache.lengths), int(cache.lengths.min())
         console.print("[bold]Reading random training crops three ways...")

@@ -50,7 +50,7 @@ from sklearn.model_selection import GroupKFold
 from ecgpipe import beats, metrics, signal, splitting
 from ecgpipe.cache import Cache
 from ecgpipe.cli import main as ecgpipe
-from ecgpipe.data.mitdb import read_annotations
+from ecgpipe.data.wfdb_io import read_annotations
 from ecgpipe.evaluation import multiclass
 from ecgpipe.preprocessing import load_record
 

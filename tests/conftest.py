@@ -13,8 +13,10 @@ import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
+from omegaconf import OmegaConf
 
 PROJECT = Path(__file__).resolve().parents[1]
 
@@ -29,6 +31,13 @@ def _tracking_uri_does_not_leak():
         os.environ.pop("MLFLOW_TRACKING_URI", None)
     else:
         os.environ["MLFLOW_TRACKING_URI"] = before
+
+
+def conf(group: str, option: str = "default", **changes: Any) -> dict:
+    """What ``conf/<group>/<option>.yaml`` gives (conf/ holds every default), with ``changes``
+    merged in, nested mappings key by key."""
+    cfg = OmegaConf.merge(OmegaConf.load(PROJECT / "conf" / group / f"{option}.yaml"), changes)
+    return OmegaConf.to_container(cfg, resolve=True)
 
 
 def shared_data() -> Path:

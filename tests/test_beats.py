@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from ecgpipe import beats
-from ecgpipe.data.mitdb import read_annotations
+from ecgpipe.data.wfdb_io import read_annotations
 
 from .conftest import shared_data
 

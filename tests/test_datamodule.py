@@ -14,6 +14,7 @@ from ecgpipe.cache import Cache, spectrogram_frames
 from ecgpipe.config import TrainConfig
 from ecgpipe.datamodule import ECGDataModule, collate_windows
 from ecgpipe.normalization import Normalizer
+from tests.conftest import conf
 
 SPEC = {"window": 64, "overlap": 0.75, "f_min": 0.5, "f_max": 45.0}
 FS = 100.0
@@ -84,7 +85,9 @@ def cache_root(tmp_path: Path) -> Path:
 
 
 def dm(root: Path, kind="signal", normalizer=None, **train) -> ECGDataModule:
-    return ECGDataModule(root / "processed", root / "split", kind, TrainConfig(**train), normalizer)
+    return ECGDataModule(
+        root / "processed", root / "split", kind, TrainConfig(**conf("train", **train)), normalizer
+    )
 
 
 def test_items_have_the_configured_shapes(cache_root: Path):

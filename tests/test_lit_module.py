@@ -5,20 +5,35 @@ import pytest
 import torch
 
 from ecgpipe.lit_module import ECGClassifier, epoch_metrics_multiclass
+from tests.conftest import conf
+
+
+def classifier(model: str = "cnn1d", **changes) -> ECGClassifier:
+    """A classifier as ``train`` builds one from conf/'s defaults, with ``changes``."""
+    t = conf("train")
+    options = conf("model", model)["options"] | (
+        {"widths": [4], "kernel_size": 3} if model == "cnn1d" else {}
+    )
+    kwargs = {
+        "model": model,
+        "options": options,
+        "n_leads": 1,
+        "n_classes": 3,
+        "classes": ["a", "b", "c"],
+        "multilabel": True,
+        "class_counts": [5, 5, 5],
+        "n_train": 15,
+        "loss": "bce",
+        "fs": 100.0,
+        "members": 1,
+        **{k: t[k] for k in ("pos_weight", "focal_gamma", "lr", "weight_decay", "aggregate")},
+    }
+    return ECGClassifier(**(kwargs | changes))
 
 
 def module(aggregate: str, multilabel: bool = True) -> ECGClassifier:
-    return ECGClassifier(
-        "cnn1d",
-        {"widths": [4], "kernel_size": 3},
-        n_leads=1,
-        n_classes=3,
-        classes=["a", "b", "c"],
-        multilabel=multilabel,
-        class_counts=[5, 5, 5],
-        n_train=15,
-        loss="bce" if multilabel else "ce",
-        aggregate=aggregate,
+    return classifier(
+        multilabel=multilabel, loss="bce" if multilabel else "ce", aggregate=aggregate
     ).eval()
 
 
@@ -52,18 +67,7 @@ def test_single_label_epoch_metrics():
 
 def test_an_ensemble_trains_each_member_and_averages_their_probabilities():
     torch.manual_seed(0)
-    m = ECGClassifier(
-        "cnn1d",
-        {"widths": [4], "kernel_size": 3},
-        n_leads=1,
-        n_classes=3,
-        classes=["a", "b", "c"],
-        multilabel=False,
-        class_counts=[5, 5, 5],
-        n_train=15,
-        loss="ce",
-        members=3,
-    ).eval()
+    m = classifier(multilabel=False, loss="ce", members=3).eval()
     x = {"signal": torch.randn(4, 1, 50)}
     target = torch.tensor([0, 1, 2, 0])
     with torch.no_grad():

@@ -12,6 +12,7 @@ from ecgpipe.cache import Cache
 from ecgpipe.config import PreprocessConfig
 from ecgpipe.manifest import DatasetInfo
 from ecgpipe.preprocessing import Layout, PreprocessError, build_cache, transform
+from tests.conftest import conf
 
 LEADS = ("I", "II", "V1")
 CLASSES = ("A", "B", "C")
@@ -23,7 +24,7 @@ def tone(fs: float, seconds: float, hz: float, amp: float = 1.0) -> np.ndarray:
 
 
 def test_transform_filters_resamples_and_fixes_length():
-    cfg = PreprocessConfig(fs=100, duration_s=8.0, leads=["V1", "I"])
+    cfg = PreprocessConfig(**conf("preprocess", fs=100, duration_s=8.0, leads=["V1", "I"]))
     layout = Layout.of(cfg, LEADS)
     # 500 Hz record, 10 s: lead I a 5 Hz tone plus 0.1 Hz drift, V1 a 130 Hz tone.
     x = np.stack([tone(500, 10, 5) + tone(500, 10, 0.1, 2.0), tone(500, 10, 5), tone(500, 10, 130)])
@@ -38,9 +39,8 @@ def test_transform_filters_resamples_and_fixes_length():
 
 
 def test_shorter_records_are_padded_and_filters_can_be_off():
-    cfg = PreprocessConfig.model_validate(
-        {"duration_s": 10.0, "bandpass": {"enabled": False}, "spectrogram": {"enabled": False}}
-    )
+    off = {"enabled": False}
+    cfg = PreprocessConfig(**conf("preprocess", duration_s=10.0, bandpass=off, spectrogram=off))
     layout = Layout.of(cfg, ("II",))
     x = tone(100, 6, 3)[None]
     sig, spec = transform(x, 100.0, ["II"], cfg, layout)
@@ -96,7 +96,7 @@ def write_dataset(
 @pytest.mark.parametrize("workers", [1, 2])
 def test_cache_holds_every_record_in_order(tmp_path, workers):
     df, info = write_dataset(tmp_path, 11)
-    cfg = PreprocessConfig(workers=workers, chunk_size=4, dtype="float16")
+    cfg = PreprocessConfig(**conf("preprocess", workers=workers, chunk_size=4, dtype="float16"))
     build_cache(df, info, tmp_path, cfg, tmp_path / "processed")
     cache = Cache.open(tmp_path / "processed")
     assert cache.signals.shape == (11 * 3 * 1000,) and cache.signals.dtype == np.float16
@@ -115,7 +115,7 @@ def test_cache_holds_every_record_in_order(tmp_path, workers):
 def test_records_of_any_rate_and_length_keep_their_whole_length(tmp_path):
     rates, seconds = (300, 360, 500, 100, 250), (9.3, 61.0, 30.0, 0.5, 12.34)
     df, info = write_dataset(tmp_path, 10, rates=rates, seconds=seconds)
-    cfg = PreprocessConfig(workers=2, chunk_size=3)
+    cfg = PreprocessConfig(**conf("preprocess", workers=2, chunk_size=3))
     build_cache(df, info, tmp_path, cfg, tmp_path / "processed")
     cache = Cache.open(tmp_path / "processed")
     for i in range(10):
@@ -134,7 +134,7 @@ def test_records_of_any_rate_and_length_keep_their_whole_length(tmp_path):
 
 def test_interrupted_build_leaves_no_cache(tmp_path, monkeypatch):
     df, info = write_dataset(tmp_path, 9)
-    cfg = PreprocessConfig(workers=1, chunk_size=2)
+    cfg = PreprocessConfig(**conf("preprocess", workers=1, chunk_size=2))
     out = tmp_path / "processed"
     build_cache(df, info, tmp_path, cfg, out)
     before = (out / "signals.npy").read_bytes()
@@ -154,11 +154,14 @@ def test_interrupted_build_leaves_no_cache(tmp_path, monkeypatch):
             info,
             tmp_path,
             PreprocessConfig(
-                workers=1,
-                chunk_size=2,
-                fs=50,
-                bandpass={"high_hz": 20.0},
-                spectrogram={"f_max": 25.0},
+                **conf(
+                    "preprocess",
+                    workers=1,
+                    chunk_size=2,
+                    fs=50,
+                    bandpass={"high_hz": 20.0},
+                    spectrogram={"f_max": 25.0},
+                )
             ),
             out,
         )
@@ -170,9 +173,13 @@ def test_interrupted_build_leaves_no_cache(tmp_path, monkeypatch):
 def test_bad_record_is_named(tmp_path):
     df, info = write_dataset(tmp_path, 3, nan_at=1)
     with pytest.raises(PreprocessError, match=r"record 1 \(.*r1\): it holds NaN"):
-        build_cache(df, info, tmp_path, PreprocessConfig(workers=1), tmp_path / "out")
+        build_cache(
+            df, info, tmp_path, PreprocessConfig(**conf("preprocess", workers=1)), tmp_path / "out"
+        )
     df, info = write_dataset(tmp_path, 3)
-    notch = PreprocessConfig(workers=1, notch={"enabled": True, "freq_hz": 50.0})
+    notch = PreprocessConfig(
+        **conf("preprocess", workers=1, notch={"enabled": True, "freq_hz": 50.0})
+    )
     with pytest.raises(PreprocessError, match=r"record 0 .*freq_hz=50"):
         build_cache(df, info, tmp_path, notch, tmp_path / "out")
     assert not (tmp_path / "out").exists()
@@ -198,7 +205,7 @@ def mitdb_pair(tmp_path_factory) -> tuple[Path, Cache]:
         include_paced=False,
     )
     df = df[df.record_id.isin(["101", "114"])].assign(n_samples=650_000)
-    cfg = PreprocessConfig(fs=180, spectrogram={"enabled": False}, workers=1)
+    cfg = PreprocessConfig(**conf("preprocess", fs=180, spectrogram={"enabled": False}, workers=1))
     out = tmp_path_factory.mktemp("beats") / "processed"
     preprocessing.build_beat_cache(df, info, ds1, cfg, out)
     return ds1, Cache.open(out)
@@ -207,7 +214,7 @@ def mitdb_pair(tmp_path_factory) -> tuple[Path, Cache]:
 @pytest.mark.realdata
 def test_beat_rows_are_windows_of_the_mlii_lead_around_each_annotated_beat(mitdb_pair):
     from ecgpipe import beats, signal
-    from ecgpipe.data.mitdb import read_annotations
+    from ecgpipe.data.wfdb_io import read_annotations
 
     ds1, cache = mitdb_pair
     assert cache.unit == "beat" and cache.meta["leads"] == ["MLII"]

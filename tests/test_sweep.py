@@ -96,6 +96,18 @@ def test_a_diverging_job_is_recorded_failed_and_the_sweep_goes_on(tiny_project: 
     assert parent.data.metrics["n_failed"] == 1
 
 
+def test_a_job_whose_configuration_is_refused_is_recorded_failed(tiny_project: Path):
+    _, parent, children = sweep(tiny_project, "bad-option", "model.options.kernel_size=0,5")
+    assert sorted(r.info.status for r in children) == ["FAILED", "FINISHED"]
+    failed = next(r for r in children if r.info.status == "FAILED")
+    assert failed.info.run_name == "model.options.kernel_size=0"
+    assert (
+        "model.options.kernel_size: Input should be greater than or equal to 1"
+        in (failed.data.tags["error"])
+    )
+    assert parent.info.status == "FINISHED" and parent.data.metrics["n_failed"] == 1
+
+
 def test_optuna_search_runs_n_trials_and_maximises_validation_auroc(tiny_project: Path):
     _, parent, children = sweep(
         tiny_project, "optuna", "hparams_search=optuna", "hydra.sweeper.n_trials=3"

@@ -8,16 +8,23 @@ from mlflow import MlflowClient
 
 from ecgpipe import tracking
 from ecgpipe.config import MlflowConfig
+from tests.conftest import conf
 
 
 def test_relative_sqlite_store_lives_at_the_project_root(tmp_path: Path, monkeypatch):
     monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
-    assert tracking.tracking_uri(MlflowConfig(), tmp_path) == f"sqlite:///{tmp_path / 'mlflow.db'}"
+    assert (
+        tracking.tracking_uri(MlflowConfig(**conf("mlflow")), tmp_path)
+        == f"sqlite:///{tmp_path / 'mlflow.db'}"
+    )
 
 
 def test_environment_overrides_the_config(tmp_path: Path, monkeypatch):
     monkeypatch.setenv("MLFLOW_TRACKING_URI", "sqlite:////elsewhere/runs.db")
-    assert tracking.tracking_uri(MlflowConfig(), tmp_path) == "sqlite:////elsewhere/runs.db"
+    assert (
+        tracking.tracking_uri(MlflowConfig(**conf("mlflow")), tmp_path)
+        == "sqlite:////elsewhere/runs.db"
+    )
 
 
 @pytest.mark.parametrize("before", [None, "sqlite:////users/own.db"])
@@ -26,7 +33,7 @@ def test_store_restores_the_environment(tmp_path: Path, monkeypatch, before):
         monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
     else:
         monkeypatch.setenv("MLFLOW_TRACKING_URI", before)
-    cfg = MlflowConfig(tracking_uri="sqlite:///a.db")
+    cfg = MlflowConfig(**conf("mlflow", tracking_uri="sqlite:///a.db"))
     with tracking.store(cfg, tmp_path) as uri:
         assert uri == (before or f"sqlite:///{tmp_path / 'a.db'}")
     assert os.environ.get("MLFLOW_TRACKING_URI") == before
@@ -34,7 +41,7 @@ def test_store_restores_the_environment(tmp_path: Path, monkeypatch, before):
 
 def test_experiment_is_created_once_with_its_artifact_location(tmp_path: Path, monkeypatch):
     monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
-    cfg = MlflowConfig(experiment="e1")
+    cfg = MlflowConfig(**conf("mlflow", experiment="e1"))
     with tracking.store(cfg, tmp_path):
         first = tracking.experiment_id(cfg, tmp_path)
         assert tracking.experiment_id(cfg, tmp_path) == first
@@ -60,7 +67,7 @@ def test_inside_a_dvc_experiment_runs_are_named_and_tagged_after_it(tmp_path: Pa
     monkeypatch.delenv("DVC_ROOT", raising=False)
     monkeypatch.setenv("DVC_EXP_NAME", "famed-pier")
     monkeypatch.setenv("DVC_EXP_BASELINE_REV", "abc123")
-    cfg = MlflowConfig(experiment="e2")
+    cfg = MlflowConfig(**conf("mlflow", experiment="e2"))
     run_id = tracking.new_run(cfg, tmp_path, tags={"extra": "1"})
     run = MlflowClient(tracking.tracking_uri(cfg, tmp_path)).get_run(run_id)
     assert run.info.run_name == "famed-pier"
@@ -83,7 +90,7 @@ def test_a_queued_experiment_logs_to_the_store_of_the_repo_it_was_queued_from(
     monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
     copy = tmp_path / ".dvc" / "tmp" / "exps" / "tmpabc"
     monkeypatch.setenv("DVC_ROOT", str(tmp_path))
-    cfg = MlflowConfig(experiment="e3")
+    cfg = MlflowConfig(**conf("mlflow", experiment="e3"))
     assert tracking.tracking_uri(cfg, copy) == f"sqlite:///{tmp_path / 'mlflow.db'}"
     with tracking.store(cfg, copy):
         experiment = mlflow.get_experiment(tracking.experiment_id(cfg, copy))
@@ -113,7 +120,7 @@ def test_the_runs_view_gathers_metric_columns_in_the_uis_saved_view_envelope(
     tmp_path: Path, monkeypatch
 ):
     monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
-    cfg = MlflowConfig()
+    cfg = MlflowConfig(**conf("mlflow"))
     with tracking.store(cfg, tmp_path):
         experiment = tracking.experiment_id(cfg, tmp_path)
         tracking.show_in_runs_table(experiment, ["best/val/loss"], ascending=True)

@@ -41,11 +41,19 @@ def _compose(args: argparse.Namespace) -> None:
 def _model(args: argparse.Namespace):
     """The served model ``--model`` names, from this project's store."""
     from ecgpipe import tracking
-    from ecgpipe.config import MlflowConfig
+    from ecgpipe.compose import compose_config
 
     paths = Paths(Path(args.root))
     params = Path(args.params) if args.params else paths.params
-    mlflow_cfg = load_params(params).mlflow if params.is_file() else MlflowConfig()
+    if params.is_file():
+        mlflow_cfg = load_params(params).mlflow
+    elif paths.conf.is_dir():
+        mlflow_cfg = compose_config(paths.conf).mlflow
+    else:
+        raise PipelineError(
+            f"{paths.root} is not an ecgpipe project (no params.yaml or conf/): run from the "
+            "project that trained the model, or name it with --root"
+        )
     return tracking.load_record_model(args.model, mlflow_cfg, paths.root)
 
 

@@ -7,8 +7,10 @@ a bad value is a :class:`ConfigError` that names the key, raised before any work
 
 from __future__ import annotations
 
+import difflib
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any, ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Literal, Union
 
 import yaml
 from pydantic import (
@@ -16,11 +18,17 @@ from pydantic import (
     ConfigDict,
     Field,
     ValidationError,
+    create_model,
     field_validator,
     model_validator,
 )
 
 from ecgpipe.errors import PipelineError
+
+PTBXL_LEADS = ("I", "II", "III", "AVR", "AVL", "AVF", "V1", "V2", "V3", "V4", "V5", "V6")
+"""PTB-XL's 12 leads in its own order (the synthetic dataset's too)."""
+PTBXL_SECONDS = 10.0
+CINC2017_LEADS = ("ECG",)
 
 Task = Literal["superdiagnostic", "subdiagnostic", "diagnostic", "form", "rhythm", "all"]
 LabelKind = Literal["multilabel", "multiclass"]
@@ -37,23 +45,23 @@ class _Frozen(BaseModel):
 class SyntheticDataConfig(_Frozen):
     """A generated dataset in PTB-XL's on-disk layout (see :mod:`ecgpipe.data.synthetic`)."""
 
-    name: Literal["synthetic"] = "synthetic"
+    name: Literal["synthetic"]
+    lead_names: ClassVar[tuple[str, ...] | None] = PTBXL_LEADS
     label_kind: ClassVar[LabelKind] = "multilabel"
     has_folds: ClassVar[bool | None] = True
     source: str = Field(
-        "src/ecgpipe/data/synthetic",
-        description="what prepare reads (a DVC dependency): here, the generator's code",
+        description="what prepare reads (a DVC dependency): here, the generator's code"
     )
-    n_records: int = Field(3000, gt=0)
-    records_per_patient: float = Field(2.0, ge=1.0, description="mean records per patient")
-    sampling_rate: Literal[100, 500] = 100
-    duration_s: float = Field(10.0, gt=2.5, le=60.0)
-    seed: int = Field(0, ge=0)
-    difficulty: float = Field(0.5, ge=0.0, le=1.0, description="0 = blatant, 1 = subtle")
-    defect_rate: float = Field(0.03, ge=0.0, le=0.5, description="share of defective records")
-    mains_hz: Literal[50, 60] = 50
-    task: Task = "superdiagnostic"
-    workers: int = Field(0, ge=0, description="processes; 0 = all cores")
+    n_records: int = Field(gt=0)
+    records_per_patient: float = Field(ge=1.0, description="mean records per patient")
+    sampling_rate: Literal[100, 500]
+    duration_s: float = Field(gt=2.5, le=60.0)
+    seed: int = Field(ge=0)
+    difficulty: float = Field(ge=0.0, le=1.0, description="0 = blatant, 1 = subtle")
+    defect_rate: float = Field(ge=0.0, le=0.5, description="share of defective records")
+    mains_hz: Literal[50, 60]
+    task: Task
+    workers: int = Field(ge=0, description="processes; 0 = all cores")
 
 
 class _DataAtRoot(_Frozen):
@@ -72,12 +80,13 @@ class _DataAtRoot(_Frozen):
 class PtbxlDataConfig(_DataAtRoot):
     """A real PTB-XL copy (or a subset in the same layout) under ``root``."""
 
-    name: Literal["ptbxl"] = "ptbxl"
+    name: Literal["ptbxl"]
+    lead_names: ClassVar[tuple[str, ...] | None] = PTBXL_LEADS
     label_kind: ClassVar[LabelKind] = "multilabel"
     has_folds: ClassVar[bool | None] = True
-    sampling_rate: Literal[100, 500] = 100
-    task: Task = "superdiagnostic"
-    download: bool = Field(False, description="fetch PTB-XL from PhysioNet when root is empty")
+    sampling_rate: Literal[100, 500]
+    task: Task
+    download: bool = Field(description="fetch PTB-XL from PhysioNet when root is empty")
 
 
 CincClass = Literal["N", "A", "O", "~"]
@@ -102,17 +111,17 @@ class _Lengths(_Frozen):
 class Cinc2017DataConfig(_DataAtRoot, _Lengths):
     """The PhysioNet/CinC Challenge 2017 training set as published, under ``root``."""
 
-    name: Literal["cinc2017"] = "cinc2017"
+    name: Literal["cinc2017"]
+    lead_names: ClassVar[tuple[str, ...] | None] = CINC2017_LEADS
     label_kind: ClassVar[LabelKind] = "multiclass"
     has_folds: ClassVar[bool | None] = False  # each record is its own patient, no folds
     classes: list[CincClass] = Field(
-        default_factory=lambda: ["N", "A", "O", "~"],
         min_length=2,
         description="classes kept; records of a dropped class are left out and counted",
     )
-    sampling_rate: float = Field(300.0, gt=0, description="expected rate of every record, Hz")
-    min_duration_s: float = Field(9.0, gt=0)
-    max_duration_s: float | None = Field(61.0, gt=0)
+    sampling_rate: float = Field(gt=0, description="expected rate of every record, Hz")
+    min_duration_s: float = Field(gt=0)
+    max_duration_s: float | None = Field(gt=0)
 
     @model_validator(mode="after")
     def _unique_classes(self) -> Cinc2017DataConfig:
@@ -124,20 +133,24 @@ class Cinc2017DataConfig(_DataAtRoot, _Lengths):
 class WfdbFolderDataConfig(_DataAtRoot, _Lengths):
     """The user's own WFDB records plus a labels file (see :mod:`ecgpipe.data.wfdb_folder`)."""
 
-    name: Literal["wfdb_folder"] = "wfdb_folder"
+    name: Literal["wfdb_folder"]
     has_folds: ClassVar[bool | None] = None  # when labels_file has a fold column
-    labels_file: str = Field("labels.csv", description="relative to root")
-    label_kind: Literal["multilabel", "multiclass"] = "multiclass"
-    task: str = Field("labels", min_length=1, description="a name for what the labels describe")
+    labels_file: str = Field(description="relative to root")
+    label_kind: Literal["multilabel", "multiclass"]
+    task: str = Field(min_length=1, description="a name for what the labels describe")
     classes: list[str] | None = Field(
-        None, description="the classes, in order; null = every class labels_file names"
+        description="the classes, in order; null = every class labels_file names"
     )
-    sampling_rate: float | None = Field(None, gt=0, description="expected rate; null = any")
+    sampling_rate: float | None = Field(gt=0, description="expected rate; null = any")
     leads: list[str] | None = Field(
-        None, description="leads every record must have; null = those of most records"
+        description="leads every record must have; null = those of most records"
     )
-    min_duration_s: float = Field(1.0, gt=0)
-    max_duration_s: float | None = Field(None, gt=0)
+    min_duration_s: float = Field(gt=0)
+    max_duration_s: float | None = Field(gt=0)
+
+    @property
+    def lead_names(self) -> tuple[str, ...] | None:
+        return None if self.leads is None else tuple(self.leads)
 
     @model_validator(mode="after")
     def _unique_names(self) -> WfdbFolderDataConfig:
@@ -154,19 +167,18 @@ class MitdbDataConfig(_DataAtRoot):
     """The MIT-BIH Arrhythmia Database as published: beats labelled by their reference
     annotations, in the AAMI EC57 classes (see :mod:`ecgpipe.data.mitdb`)."""
 
-    name: Literal["mitdb"] = "mitdb"
+    name: Literal["mitdb"]
+    lead_names: ClassVar[tuple[str, ...] | None] = None  # data.lead picks the one read
     label_kind: ClassVar[LabelKind] = "multiclass"  # each beat has one class
     has_folds: ClassVar[bool | None] = False
     classes: list[AamiClass] = Field(
-        default_factory=lambda: ["N", "S", "V", "F", "Q"],
-        min_length=2,
-        description="AAMI classes kept; beats of the others are left out and counted",
+        min_length=2, description="AAMI classes kept; beats of the others are left out and counted"
     )
-    sampling_rate: float = Field(360.0, gt=0, description="expected rate of every record, Hz")
-    lead: str = Field("MLII", min_length=1, description="the lead read, wherever it is stored")
-    annotator: str = Field("atr", min_length=1, description="extension of the beat annotations")
+    sampling_rate: float = Field(gt=0, description="expected rate of every record, Hz")
+    lead: str = Field(min_length=1, description="the lead read, wherever it is stored")
+    annotator: str = Field(min_length=1, description="extension of the beat annotations")
     include_paced: bool = Field(
-        False, description="keep the paced records 102, 104, 107, 217 (AAMI EC57 leaves them out)"
+        description="keep the paced records 102, 104, 107, 217 (AAMI EC57 leaves them out)"
     )
 
 
@@ -183,19 +195,19 @@ DataConfig = Annotated[
 class ValidateConfig(_Frozen):
     """Integrity checks and what to do with records that fail them."""
 
-    policy: Literal["exclude", "fail"] = "exclude"
-    max_excluded_fraction: float = Field(0.10, ge=0.0, le=1.0)
-    workers: int = Field(0, ge=0, description="processes; 0 = all cores")
-    flat_std_mv: float = Field(0.005, gt=0, description="a lead with a smaller std is flat")
-    saturation_min_s: float = Field(0.2, gt=0, description="time held at a lead's extreme")
-    amplitude_limit_mv: float = Field(15.0, gt=0, description="largest plausible |x - median|")
+    policy: Literal["exclude", "fail"]
+    max_excluded_fraction: float = Field(ge=0.0, le=1.0)
+    workers: int = Field(ge=0, description="processes; 0 = all cores")
+    flat_std_mv: float = Field(gt=0, description="a lead with a smaller std is flat")
+    saturation_min_s: float = Field(gt=0, description="time held at a lead's extreme")
+    amplitude_limit_mv: float = Field(gt=0, description="largest plausible |x - median|")
 
 
 class BandpassConfig(_Frozen):
-    enabled: bool = True
-    low_hz: float = Field(0.5, gt=0)
-    high_hz: float = Field(45.0, gt=0)
-    order: int = Field(4, ge=1, le=10)
+    enabled: bool
+    low_hz: float = Field(gt=0)
+    high_hz: float = Field(gt=0)
+    order: int = Field(ge=1, le=10)
 
     @model_validator(mode="after")
     def _band(self) -> BandpassConfig:
@@ -205,43 +217,43 @@ class BandpassConfig(_Frozen):
 
 
 class NotchConfig(_Frozen):
-    enabled: bool = False
-    freq_hz: float = Field(50.0, gt=0)
-    quality: float = Field(30.0, gt=0)
+    enabled: bool
+    freq_hz: float = Field(gt=0)
+    quality: float = Field(gt=0)
 
 
 class SpectrogramConfig(_Frozen):
-    enabled: bool = True
-    window: int = Field(64, ge=4, description="Hann window, samples")
-    overlap: float = Field(0.75, ge=0.0, lt=1.0)
-    f_min: float = Field(0.5, ge=0.0)
-    f_max: float = Field(45.0, gt=0.0)
+    enabled: bool
+    window: int = Field(ge=4, description="Hann window, samples")
+    overlap: float = Field(ge=0.0, lt=1.0)
+    f_min: float = Field(ge=0.0)
+    f_max: float = Field(gt=0.0)
 
 
 class BeatsConfig(_Frozen):
     """Beat datasets (``data=mitdb``): the window cut around each annotated R peak, and the
     RR-interval features beside it."""
 
-    before_s: float = Field(0.25, gt=0, description="window start, before the R peak")
-    after_s: float = Field(0.45, gt=0, description="window end, after the R peak")
-    rr_context: int = Field(10, ge=1, description="beats in the local mean RR (the last ones)")
+    before_s: float = Field(gt=0, description="window start, before the R peak")
+    after_s: float = Field(gt=0, description="window end, after the R peak")
+    rr_context: int = Field(ge=1, description="beats in the local mean RR (the last ones)")
 
 
 class PreprocessConfig(_Frozen):
     """Filtering, resampling and caching of every kept record into memory-mapped arrays."""
 
-    fs: int = Field(100, gt=0, description="output sampling rate, Hz")
+    fs: int = Field(gt=0, description="output sampling rate, Hz")
     duration_s: float | None = Field(
-        None, gt=0, description="pad or crop every record to this; null = keep each one's length"
+        gt=0, description="pad or crop every record to this; null = keep each one's length"
     )
-    leads: list[str] | None = Field(None, description="leads to keep, in order; null = all")
-    bandpass: BandpassConfig = Field(default_factory=BandpassConfig)
-    notch: NotchConfig = Field(default_factory=NotchConfig)
-    spectrogram: SpectrogramConfig = Field(default_factory=SpectrogramConfig)
-    beats: BeatsConfig = Field(default_factory=BeatsConfig)
-    dtype: Literal["float32", "float16"] = "float32"
-    workers: int = Field(0, ge=0, description="processes; 0 = all cores")
-    chunk_size: int = Field(64, ge=1, description="records per task")
+    leads: list[str] | None = Field(description="leads to keep, in order; null = all")
+    bandpass: BandpassConfig
+    notch: NotchConfig
+    spectrogram: SpectrogramConfig
+    beats: BeatsConfig
+    dtype: Literal["float32", "float16"]
+    workers: int = Field(ge=0, description="processes; 0 = all cores")
+    chunk_size: int = Field(ge=1, description="records per task")
 
     @model_validator(mode="after")
     def _fits_nyquist(self) -> PreprocessConfig:
@@ -261,19 +273,16 @@ class SplitConfig(_Frozen):
     """Patient-disjoint train / val / test (or, ``random``, deliberately not: see
     :mod:`ecgpipe.splitting`)."""
 
-    strategy: Literal["folds", "stratified", "records", "random"] = "folds"
-    train_folds: list[int] = Field(default_factory=lambda: [1, 2, 3, 4, 5, 6, 7, 8])
-    val_folds: list[int] = Field(default_factory=lambda: [9])
-    test_folds: list[int] = Field(default_factory=lambda: [10])
+    strategy: Literal["folds", "stratified", "records", "random"]
+    train_folds: list[int]
+    val_folds: list[int]
+    test_folds: list[int]
     records: dict[Literal["train", "val", "test"], list[str]] = Field(
-        default_factory=lambda: {"train": [], "val": [], "test": []},
         description="strategy=records: the records of each split; an empty list: drawn, "
-        "patient-disjoint, from the train records with the share ratios give it",
+        "patient-disjoint, from the train records with the share ratios give it"
     )
-    ratios: dict[Literal["train", "val", "test"], float] = Field(
-        default_factory=lambda: {"train": 0.8, "val": 0.1, "test": 0.1}
-    )
-    seed: int = Field(0, ge=0)
+    ratios: dict[Literal["train", "val", "test"], float]
+    seed: int = Field(ge=0)
 
     @field_validator("records", mode="before")
     @classmethod
@@ -288,6 +297,18 @@ class SplitConfig(_Frozen):
             raise ValueError("ratios needs non-negative train, val and test")
         if self.ratios["train"] <= 0:
             raise ValueError("ratios.train must be positive")
+        if abs(sum(self.ratios.values()) - 1) > 1e-6:
+            raise ValueError(
+                f"ratios must add up to 1; {self.ratios} adds up to {sum(self.ratios.values()):g}"
+            )
+        if self.strategy == "folds":
+            folds = {"train": self.train_folds, "val": self.val_folds, "test": self.test_folds}
+            for part, listed in folds.items():
+                if not listed:
+                    raise ValueError(f"strategy=folds needs {part}_folds")
+            for a, b in (("train", "val"), ("train", "test"), ("val", "test")):
+                if shared := sorted(set(folds[a]) & set(folds[b])):
+                    raise ValueError(f"fold(s) {shared} are in both {a}_folds and {b}_folds")
         if set(self.records) != {"train", "val", "test"}:
             raise ValueError("records needs train, val and test lists (empty: drawn from train)")
         if self.strategy == "records" and not self.records["train"]:
@@ -301,42 +322,118 @@ class SplitConfig(_Frozen):
         return self
 
 
-ModelName = Literal[
-    "cnn1d",
-    "cnn1d_rr",
-    "resnet1d_wang",
-    "xresnet1d50",
-    "xresnet1d101",
-    "inception1d",
-    "spectro2d",
-    "hybrid",
-    "beat_cnn",
+Count = Annotated[int, Field(ge=1)]
+Widths = Annotated[list[Count], Field(min_length=1)]
+Dropout = Annotated[float, Field(ge=0.0, lt=1.0)]
+ModelInput = Literal["signal", "spectrogram", "both", "signal_features"]
+
+
+class _Options(_Frozen):
+    """A model's constructor options (``conf/model/<name>.yaml`` gives their values), checked
+    here without torch. ``tests/models`` checks each against its constructor's signature."""
+
+    input: ClassVar[ModelInput] = "signal"
+
+
+class Cnn1dOptions(_Options):
+    widths: Widths
+    kernel_size: Count
+    dropout: Dropout
+
+
+class Cnn1dRrOptions(Cnn1dOptions):
+    rr_width: int = Field(ge=0, description="RR-feature embedding; 0 drops the RR features")
+
+
+class BeatCnnOptions(Cnn1dRrOptions):
+    input: ClassVar[ModelInput] = "signal_features"
+
+
+class ResNet1dWangOptions(_Options):
+    width: Count
+    blocks: Count
+    kernels: tuple[Count, Count]
+    stem_kernel: Count
+    dropout: Dropout
+
+
+class XResNet1dOptions(_Options):
+    widths: Annotated[list[Count], Field(min_length=4, max_length=4)]
+    kernel: Count
+    dropout: Dropout
+
+
+class Inception1dOptions(_Options):
+    depth: Count
+    filters: Count
+    kernels: Widths
+    bottleneck: Count
+    dropout: Dropout
+
+
+class Spectro2dOptions(_Options):
+    input: ClassVar[ModelInput] = "spectrogram"
+    widths: Widths
+    dropout: Dropout
+
+
+class HybridOptions(_Options):
+    input: ClassVar[ModelInput] = "both"
+    width_1d: Count
+    widths_2d: Widths
+    dropout: Dropout
+
+
+MODEL_OPTIONS: dict[str, type[_Options]] = {
+    "cnn1d": Cnn1dOptions,
+    "cnn1d_rr": Cnn1dRrOptions,
+    "resnet1d_wang": ResNet1dWangOptions,
+    "xresnet1d50": XResNet1dOptions,
+    "xresnet1d101": XResNet1dOptions,
+    "inception1d": Inception1dOptions,
+    "spectro2d": Spectro2dOptions,
+    "hybrid": HybridOptions,
+    "beat_cnn": BeatCnnOptions,
+}
+"""Every model ecgpipe builds, by name, and the options it takes."""
+MODEL_NAMES = tuple(MODEL_OPTIONS)
+
+
+class _Model(_Frozen):
+    """Which network, and its constructor options, checked against what it takes."""
+
+    name: str
+    options: _Options
+
+    @property
+    def input(self) -> ModelInput:
+        """What the model reads (see :mod:`ecgpipe.models`)."""
+        return self.options.input
+
+
+ModelConfig = Annotated[
+    Union[  # noqa: UP007 -- a union built from the table
+        tuple(
+            create_model(
+                f"ModelConfig_{name}",
+                __base__=_Model,
+                name=(Literal[name], ...),
+                options=(options, ...),
+            )
+            for name, options in MODEL_OPTIONS.items()
+        )
+    ],
+    Field(discriminator="name"),
 ]
-
-
-class ModelConfig(_Frozen):
-    """Which network, and its constructor options (checked against its signature)."""
-
-    name: ModelName = "cnn1d"
-    options: dict[str, int | float | list[int]] = Field(default_factory=dict)
-
-    @model_validator(mode="after")
-    def _options_exist(self) -> ModelConfig:
-        from ecgpipe.models import options_of
-
-        if unknown := sorted(set(self.options) - options_of(self.name)):
-            known = ", ".join(sorted(options_of(self.name)))
-            raise ValueError(f"unknown option(s) {unknown} for {self.name}; it takes {known}")
-        return self
 
 
 class AugmentConfig(_Frozen):
     """Training-time augmentations (0 switches one off)."""
 
-    scale: float = Field(0.1, ge=0, lt=1, description="amplitude x U(1-s, 1+s) per lead")
-    noise_std_mv: float = Field(0.0, ge=0, description="Gaussian noise")
-    wander_mv: float = Field(0.0, ge=0, description="baseline wander amplitude (< 0.5 Hz)")
-    shift: bool = Field(True, description="random crop position (else the start)")
+    scale: float = Field(ge=0, lt=1, description="amplitude x U(1-s, 1+s) per lead")
+    noise_std_mv: float = Field(ge=0, description="Gaussian noise")
+    wander_mv: float = Field(ge=0, description="baseline wander amplitude (< 0.5 Hz)")
+    shift: bool = Field(description="random crop position (else the start)")
 
 
 Monitor = Literal[
@@ -351,86 +448,143 @@ Monitor = Literal[
 MULTICLASS_ONLY = ("val/macro_f1", "val/accuracy", "val/cinc2017_f1")
 
 
+_LIMIT = "batches per epoch: a count (>= 1) or a fraction of them (0 < f <= 1)"
+
+
 class TrainConfig(_Frozen):
-    seed: int = Field(42, ge=0)
-    max_epochs: int = Field(20, ge=1)
-    batch_size: int = Field(128, ge=1)
-    lr: float = Field(3e-3, gt=0, description="peak learning rate of the one-cycle schedule")
-    weight_decay: float = Field(1e-2, ge=0)
-    crop_s: float | None = Field(2.5, gt=0, description="training crop; null = full length")
+    seed: int = Field(ge=0)
+    max_epochs: int = Field(ge=1)
+    batch_size: int = Field(ge=1)
+    lr: float = Field(gt=0, description="peak learning rate of the one-cycle schedule")
+    weight_decay: float = Field(ge=0)
+    crop_s: float | None = Field(gt=0, description="training crop; null = full length")
     eval_window_s: float | None = Field(
-        2.5, gt=0, description="validation and test windows; null = the longest record"
+        gt=0, description="validation and test windows; null = the longest record"
     )
-    eval_stride_s: float = Field(1.25, gt=0)
-    aggregate: Literal["max", "mean"] = "max"
+    eval_stride_s: float = Field(gt=0)
+    aggregate: Literal["max", "mean"]
     normalize: Literal["per_lead", "per_window", "none"] = Field(
-        "per_lead",
-        description="z-score per lead with training statistics, or each window by its own",
+        description="z-score per lead with training statistics, or each window by its own"
     )
     loss: Literal["auto", "bce", "ce", "focal"] = Field(
-        "auto", description="auto: bce for multilabel data, ce (softmax) for single-label data"
+        description="auto: bce for multilabel data, ce (softmax) for single-label data"
     )
     pos_weight: bool = Field(
-        True, description="BCE pos_weight (or CE / focal class weights) from training counts"
+        description="BCE pos_weight (or CE / focal class weights) from training counts"
     )
-    focal_gamma: float = Field(2.0, ge=0)
-    weighted_sampler: bool = False
-    augment: AugmentConfig = Field(default_factory=AugmentConfig)
+    focal_gamma: float = Field(ge=0)
+    weighted_sampler: bool
+    augment: AugmentConfig
     monitor: Monitor = Field(
-        "auto",
         description="validation metric for early stopping and the best checkpoint; auto: "
-        "val/macro_auroc (multilabel) or val/macro_f1 (single-label)",
+        "val/macro_auroc (multilabel) or val/macro_f1 (single-label)"
     )
     decision: Literal["argmax", "prior_corrected"] = Field(
-        "argmax",
         description="single-label prediction: argmax of the probabilities, or of the "
-        "probabilities re-weighted from the loss's class balance back to the training prior",
+        "probabilities re-weighted from the loss's class balance back to the training prior"
     )
     ensemble: int = Field(
-        1,
         ge=1,
         le=16,
         description="a deep ensemble of this many networks, each from its own initialisation "
         "and trained on its own loss; their probabilities averaged",
     )
-    early_stopping_patience: int = Field(8, ge=1)
-    accelerator: str = "auto"
-    devices: int | str = 1
-    strategy: str = "auto"
-    precision: str = "32-true"
-    deterministic: bool = True
-    fast_dev_run: bool | int = False
-    limit_train_batches: float | int = 1.0
-    limit_val_batches: float | int = 1.0
-    num_workers: int = Field(0, ge=0, description="DataLoader worker processes")
+    early_stopping_patience: int = Field(ge=1)
+    accelerator: Literal["auto", "cpu", "gpu", "cuda", "mps"] = Field(
+        description="auto: a GPU when there is one, else the CPU"
+    )
+    devices: int | Literal["auto"] = Field(description="how many; -1 or auto: every one")
+    strategy: Literal["auto", "ddp", "ddp_spawn", "ddp_find_unused_parameters_true"]
+    precision: Literal["32-true", "16-mixed", "bf16-mixed", "16-true", "bf16-true", "64-true"]
+    deterministic: bool
+    fast_dev_run: bool | Annotated[int, Field(ge=0)]
+    limit_train_batches: float | int = Field(description=_LIMIT)
+    limit_val_batches: float | int = Field(description=_LIMIT)
+    num_workers: int = Field(ge=0, description="DataLoader worker processes")
+
+    @field_validator("limit_train_batches", "limit_val_batches")
+    @classmethod
+    def _a_count_or_a_fraction(cls, value: float | int) -> float | int:
+        if isinstance(value, int) and not isinstance(value, bool) and value >= 1:
+            return value
+        if isinstance(value, float) and 0 < value <= 1:
+            return value
+        raise ValueError(f"{_LIMIT}; got {value!r}")
+
+    @field_validator("devices")
+    @classmethod
+    def _some_devices(cls, value: int | str) -> int | str:
+        if isinstance(value, int) and not (value >= 1 or value == -1):
+            raise ValueError(f"devices must be a count >= 1, -1 or auto; got {value}")
+        return value
+
+    @model_validator(mode="after")
+    def _consistent(self) -> TrainConfig:
+        if self.eval_window_s is not None and self.eval_stride_s > self.eval_window_s:
+            raise ValueError(
+                f"eval_stride_s ({self.eval_stride_s}) exceeds eval_window_s "
+                f"({self.eval_window_s}): windows would skip part of each record"
+            )
+        if self.accelerator == "cpu" and self.precision in ("16-mixed", "16-true"):
+            raise ValueError(
+                f"precision={self.precision} needs a GPU; on accelerator=cpu use 32-true or "
+                "bf16-mixed"
+            )
+        return self
 
 
 class EvaluateConfig(_Frozen):
-    n_bootstrap: int = Field(1000, ge=10)
-    seed: int = Field(0, ge=0)
+    n_bootstrap: int = Field(ge=10)
+    seed: int = Field(ge=0)
+
+
+TRACKING_SCHEMES = ("sqlite:///PATH", "postgresql://...", "mysql://...", "http(s)://HOST")
+
+
+def check_tracking_uri(uri: str) -> str:
+    """``uri`` if MLflow can track to it (a SQLite file, a database, a server), else a
+    ValueError that says what it takes."""
+    scheme, sep, rest = uri.partition("://")
+    base = scheme.split("+")[0].lower()
+    ok = bool(sep) and (
+        (base == "sqlite" and rest.startswith("/") and len(rest) > 1)
+        or (base in ("postgresql", "mysql", "mssql") and bool(rest))
+        or (base in ("http", "https") and bool(rest.split("/")[0]))
+        or (base == "databricks")
+    )
+    if not ok:
+        raise ValueError(
+            f"{uri!r} is not a tracking store MLflow reads; use {', '.join(TRACKING_SCHEMES)}"
+        )
+    return uri
 
 
 class MlflowConfig(_Frozen):
     """Tracking: a SQLite store at the project root; ``MLFLOW_TRACKING_URI`` overrides it."""
 
-    tracking_uri: str = "sqlite:///mlflow.db"
+    tracking_uri: str = Field(description=f"a store URI: {', '.join(TRACKING_SCHEMES)}")
     artifact_location: str = Field(
-        "mlartifacts", description="for new experiments in a local store (a server keeps its own)"
+        description="for new experiments in a local store (a server keeps its own)"
     )
-    experiment: str = "ecgpipe"
+    experiment: str = Field(min_length=1)
+
+    @field_validator("tracking_uri")
+    @classmethod
+    def _a_store(cls, value: str) -> str:
+        return check_tracking_uri(value)
 
 
 class Config(_Frozen):
     """The whole composed configuration."""
 
-    data: DataConfig = Field(default_factory=SyntheticDataConfig)
-    validate_: ValidateConfig = Field(default_factory=ValidateConfig, alias="validate")
-    preprocess: PreprocessConfig = Field(default_factory=PreprocessConfig)
-    split: SplitConfig = Field(default_factory=SplitConfig)
-    model: ModelConfig = Field(default_factory=ModelConfig)
-    train: TrainConfig = Field(default_factory=TrainConfig)
-    evaluate: EvaluateConfig = Field(default_factory=EvaluateConfig)
-    mlflow: MlflowConfig = Field(default_factory=MlflowConfig)
+    data: DataConfig
+    validate_: ValidateConfig = Field(alias="validate")
+    preprocess: PreprocessConfig
+    split: SplitConfig
+    model: ModelConfig
+    train: TrainConfig
+    evaluate: EvaluateConfig
+    mlflow: MlflowConfig
 
     model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
 
@@ -452,7 +606,75 @@ class Config(_Frozen):
                 f"split.strategy=folds needs the dataset's own folds and {name} has none; "
                 "use split.strategy=stratified"
             )
+        s = self.split
+        named = {*s.train_folds, *s.val_folds, *s.test_folds}
+        if s.strategy == "folds" and name in ("synthetic", "ptbxl") and named - set(range(1, 11)):
+            raise ValueError(
+                f"split: {name} has folds 1 to 10, not {sorted(named - set(range(1, 11)))}"
+            )
+        self._fits_the_model()
+        self._fits_the_records()
         return self
+
+    def _fits_the_model(self) -> None:
+        """The model reads what the data and preprocessing give it."""
+        kind, model, spec = self.model.input, self.model.name, self.preprocess.spectrogram
+        if (kind == "signal_features") != (self.data.name == "mitdb"):
+            if kind == "signal_features":
+                raise ValueError(f"model={model} classifies heartbeats; it needs data=mitdb")
+            raise ValueError(
+                f"data=mitdb gives heartbeats with RR features; model={model} takes whole "
+                "records (use model=beat_cnn)"
+            )
+        if kind in ("spectrogram", "both") and not spec.enabled:
+            raise ValueError(
+                f"model={model} reads spectrograms; set preprocess.spectrogram.enabled=true"
+            )
+
+    def _fits_the_records(self) -> None:
+        """Leads, windows and the spectrogram fit the records the dataset holds."""
+        p, t = self.preprocess, self.train
+        if p.leads is not None and (known := self.data.lead_names) is not None:
+            keys = {n.strip().casefold() for n in known}
+            if unknown := [n for n in p.leads if n.strip().casefold() not in keys]:
+                raise ValueError(
+                    f"preprocess.leads: {unknown} not among data={self.data.name}'s leads "
+                    f"({', '.join(known)})"
+                )
+        shortest = self.shortest_record_s
+        if not p.spectrogram.enabled:
+            return
+        window_s = p.spectrogram.window / p.fs
+        if window_s > shortest:
+            raise ValueError(
+                f"preprocess.spectrogram.window ({p.spectrogram.window} samples, "
+                f"{window_s:g} s at preprocess.fs={p.fs}) is longer than the shortest record "
+                f"({shortest:g} s)"
+            )
+        if self.model.input in ("spectrogram", "both"):
+            for key, seconds in (
+                ("train.crop_s", t.crop_s),
+                ("train.eval_window_s", t.eval_window_s),
+            ):
+                if seconds is not None and window_s > seconds:
+                    raise ValueError(
+                        f"preprocess.spectrogram.window ({window_s:g} s) is longer than "
+                        f"{key} ({seconds:g} s)"
+                    )
+
+    @property
+    def shortest_record_s(self) -> float:
+        """The shortest record (or beat window) the stages can meet, in seconds."""
+        p, d = self.preprocess, self.data
+        if d.name == "mitdb":
+            return p.beats.before_s + p.beats.after_s
+        if p.duration_s is not None:
+            return p.duration_s
+        if isinstance(d, SyntheticDataConfig):
+            return d.duration_s
+        if isinstance(d, PtbxlDataConfig):
+            return PTBXL_SECONDS
+        return d.min_duration_s
 
     @property
     def monitor(self) -> str:
@@ -470,10 +692,21 @@ class Config(_Frozen):
 
 
 DATA_NAMES = ("synthetic", "ptbxl", "cinc2017", "wfdb_folder", "mitdb")
+_TAGS = {"data": DATA_NAMES, "model": MODEL_NAMES}
+_TAGGED: dict[str, dict[str, type[BaseModel]]] = {
+    group: {
+        model.model_fields["name"].annotation.__args__[0]: model  # type: ignore[union-attr]
+        for model in union.__args__
+    }
+    for group, union in (("data", DataConfig.__origin__), ("model", ModelConfig.__origin__))
+}
 
 
-def parse_config(raw: Any, *, origin: str = "params") -> Config:
-    """Validate a plain mapping; errors name every offending key."""
+def parse_config(
+    raw: Any, *, origin: str = "params", set_by: Callable[[str], str | None] | None = None
+) -> Config:
+    """Validate a plain mapping; errors name every offending key (and, for an unknown key,
+    what ``set_by`` says set it)."""
     if not isinstance(raw, dict):
         kind = type(raw).__name__
         raise ConfigError(f"{origin}: expected a mapping at the top level, got {kind}")
@@ -483,12 +716,57 @@ def parse_config(raw: Any, *, origin: str = "params") -> Config:
         lines = []
         for e in err.errors():
             loc = [str(p) for p in e["loc"]]
-            if loc[:1] == ["data"] and len(loc) > 1 and loc[1] in DATA_NAMES:
-                del loc[1]  # the discriminated union's tag
-            msg = "unknown key" if e["type"] == "extra_forbidden" else e["msg"]
-            msg = msg.removeprefix("Value error, ")
-            lines.append(f"  {'.'.join(loc)}: {msg}" if loc else f"  {msg}")
+            tag = loc.pop(1) if len(loc) > 1 and loc[1] in _TAGS.get(loc[0], ()) else None
+            key = ".".join(loc)
+            if e["type"] == "extra_forbidden":
+                msg = _unknown(loc, tag)
+                if set_by is not None and (source := set_by(key)):
+                    msg += f"; {source} sets it"
+            else:
+                msg = e["msg"].removeprefix("Value error, ")
+                if e["type"] != "value_error" and isinstance(e.get("input"), str | int | float):
+                    msg += f" (got {e['input']!r})"
+            lines.append(f"  {key}: {msg}" if loc else f"  {msg}")
+        if len(lines) == 1:
+            raise ConfigError(f"{origin}: {lines[0].strip()}") from None
         raise ConfigError(f"{origin}: invalid configuration\n" + "\n".join(lines)) from None
+
+
+def _section(loc: list[str], tag: str | None) -> type[BaseModel] | None:
+    """The config class that holds the key at ``loc`` (its last part), if any."""
+    model: type[BaseModel] = Config
+    for i, part in enumerate(loc[:-1]):
+        if i == 0 and part in _TAGS:
+            if tag is None:
+                return None
+            model = _TAGGED[part][tag]
+            continue
+        field = model.model_fields.get(part) or next(
+            (f for f in model.model_fields.values() if f.alias == part), None
+        )
+        kind = getattr(field, "annotation", None)
+        if not (isinstance(kind, type) and issubclass(kind, BaseModel)):
+            return None
+        model = kind
+    return model
+
+
+def _unknown(loc: list[str], tag: str | None) -> str:
+    """ "unknown key", with what the section takes: the group option that has the key, or the
+    known keys closest to it."""
+    key, section = loc[-1], _section(loc, tag)
+    if section is None:
+        return "unknown key"
+    if loc[0] in _TAGS and tag is not None and len(loc) == 2:
+        owners = [n for n, c in _TAGGED[loc[0]].items() if key in c.model_fields]
+        if owners:
+            return f"unknown key for {loc[0]}={tag}; it is a key of " + " and ".join(
+                f"{loc[0]}={n}" for n in owners
+            )
+    known = [n for n, f in section.model_fields.items() if n != "name"]
+    close = difflib.get_close_matches(key, known, n=3)
+    hint = f"did you mean {' or '.join(close)}?" if close else f"it takes {', '.join(known)}"
+    return f"unknown key ({hint})"
 
 
 def load_params(path: str | Path = "params.yaml") -> Config:

@@ -22,12 +22,11 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import wfdb
 
 from ecgpipe import atomic, beats, signal
 from ecgpipe.cache import offsets, spectrogram_frames
 from ecgpipe.config import PreprocessConfig
-from ecgpipe.data.mitdb import read_annotations
+from ecgpipe.data.wfdb_io import read_annotations, read_record
 from ecgpipe.errors import PipelineError
 from ecgpipe.manifest import DatasetInfo, decode_labels
 from ecgpipe.parallel import imap
@@ -90,7 +89,7 @@ def transform(
 
 def load_record(path: Path) -> tuple[np.ndarray, float, list[str]]:
     """A WFDB record as (leads, samples) float64 in mV, its rate and lead names."""
-    record = wfdb.rdrecord(str(path))
+    record = read_record(path)
     return record.p_signal.T, float(record.fs), list(record.sig_name)
 
 

@@ -30,9 +30,10 @@ from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.experimental.callback import Callback
 from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
+from pydantic import ValidationError
 
 from ecgpipe import atomic, data_state, tracking
-from ecgpipe.config import Config, parse_config
+from ecgpipe.config import Config, ConfigError, MlflowConfig, parse_config
 from ecgpipe.errors import PipelineError
 from ecgpipe.paths import Paths
 
@@ -169,15 +170,22 @@ def job(cfg: DictConfig) -> float:
     parent = None
     if multirun:
         parent = json.loads((root / hc.sweep.dir / PARENT_FILE).read_text())["run_id"]
-    config = _config(cfg)
     name = hc.job.override_dirname or "defaults"
-    run_id = tracking.new_run(
-        config.mlflow,
-        root,
-        name=name,
-        parent_run_id=parent,
-        tags={"ecgpipe.sweep": "child" if multirun else "single", "sweep.job": str(hc.job.num)},
-    )
+    tags = {"ecgpipe.sweep": "child" if multirun else "single", "sweep.job": str(hc.job.num)}
+    try:
+        config = _config(cfg)
+    except ConfigError as err:  # refused: a FAILED child run says why, and the sweep goes on
+        if not multirun:
+            raise
+        log.error("sweep job %s (%s) refused: %s", hc.job.num, name, err)
+        try:
+            store = MlflowConfig.model_validate(OmegaConf.to_container(cfg.mlflow, resolve=True))
+        except ValidationError:
+            return math.nan  # no store to record it in: the log line is all there is
+        run_id = tracking.new_run(store, root, name=name, parent_run_id=parent, tags=tags)
+        tracking.end_run(store, root, run_id, "FAILED", tags={"error": str(err)[:5000]})
+        return math.nan
+    run_id = tracking.new_run(config.mlflow, root, name=name, parent_run_id=parent, tags=tags)
     from ecgpipe.stages import evaluate, train
 
     try:

@@ -29,7 +29,7 @@ from mlflow import MlflowClient
 from mlflow.environment_variables import MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR
 from mlflow.exceptions import MlflowException
 
-from ecgpipe.config import MlflowConfig
+from ecgpipe.config import MlflowConfig, check_tracking_uri
 from ecgpipe.errors import PipelineError
 
 if TYPE_CHECKING:
@@ -81,6 +81,10 @@ def store_root(root: Path) -> Path:
 
 def tracking_uri(cfg: MlflowConfig, root: Path) -> str:
     uri = os.environ.get(_ENV) or cfg.tracking_uri
+    try:
+        check_tracking_uri(uri)
+    except ValueError as err:
+        raise PipelineError(f"{_ENV}: {err}") from None
     if uri.startswith(_SQLITE) and not Path(uri[len(_SQLITE) :]).is_absolute():
         uri = _SQLITE + str((store_root(root) / uri[len(_SQLITE) :]).resolve())
     return uri

@@ -14,9 +14,8 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import wfdb
 
-from ecgpipe.data.mitdb import read_annotations
+from ecgpipe.data import wfdb_io
 from ecgpipe.manifest import DatasetInfo
 from ecgpipe.parallel import imap
 from ecgpipe.progress import track
@@ -101,7 +100,7 @@ class RecordCheck:
     """Beat data: how often each annotation symbol occurs (``None``: unread or not beat data)."""
 
 
-def _expected_bytes(header: wfdb.Record) -> dict[str, int]:
+def _expected_bytes(header: wfdb_io.Record) -> dict[str, int]:
     """Size each data file must have for the header's signals, formats and length."""
     per_file: dict[str, list[int]] = defaultdict(list)
     fmt: dict[str, int] = {}
@@ -122,13 +121,21 @@ def _expected_bytes(header: wfdb.Record) -> dict[str, int]:
     return sizes
 
 
-def _plateau_samples(x: np.ndarray, value: float) -> int:
-    """Samples of ``x`` that sit at ``value`` in runs of two or more equal samples."""
+def _plateau_samples(x: np.ndarray, value: np.ndarray) -> np.ndarray:
+    """Per column of ``x`` (samples, leads): samples at that column's ``value`` in runs of two or
+    more equal samples."""
     at = x == value
     steady = at[1:] & at[:-1]
-    return int(
-        np.count_nonzero(np.concatenate(([False], steady)) | np.concatenate((steady, [False])))
-    )
+    edge = np.zeros((1, x.shape[1]), dtype=bool)
+    return np.count_nonzero(np.concatenate((edge, steady)) | np.concatenate((steady, edge)), axis=0)
+
+
+def _lead_stats(x: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Per column of a finite (samples, leads) array: std, maximum, minimum, samples held at the
+    maximum and at the minimum, largest distance from the median."""
+    hi, lo = x.max(axis=0), x.min(axis=0)
+    peak = np.abs(x - np.median(x, axis=0)).max(axis=0)
+    return x.std(axis=0), hi, lo, _plateau_samples(x, hi), _plateau_samples(x, lo), peak
 
 
 def check_signal(
@@ -141,22 +148,26 @@ def check_signal(
     """
     failures = []
     finite = np.isfinite(signal)
-    for j in np.flatnonzero(~finite.all(axis=0)):
+    whole = finite.all(axis=0)
+    for j in np.flatnonzero(~whole):
         bad = np.flatnonzero(~finite[:, j])
         failures.append(
             Failure("nan", f"lead {leads[j]}: {bad.size} NaN/inf samples from {bad[0] / fs:.2f} s")
         )
     min_held = max(2, round(thr.saturation_min_s * fs))
+    columns = zip(*_lead_stats(signal[:, whole]), strict=True)  # a tuple per whole lead
+    stats = dict(zip(np.flatnonzero(whole).tolist(), columns, strict=True))
     for j, lead in enumerate(leads):
-        x = signal[finite[:, j], j]
-        if x.size == 0:
-            continue
-        std = float(x.std())
+        if j not in stats:  # a lead with NaN/inf: the checks on its finite samples
+            x = signal[finite[:, j], j][:, None]
+            if x.size == 0:
+                continue
+            stats[j] = tuple(s[0] for s in _lead_stats(x))
+        std, hi, lo, held_hi, held_lo, peak = stats[j]
         if std < thr.flat_std_mv:
             failures.append(Failure("flat_lead", f"lead {lead} is flat (std {std:.4f} mV)"))
             continue
-        for extreme, name in ((x.max(), "maximum"), (x.min(), "minimum")):
-            held = _plateau_samples(x, extreme)
+        for extreme, held, name in ((hi, held_hi, "maximum"), (lo, held_lo, "minimum")):
             if held >= min_held:
                 failures.append(
                     Failure(
@@ -166,7 +177,6 @@ def check_signal(
                     )
                 )
                 break
-        peak = float(np.abs(x - np.median(x)).max())
         if peak > thr.amplitude_limit_mv:
             failures.append(
                 Failure(
@@ -178,7 +188,7 @@ def check_signal(
     return failures
 
 
-def read_record(expected: Expected, thr: Thresholds) -> tuple[RecordCheck, wfdb.Record | None]:
+def read_record(expected: Expected, thr: Thresholds) -> tuple[RecordCheck, wfdb_io.Record | None]:
     """Read one record through wfdb and check files, header, and signal; the record too, where
     it passed.
 
@@ -191,11 +201,11 @@ def read_record(expected: Expected, thr: Thresholds) -> tuple[RecordCheck, wfdb.
         return RecordCheck([Failure("missing_file", f"{header_file} is missing")], None), None
     read_error: Exception | None = None
     try:
-        record = header = wfdb.rdrecord(str(path))
+        record = header = wfdb_io.read_record(path)
     except Exception as err:  # wfdb raises many types on malformed files
         read_error, record = err, None
         try:
-            header = wfdb.rdheader(str(path))
+            header = wfdb_io.read_header(path)
         except Exception as header_err:
             why = f"{header_file} cannot be parsed: {header_err}"
             return RecordCheck([Failure("unreadable", why)], None), None
@@ -210,9 +220,8 @@ def read_record(expected: Expected, thr: Thresholds) -> tuple[RecordCheck, wfdb.
     signal = record.p_signal
     leads = facts.leads
     if expected.leads:  # the leads that matter; others are never used
-        keep = [
-            i for i, name in enumerate(leads) if _key(name) in {_key(n) for n in expected.leads}
-        ]
+        wanted = {_key(n) for n in expected.leads}
+        keep = [i for i, name in enumerate(leads) if _key(name) in wanted]
         signal, leads = signal[:, keep], tuple(leads[i] for i in keep)
     failures = check_signal(signal, leads, float(header.fs), thr)
     if expected.annotator is None:
@@ -236,7 +245,7 @@ def check_annotations(
     if not file.is_file():
         return [Failure("annotations", f"{file} is missing")], None
     try:
-        samples, symbols = read_annotations(path, annotator)
+        samples, symbols = wfdb_io.read_annotations(path, annotator)
     except Exception as err:  # wfdb raises many types on malformed files
         return [Failure("annotations", f"{file} cannot be read: {err}")], None
     outside = np.flatnonzero((samples < 0) | (samples >= n_samples))
@@ -257,7 +266,7 @@ def _key(lead: str) -> str:
     return str(lead).strip().casefold()
 
 
-def _check_header(header: wfdb.Record, path: Path, expected: Expected) -> list[Failure]:
+def _check_header(header: wfdb_io.Record, path: Path, expected: Expected) -> list[Failure]:
     """Data files present with the size the header implies; rate, length and leads as expected."""
     failures = []
     for name, size in _expected_bytes(header).items():

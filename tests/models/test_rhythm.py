@@ -6,9 +6,12 @@ import torch
 
 from ecgpipe import models
 from ecgpipe.models.rhythm import RRFeatures
+from tests.conftest import conf
 
 FS = 100.0
 T = np.arange(3000) / FS
+
+OPTIONS = {name: conf("model", name)["options"] for name in models.NAMES}
 
 
 def beats_at(times) -> np.ndarray:
@@ -54,7 +57,9 @@ def test_a_window_without_beats_gives_zeros():
 
 
 def test_the_fused_model_takes_the_sampling_rate_from_the_data():
-    net = models.build("cnn1d_rr", 1, 4, 300.0, widths=[8, 16]).eval()
+    net = models.build(
+        "cnn1d_rr", 1, 4, 300.0, **(OPTIONS["cnn1d_rr"] | {"widths": [8, 16]})
+    ).eval()
     assert net.rr.fs == 300.0
     out = net(torch.randn(2, 1, 900))
     assert out.shape == (2, 4) and torch.isfinite(out).all()

@@ -9,28 +9,40 @@ import torch
 
 from ecgpipe import signal
 from ecgpipe.cache import Cache
-from ecgpipe.config import Config, TrainConfig
+from ecgpipe.compose import compose_config
+from ecgpipe.config import TrainConfig
 from ecgpipe.datamodule import ECGDataModule
-from ecgpipe.lit_module import ECGClassifier, predict
+from ecgpipe.lit_module import predict
 from ecgpipe.models import INPUTS, build
 from ecgpipe.normalization import Normalizer
 from ecgpipe.serving.model import InputError, RecordModel, WindowModel
 from ecgpipe.stages.train import record_model
+from tests.conftest import PROJECT, conf
 
 from ..test_datamodule import FS, LENGTHS, SPEC, make_cache
+from ..test_lit_module import classifier
 
 
 def trained_pair(root: Path, model: str, aggregate: str, multilabel: bool):
     """A data module over a cache of records of many lengths, an (untrained) classifier on it,
     and the served model ``train`` would log for them."""
     make_cache(root, LENGTHS, multilabel=multilabel)
-    t = TrainConfig(eval_window_s=2.5, eval_stride_s=1.25, aggregate=aggregate, batch_size=8)
+    t = TrainConfig(
+        **conf("train", eval_window_s=2.5, eval_stride_s=1.25, aggregate=aggregate, batch_size=8)
+    )
     dm = ECGDataModule(root / "processed", root / "split", INPUTS[model], t)
     torch.manual_seed(0)
-    module = ECGClassifier(
-        model, {}, 2, 3, ["a", "b", "c"], multilabel, [10, 10, 10], 20, aggregate=aggregate, fs=FS
+    module = classifier(
+        model,
+        n_leads=2,
+        multilabel=multilabel,
+        class_counts=[10, 10, 10],
+        n_train=20,
+        loss="bce" if multilabel else "ce",
+        aggregate=aggregate,
+        fs=FS,
     )
-    cfg = Config.model_validate({"model": {"name": model}, "train": {"aggregate": aggregate}})
+    cfg = compose_config(PROJECT / "conf", [f"model={model}", f"train.aggregate={aggregate}"])
     decision = {"thresholds": (0.5, 0.4, 0.6)} if multilabel else {"factors": (1.0, 2.0, 0.5)}
     return dm, module, record_model(cfg, dm, module, decision, "run")
 
@@ -81,7 +93,14 @@ def test_served_model_computes_the_cached_spectrogram(tmp_path):
     x = np.stack([np.asarray(cache.signal(r)[:, :250]) for r in range(3)])
     _, _, expected = signal.spectrogram(x, FS, **SPEC)
     norm = Normalizer.identity(2, expected.shape[2])
-    served = WindowModel(build("spectro2d", 2, 3, FS), "spectro2d", norm, True, FS, SPEC)
+    served = WindowModel(
+        build("spectro2d", 2, 3, FS, **conf("model", "spectro2d")["options"]),
+        "spectro2d",
+        norm,
+        True,
+        FS,
+        SPEC,
+    )
     got = served.spectrogram(torch.from_numpy(x)).numpy()
     np.testing.assert_allclose(got, expected, atol=1e-4)
 

@@ -104,6 +104,10 @@ def test_another_sampling_rate_is_resampled_and_wrong_records_get_one_line_each(
     assert "3 records could not be scored" in caplog.text
 
 
-def test_a_missing_model_says_what_to_run(tmp_path, caplog):
-    assert predict(tmp_path, str(tmp_path)) == 1
+def test_a_missing_model_says_what_to_run(project, tmp_path, caplog):
+    assert predict(project, str(tmp_path)) == 1
     assert "no trained model here" in caplog.text and "dvc repro train" in caplog.text
+    bare = tmp_path / "bare"
+    bare.mkdir()
+    assert predict(bare, str(bare)) == 1
+    assert "is not an ecgpipe project (no params.yaml or conf/)" in caplog.text

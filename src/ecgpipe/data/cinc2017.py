@@ -17,11 +17,11 @@ from pathlib import Path
 
 import pandas as pd
 
+from ecgpipe.config import CINC2017_LEADS as LEADS
 from ecgpipe.data.tables import header_records, read_table
 from ecgpipe.manifest import DatasetInfo, encode_labels
 
 CLASSES = ("N", "A", "O", "~")
-LEADS = ("ECG",)
 REFERENCE = "REFERENCE.csv"
 TASK = "rhythm"
 

@@ -21,9 +21,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
-import wfdb
 
 from ecgpipe.data.tables import DatasetError, header_records
 from ecgpipe.manifest import DatasetInfo, encode_labels
@@ -96,9 +94,3 @@ def _row(
         "label_error": error,
         "fold": -1,
     }
-
-
-def read_annotations(path: Path, annotator: str) -> tuple[np.ndarray, np.ndarray]:
-    """A record's annotations: (sample indices, symbols), in file order."""
-    ann = wfdb.rdann(str(path), annotator)
-    return np.asarray(ann.sample, dtype=np.int64), np.asarray(ann.symbol, dtype=str)

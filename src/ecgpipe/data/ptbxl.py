@@ -13,12 +13,12 @@ from pathlib import Path
 
 import pandas as pd
 
+from ecgpipe.config import PTBXL_LEADS as LEADS
+from ecgpipe.config import PTBXL_SECONDS as DURATION_S
 from ecgpipe.data.labels import ScpStatements
 from ecgpipe.data.tables import DatasetError, read_table
 from ecgpipe.manifest import DatasetInfo, encode_labels
 
-LEADS = ("I", "II", "III", "AVR", "AVL", "AVF", "V1", "V2", "V3", "V4", "V5", "V6")
-DURATION_S = 10.0
 DATABASE = "ptbxl_database.csv"
 STATEMENTS = "scp_statements.csv"
 REQUIRED = ("ecg_id", "patient_id", "scp_codes", "strat_fold", "filename_lr", "filename_hr")
@@ -54,11 +54,9 @@ def _patient(text: str) -> str:
 
 def download(root: Path) -> None:
     """Fetch PTB-XL from PhysioNet into ``root`` (needs a network; never used offline)."""
-    import wfdb
+    from ecgpipe.data import wfdb_io
 
-    root.mkdir(parents=True, exist_ok=True)
-    wfdb.dl_files("ptb-xl", str(root), [DATABASE, STATEMENTS])
-    wfdb.dl_database("ptb-xl", str(root))
+    wfdb_io.download("ptb-xl", root, [DATABASE, STATEMENTS])
 
 
 def read(

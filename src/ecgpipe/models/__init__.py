@@ -9,11 +9,12 @@ or ``signal_features`` (``model(signal, features)``, the cache's per-row feature
 from __future__ import annotations
 
 import inspect
-from typing import Any, Literal
+from typing import Any
 
 import torch
 from torch import nn
 
+from ecgpipe.config import MODEL_NAMES, MODEL_OPTIONS, ModelInput
 from ecgpipe.models.beat import BeatCNN
 from ecgpipe.models.cnn1d import CNN1d
 from ecgpipe.models.hybrid import Hybrid
@@ -22,7 +23,7 @@ from ecgpipe.models.resnet1d import ResNet1dWang, XResNet1d
 from ecgpipe.models.rhythm import CNN1dRR
 from ecgpipe.models.spectro2d import Spectro2d
 
-Input = Literal["signal", "spectrogram", "both", "signal_features"]
+Input = ModelInput
 
 
 class Ensemble(nn.Module):
@@ -46,19 +47,20 @@ def member_logits(net: nn.Module, *inputs: torch.Tensor) -> torch.Tensor:
     return out if isinstance(net, Ensemble) else out[None]
 
 
-_MODELS: dict[str, tuple[type[nn.Module], dict[str, Any], Input]] = {
-    "cnn1d": (CNN1d, {}, "signal"),
-    "cnn1d_rr": (CNN1dRR, {}, "signal"),
-    "resnet1d_wang": (ResNet1dWang, {}, "signal"),
-    "xresnet1d50": (XResNet1d, {"layers": (3, 4, 6, 3)}, "signal"),
-    "xresnet1d101": (XResNet1d, {"layers": (3, 4, 23, 3)}, "signal"),
-    "inception1d": (Inception1d, {}, "signal"),
-    "spectro2d": (Spectro2d, {}, "spectrogram"),
-    "hybrid": (Hybrid, {}, "both"),
-    "beat_cnn": (BeatCNN, {}, "signal_features"),
+_MODELS: dict[str, tuple[type[nn.Module], dict[str, Any]]] = {
+    "cnn1d": (CNN1d, {}),
+    "cnn1d_rr": (CNN1dRR, {}),
+    "resnet1d_wang": (ResNet1dWang, {}),
+    "xresnet1d50": (XResNet1d, {"layers": (3, 4, 6, 3)}),
+    "xresnet1d101": (XResNet1d, {"layers": (3, 4, 23, 3)}),
+    "inception1d": (Inception1d, {}),
+    "spectro2d": (Spectro2d, {}),
+    "hybrid": (Hybrid, {}),
+    "beat_cnn": (BeatCNN, {}),
 }
-NAMES = tuple(_MODELS)
-INPUTS: dict[str, Input] = {name: spec[2] for name, spec in _MODELS.items()}
+"""Each model's class and the constructor arguments its name fixes (the depth of an xresnet)."""
+NAMES = MODEL_NAMES
+INPUTS: dict[str, Input] = {name: MODEL_OPTIONS[name].input for name in NAMES}
 
 
 GIVEN = {"in_channels", "n_classes", "fs", "n_features"}
@@ -68,8 +70,8 @@ the number of per-row features."""
 
 def options_of(name: str) -> set[str]:
     """The constructor options model ``name`` accepts."""
-    cls = _MODELS[name][0]
-    return set(inspect.signature(cls).parameters) - GIVEN
+    cls, fixed = _MODELS[name]
+    return set(inspect.signature(cls).parameters) - GIVEN - set(fixed)
 
 
 def build(
@@ -82,8 +84,9 @@ def build(
     **options: Any,
 ) -> nn.Module:
     """Model ``name`` for ``in_channels`` leads at ``fs`` Hz (and ``n_features`` per-row
-    features) and ``n_classes`` outputs (logits); an :class:`Ensemble` of that many
-    independently initialised copies for ``members > 1``."""
+    features) and ``n_classes`` outputs (logits), with ``options`` (all of those
+    :data:`ecgpipe.config.MODEL_OPTIONS` lists for it, as ``conf/model/<name>.yaml`` gives them);
+    an :class:`Ensemble` of that many independently initialised copies for ``members > 1``."""
     if members > 1:
         return Ensemble(
             [
@@ -93,13 +96,14 @@ def build(
         )
     if name not in _MODELS:
         raise ValueError(f"unknown model {name!r}; expected one of {', '.join(NAMES)}")
-    cls, defaults, _ = _MODELS[name]
-    options = {k: tuple(v) if isinstance(v, list) else v for k, v in options.items()}
+    cls, fixed = _MODELS[name]
+    checked = MODEL_OPTIONS[name].model_validate(options)
+    kwargs = {k: tuple(v) if isinstance(v, list) else v for k, v in checked}
     params = inspect.signature(cls).parameters
     if "fs" in params:
-        options["fs"] = fs
+        kwargs["fs"] = fs
     if "n_features" in params:
         if n_features <= 0:
             raise ValueError(f"model {name} reads per-row features and the data has none")
-        options["n_features"] = n_features
-    return cls(in_channels, n_classes, **(defaults | options))
+        kwargs["n_features"] = n_features
+    return cls(in_channels, n_classes, **(fixed | kwargs))

@@ -22,10 +22,10 @@ class BeatCNN(nn.Module):
         in_channels: int,
         n_classes: int,
         n_features: int,
-        widths: tuple[int, ...] = (16, 32, 64),
-        kernel_size: int = 5,
-        dropout: float = 0.3,
-        rr_width: int = 32,
+        widths: tuple[int, ...],
+        kernel_size: int,
+        dropout: float,
+        rr_width: int,
     ):
         super().__init__()
         self.cnn = CNN1d(in_channels, n_classes, widths, kernel_size, dropout)

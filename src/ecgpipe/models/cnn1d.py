@@ -13,9 +13,9 @@ class CNN1d(nn.Module):
         self,
         in_channels: int,
         n_classes: int,
-        widths: tuple[int, ...] = (32, 64, 128, 128),
-        kernel_size: int = 7,
-        dropout: float = 0.3,
+        widths: tuple[int, ...],
+        kernel_size: int,
+        dropout: float,
     ):
         super().__init__()
         blocks: list[nn.Module] = []

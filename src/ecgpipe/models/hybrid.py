@@ -15,9 +15,9 @@ class Hybrid(nn.Module):
         self,
         in_channels: int,
         n_classes: int,
-        width_1d: int = 64,
-        widths_2d: tuple[int, ...] = (32, 64),
-        dropout: float = 0.5,
+        width_1d: int,
+        widths_2d: tuple[int, ...],
+        dropout: float,
     ):
         super().__init__()
         self.signal_branch = nn.Sequential(

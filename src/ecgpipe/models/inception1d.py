@@ -37,11 +37,11 @@ class Inception1d(nn.Module):
         self,
         in_channels: int,
         n_classes: int,
-        depth: int = 6,
-        filters: int = 32,
-        kernels: tuple[int, ...] = (39, 19, 9),
-        bottleneck: int = 32,
-        dropout: float = 0.5,
+        depth: int,
+        filters: int,
+        kernels: tuple[int, ...],
+        bottleneck: int,
+        dropout: float,
     ):
         super().__init__()
         width = filters * (len(kernels) + 1)

@@ -37,11 +37,11 @@ class ResNet1dWang(nn.Module):
         self,
         in_channels: int,
         n_classes: int,
-        width: int = 128,
-        blocks: int = 3,
-        kernels: tuple[int, int] = (5, 3),
-        stem_kernel: int = 7,
-        dropout: float = 0.5,
+        width: int,
+        blocks: int,
+        kernels: tuple[int, int],
+        stem_kernel: int,
+        dropout: float,
     ):
         super().__init__()
         self.stem = conv_bn(in_channels, width, stem_kernel)
@@ -81,10 +81,10 @@ class XResNet1d(nn.Module):
         self,
         in_channels: int,
         n_classes: int,
-        layers: tuple[int, ...] = (3, 4, 6, 3),
-        widths: tuple[int, ...] = (64, 128, 256, 512),
-        kernel: int = 5,
-        dropout: float = 0.5,
+        layers: tuple[int, ...],
+        widths: tuple[int, ...],
+        kernel: int,
+        dropout: float,
     ):
         super().__init__()
         stem = (32, 32, widths[0])

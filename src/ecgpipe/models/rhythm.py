@@ -117,10 +117,10 @@ class CNN1dRR(nn.Module):
         in_channels: int,
         n_classes: int,
         fs: float,
-        widths: tuple[int, ...] = (32, 64, 128, 128),
-        kernel_size: int = 7,
-        dropout: float = 0.3,
-        rr_width: int = 32,
+        widths: tuple[int, ...],
+        kernel_size: int,
+        dropout: float,
+        rr_width: int,
     ):
         super().__init__()
         self.cnn = CNN1d(in_channels, n_classes, widths, kernel_size, dropout)

@@ -13,8 +13,8 @@ class Spectro2d(nn.Module):
         self,
         in_channels: int,
         n_classes: int,
-        widths: tuple[int, ...] = (32, 64, 128),
-        dropout: float = 0.5,
+        widths: tuple[int, ...],
+        dropout: float,
     ):
         super().__init__()
         blocks: list[nn.Module] = []

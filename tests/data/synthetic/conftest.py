@@ -8,9 +8,12 @@ import pytest
 
 from ecgpipe.config import SyntheticDataConfig
 from ecgpipe.data.synthetic import Cohort, GenerationSummary, draw_cohort, generate
+from tests.conftest import conf
 
 # 10 % defects on 120 records: 12 broken records, so every kind occurs.
-SMALL = SyntheticDataConfig(n_records=120, seed=7, defect_rate=0.1, workers=2)
+SMALL = SyntheticDataConfig(
+    **conf("data", "synthetic", n_records=120, seed=7, defect_rate=0.1, workers=2)
+)
 
 
 @pytest.fixture(scope="session")
@@ -28,4 +31,4 @@ def dataset_serial(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Gene
 @pytest.fixture(scope="session")
 def cohort() -> Cohort:
     """3000 cohort draws at the default settings (labels and specs only, no signals)."""
-    return draw_cohort(SyntheticDataConfig(n_records=3000))
+    return draw_cohort(SyntheticDataConfig(**conf("data", "synthetic", n_records=3000)))

@@ -11,6 +11,7 @@ from ecgpipe.config import SyntheticDataConfig
 from ecgpipe.data.synthetic import Cohort, draw_cohort
 from ecgpipe.data.synthetic.cohort import N_FOLDS
 from ecgpipe.data.synthetic.scp import STATEMENTS, SUPERCLASSES
+from tests.conftest import conf
 
 TARGETS = {"NORM": 0.44, "MI": 0.25, "STTC": 0.24, "CD": 0.22, "HYP": 0.12}
 
@@ -87,7 +88,7 @@ def test_folds_are_per_patient_and_stratified(cohort: Cohort) -> None:
 
 
 def test_cohort_is_deterministic_and_seeded() -> None:
-    cfg = SyntheticDataConfig(n_records=200, seed=3)
+    cfg = SyntheticDataConfig(**conf("data", "synthetic", n_records=200, seed=3))
     a, b = draw_cohort(cfg), draw_cohort(cfg)
     assert a == b
     c = draw_cohort(cfg.model_copy(update={"seed": 4}))
@@ -95,7 +96,11 @@ def test_cohort_is_deterministic_and_seeded() -> None:
 
 
 def test_records_per_patient_follows_config() -> None:
-    c = draw_cohort(SyntheticDataConfig(n_records=1000, records_per_patient=1.0))
+    c = draw_cohort(
+        SyntheticDataConfig(**conf("data", "synthetic", n_records=1000, records_per_patient=1.0))
+    )
     assert c.n_patients == 1000
-    c = draw_cohort(SyntheticDataConfig(n_records=1000, records_per_patient=4.0))
+    c = draw_cohort(
+        SyntheticDataConfig(**conf("data", "synthetic", n_records=1000, records_per_patient=4.0))
+    )
     assert 1000 / c.n_patients == pytest.approx(4.0, abs=0.6)

@@ -16,6 +16,7 @@ import wfdb
 
 from ecgpipe.config import SyntheticDataConfig
 from ecgpipe.data.synthetic import LEADS, GenerationSummary, generate
+from tests.conftest import conf
 
 generate_module = importlib.import_module("ecgpipe.data.synthetic.generate")
 
@@ -155,7 +156,11 @@ def test_summary(dataset: Dataset) -> None:
 
 
 def test_500_hz_records_carry_mains(tmp_path: Path) -> None:
-    cfg = SyntheticDataConfig(n_records=12, sampling_rate=500, defect_rate=0.0, workers=1, seed=2)
+    cfg = SyntheticDataConfig(
+        **conf(
+            "data", "synthetic", n_records=12, sampling_rate=500, defect_rate=0.0, workers=1, seed=2
+        )
+    )
     generate(cfg, tmp_path / "hr")
     db = pd.read_csv(tmp_path / "hr" / "ptbxl_database.csv")
     assert not (tmp_path / "hr" / "records100").exists()
@@ -174,7 +179,7 @@ def test_500_hz_records_carry_mains(tmp_path: Path) -> None:
 
 def test_generation_is_atomic(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     out = tmp_path / "ds"
-    cfg = SyntheticDataConfig(n_records=5, defect_rate=0.0, workers=1)
+    cfg = SyntheticDataConfig(**conf("data", "synthetic", n_records=5, defect_rate=0.0, workers=1))
     generate(cfg, out)
     (out / "stale.txt").write_text("old")
     before = sorted(p.name for p in out.iterdir())

@@ -21,6 +21,7 @@ from ecgpipe.data.synthetic.physiology import (
     twelve_leads,
     unit,
 )
+from tests.conftest import conf
 
 FS = 1000  # measurements on clean beats rendered at 1 kHz
 L = {name: i for i, name in enumerate(LEADS)}
@@ -213,7 +214,9 @@ def test_left_atrial_enlargement_widens_p_with_deep_terminal_v1() -> None:
 def test_difficulty_shrinks_effects() -> None:
     st = []
     for difficulty in (0.0, 1.0):
-        c = draw_cohort(SyntheticDataConfig(n_records=600, difficulty=difficulty))
+        c = draw_cohort(
+            SyntheticDataConfig(**conf("data", "synthetic", n_records=600, difficulty=difficulty))
+        )
         st.append(np.median(measure(having(c, "IMI"))["st"][:, L["AVF"]]))
     assert st[0] > 1.5 * st[1] > 0.0
 

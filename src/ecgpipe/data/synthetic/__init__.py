@@ -6,10 +6,10 @@ one record's (12, n) signal in mV from its :class:`RecordSpec`; :func:`draw_coho
 patients, labels and folds without any signal.
 """
 
+from ecgpipe.config import PTBXL_LEADS as LEADS
 from ecgpipe.data.synthetic.cohort import Cohort, PlannedRecord, draw_cohort
 from ecgpipe.data.synthetic.defects import KINDS as DEFECT_KINDS
 from ecgpipe.data.synthetic.generate import GenerationSummary, generate
-from ecgpipe.data.synthetic.physiology import LEADS
 from ecgpipe.data.synthetic.record import RecordSpec, synthesize
 
 __all__ = [

@@ -13,10 +13,6 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-LEADS: tuple[str, ...] = (
-    "I", "II", "III", "AVR", "AVL", "AVF", "V1", "V2", "V3", "V4", "V5", "V6"
-)  # fmt: skip
-
 ATRIAL, VENTRICULAR, REPOLARISATION = 0, 1, 2
 SINUS, ECTOPIC, BLOCKED_P = 0, 1, 2
 
