@@ -22,7 +22,6 @@ interrupted run never leaves something that passes for a complete cache.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -31,6 +30,7 @@ import pandas as pd
 
 from ecgpipe import signal
 from ecgpipe.errors import PipelineError
+from ecgpipe.paths import read_json
 
 FILES = ("signals.npy", "labels.npy", "index.csv", "meta.json")
 
@@ -119,7 +119,7 @@ class Cache:
         hint = "run `dvc repro preprocess` to rebuild it"
         if missing := [f for f in FILES if not (path / f).is_file()]:
             raise CacheError(f"{path}: not a complete preprocessed cache (lacks {missing}); {hint}")
-        meta = json.loads((path / "meta.json").read_text())
+        meta = read_json(path / "meta.json", ("shapes", "spectrogram"))
         index = pd.read_csv(
             path / "index.csv", dtype={"record_id": str, "patient_id": str}, keep_default_na=False
         )

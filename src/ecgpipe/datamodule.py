@@ -29,6 +29,7 @@ from ecgpipe.cache import Cache
 from ecgpipe.config import AugmentConfig, TrainConfig
 from ecgpipe.models import Input
 from ecgpipe.normalization import Normalizer
+from ecgpipe.paths import load_npy
 from ecgpipe.serving.windows import Windowing, crop
 from ecgpipe.splitting import SPLITS
 
@@ -136,7 +137,7 @@ class ECGDataModule(pl.LightningDataModule):
         super().__init__()
         self.cache_dir, self.split_dir, self.kind, self.cfg = cache_dir, split_dir, kind, cfg
         self.cache = Cache.open(cache_dir)
-        self.rows = {name: np.load(split_dir / f"{name}.npy") for name in SPLITS}
+        self.rows = {name: load_npy(split_dir / f"{name}.npy") for name in SPLITS}
         meta = self.cache.meta
         spec = meta["spectrogram"] if kind != "signal" else None
         if kind == "signal_features":

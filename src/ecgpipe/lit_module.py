@@ -9,6 +9,8 @@ tuned-threshold metrics over DDP ranks equal those of one process; scoring goes 
 
 from __future__ import annotations
 
+import pickle
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -19,6 +21,7 @@ from torchmetrics.utilities import dim_zero_cat
 
 from ecgpipe import losses, metrics, models
 from ecgpipe.errors import TrainingDiverged
+from ecgpipe.paths import broken
 
 INPUT_KEYS = ("signal", "spectrogram", "features")
 ARGUMENTS = {
@@ -260,3 +263,16 @@ def predict(
     order = np.argsort(torch.cat([o["index"] for o in out]).numpy(), kind="stable")
     y = torch.cat([o["target"] for o in out]).numpy()[order]
     return y, torch.cat([o["probs"] for o in out]).numpy()[order]
+
+
+def load_checkpoint(path: Path) -> ECGClassifier:
+    """The classifier saved at ``path`` (on the CPU), or a BrokenOutputError that says how to
+    rebuild it: a missing, truncated or foreign checkpoint is not a traceback."""
+    if not Path(path).is_file():
+        raise broken(path, "missing")
+    try:
+        return ECGClassifier.load_from_checkpoint(path, map_location="cpu", weights_only=False)
+    except (RuntimeError, EOFError, OSError, KeyError, TypeError, pickle.UnpicklingError) as err:
+        raise broken(
+            path, f"not a checkpoint ecgpipe can load ({type(err).__name__}: {err})"
+        ) from None

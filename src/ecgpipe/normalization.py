@@ -8,14 +8,14 @@ z-scored with training statistics.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 
 import numpy as np
 
 from ecgpipe import atomic
+from ecgpipe.paths import broken, read_json
 
 WINDOW_STD_FLOOR = 0.01
 """mV: a window flatter than this is centred, not scaled up (``per_window``)."""
@@ -87,7 +87,9 @@ class Normalizer:
 
     @classmethod
     def load(cls, path: Path) -> Normalizer:
-        raw = json.loads(Path(path).read_text())
+        raw = read_json(path)
+        if not isinstance(raw, dict) or set(raw) - {f.name for f in fields(cls)}:
+            raise broken(path, "not a normalisation ecgpipe wrote")
         return cls(
             **{
                 k: v if v is None or isinstance(v, bool) else np.asarray(v, np.float32)

@@ -6,8 +6,14 @@ gives its own directory there, so it trains on the DAG's data without touching t
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ecgpipe.errors import PipelineError
 
 
 @dataclass(frozen=True)
@@ -70,3 +76,54 @@ class Paths:
     def eval_reports(self) -> Path:
         """evaluate's report and figures."""
         return self.results / "reports"
+
+
+MADE_BY = {
+    "prepared": "prepare",
+    "validated": "validate",
+    "processed": "preprocess",
+    "split": "split",
+    "models": "train",
+}
+"""The stage that writes each output folder (as named in dvc.yaml)."""
+
+
+def rebuild_hint(path: Path) -> str:
+    """How to rebuild the stage output at ``path``: the ``dvc repro`` of the stage that writes
+    the folder it lies in."""
+    stage = next((MADE_BY[p] for p in reversed(Path(path).parts) if p in MADE_BY), None)
+    return f"run `dvc repro {stage}` to rebuild it" if stage else "rebuild it"
+
+
+class BrokenOutputError(PipelineError):
+    """A stage's output is missing, truncated or corrupt."""
+
+
+def broken(path: Path, why: str) -> BrokenOutputError:
+    """The error for a stage output at ``path`` that cannot be used, with how to rebuild it."""
+    return BrokenOutputError(f"{path}: {why}; {rebuild_hint(path)}")
+
+
+def read_json(path: Path, keys: tuple[str, ...] = ()) -> Any:
+    """A JSON stage output (a mapping holding ``keys``), or a :class:`BrokenOutputError`."""
+    try:
+        raw = json.loads(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise broken(path, "missing") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        raise broken(path, f"not valid JSON ({err})") from None
+    if keys and not isinstance(raw, dict):
+        raise broken(path, f"holds a {type(raw).__name__}, not a mapping")
+    if missing := [k for k in keys if k not in raw]:
+        raise broken(path, f"lacks {', '.join(missing)}")
+    return raw
+
+
+def load_npy(path: Path, **kwargs: Any) -> np.ndarray:
+    """A NumPy stage output (``np.load`` with ``kwargs``), or a :class:`BrokenOutputError`."""
+    try:
+        return np.load(path, **kwargs)
+    except FileNotFoundError:
+        raise broken(path, "missing") from None
+    except (ValueError, OSError, EOFError) as err:
+        raise broken(path, f"not a readable .npy array ({err})") from None

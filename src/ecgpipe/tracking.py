@@ -31,6 +31,7 @@ from mlflow.exceptions import MlflowException
 
 from ecgpipe.config import MlflowConfig, check_tracking_uri
 from ecgpipe.errors import PipelineError
+from ecgpipe.paths import read_json
 
 if TYPE_CHECKING:
     from ecgpipe.serving.model import RecordModel
@@ -393,7 +394,7 @@ def load_record_model(ref: str, cfg: MlflowConfig, root: Path) -> tuple[RecordMo
     folder = Path(ref) if Path(ref).is_absolute() else root / ref
     uri = ref
     if (folder / "run.json").is_file():
-        uri = f"runs:/{json.loads((folder / 'run.json').read_text())['run_id']}/model"
+        uri = f"runs:/{read_json(folder / 'run.json', ('run_id',))['run_id']}/model"
     elif (folder / "MLmodel").is_file():
         uri = str(folder)
     elif "://" not in ref and not ref.startswith(("runs:", "models:")):

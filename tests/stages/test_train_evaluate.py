@@ -136,6 +136,36 @@ def test_evaluate_explains_a_training_run_missing_from_the_store(runs, tmp_path,
     )
 
 
+@pytest.mark.parametrize(
+    ("file", "damage", "stage"),
+    [
+        ("data/processed/meta.json", b'{"shapes": ', "preprocess"),
+        ("models/best.ckpt", None, "train"),  # truncated to half
+        ("models/thresholds.json", "delete", "train"),
+        ("models/normalization.json", b"\x00\xff", "train"),
+        ("models/run.json", b"[]", "train"),
+        ("data/split/test.npy", b"NUMPY", "split"),
+    ],
+)
+def test_a_broken_output_between_stages_is_one_line_and_the_command(
+    runs, tmp_path, monkeypatch, caplog, file, damage, stage
+):
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    copy = tmp_path / "p"
+    shutil.copytree(runs[0], copy)
+    target = copy / file
+    if damage == "delete":
+        target.unlink()
+    elif damage is None:
+        target.write_bytes(target.read_bytes()[: target.stat().st_size // 2])
+    else:
+        target.write_bytes(damage)
+    assert main(["--root", str(copy), "evaluate"]) == 1
+    [line] = [r.getMessage() for r in caplog.records if r.levelname == "ERROR"]
+    assert str(target) in line and f"run `dvc repro {stage}` to rebuild it" in line
+    assert "\n" not in line and "Traceback" not in caplog.text
+
+
 def test_the_run_declares_its_kind_source_and_the_splits_it_used(runs):
     c, run_id = client(runs[0])
     run = c.get_run(run_id)

@@ -8,7 +8,6 @@ into the training run in MLflow.
 
 from __future__ import annotations
 
-import json
 import logging
 from pathlib import Path
 
@@ -19,9 +18,9 @@ from ecgpipe.config import Config
 from ecgpipe.datamodule import ECGDataModule
 from ecgpipe.errors import PipelineError
 from ecgpipe.evaluation import multiclass, multilabel, plots
-from ecgpipe.lit_module import ECGClassifier, predict
+from ecgpipe.lit_module import load_checkpoint, predict
 from ecgpipe.normalization import Normalizer
-from ecgpipe.paths import Paths
+from ecgpipe.paths import Paths, broken, read_json
 
 log = logging.getLogger("ecgpipe")
 
@@ -31,7 +30,7 @@ def run(cfg: Config, paths: Paths, *, register: bool = True) -> dict:
     ckpt, run_file = paths.models / "best.ckpt", paths.models / "run.json"
     if not ckpt.is_file() or not run_file.is_file():
         raise PipelineError(f"{paths.models}: no trained model; run `dvc repro train` first")
-    run_id = json.loads(run_file.read_text())["run_id"]
+    run_id = read_json(run_file, ("run_id",))["run_id"]
     tracking.check_run(cfg.mlflow, paths.root, run_id, run_file)
     dm, y, p = test_scores(cfg, paths)
     classes, e = dm.cache.classes, cfg.evaluate
@@ -46,15 +45,15 @@ def run(cfg: Config, paths: Paths, *, register: bool = True) -> dict:
     figures = paths.eval_reports / "figures"
     title = f"{cfg.model.name} on {dataset} ({task}), test split"
     if dm.multilabel:
-        thresholds = json.loads((paths.models / "thresholds.json").read_text())
-        thr = np.array([thresholds[c] for c in classes])
+        thresholds = read_json(paths.models / "thresholds.json", tuple(classes))
+        thr = np.array([thresholds[c] for c in classes], dtype=float)
         test = multilabel.score(y, p, thr, classes, **boot)
         prior = multilabel.label_prior(y_train, len(y))
         baseline = multilabel.score(y, prior, thr, classes, **boot)
         plots.write_plots(y, p, thr, classes, paths.plots, figures)
         report = multilabel.markdown(test, baseline, classes, title)
     else:
-        decision = json.loads((paths.models / "decision.json").read_text())
+        decision = read_json(paths.models / "decision.json", ("factors",))
         factors = decision_factors(paths, classes)
         beats = dm.cache.unit == "beat"
         kw = boot | {"dataset": dataset, "clinical": beats}
@@ -190,17 +189,18 @@ def test_scores(cfg: Config, paths: Paths) -> tuple[ECGDataModule, np.ndarray, n
         cfg.train,
         Normalizer.load(paths.models / "normalization.json"),  # as trained, not refitted
     )
-    module = ECGClassifier.load_from_checkpoint(
-        paths.models / "best.ckpt", map_location="cpu", weights_only=False
-    )
+    module = load_checkpoint(paths.models / "best.ckpt")
     y, p = predict(module, dm.test_dataloader(), cfg.train.accelerator)
     return dm, y, p
 
 
 def decision_factors(paths: Paths, classes: list[str]) -> np.ndarray:
     """Single-label data: the class factors of the argmax rule ``train`` chose."""
-    decision = json.loads((paths.models / "decision.json").read_text())
-    return np.array([decision["factors"][c] for c in classes])
+    file = paths.models / "decision.json"
+    factors = read_json(file, ("factors",))["factors"]
+    if not isinstance(factors, dict) or (missing := [c for c in classes if c not in factors]):
+        raise broken(file, f"factors lacks {missing if isinstance(factors, dict) else classes}")
+    return np.array([factors[c] for c in classes], dtype=float)
 
 
 LEAKY = (

@@ -27,7 +27,7 @@ from pytorch_lightning.utilities.rank_zero import rank_zero_only
 from ecgpipe import atomic, metrics, models, tracking
 from ecgpipe.config import Config, TrainConfig
 from ecgpipe.datamodule import ECGDataModule
-from ecgpipe.lit_module import ECGClassifier, predict
+from ecgpipe.lit_module import ECGClassifier, load_checkpoint, predict
 from ecgpipe.paths import Paths
 from ecgpipe.serving.model import Contract, RecordModel, WindowModel
 
@@ -121,9 +121,7 @@ def run(cfg: Config, paths: Paths, *, run_id: str | None = None) -> tuple[str, f
         trainer, checkpoint = make_trainer(cfg.train, monitor, logger, out)
         trainer.fit(module, datamodule=dm)
         if checkpoint.best_model_path:
-            module = ECGClassifier.load_from_checkpoint(
-                checkpoint.best_model_path, map_location="cpu", weights_only=False
-            )
+            module = load_checkpoint(Path(checkpoint.best_model_path))
             best = float(checkpoint.best_model_score)
         else:  # fast_dev_run keeps no checkpoint: keep the last weights
             trainer.save_checkpoint(out / "best.ckpt")
