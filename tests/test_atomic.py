@@ -1,4 +1,8 @@
 import json
+import os
+import stat
+import subprocess
+import sys
 
 import pytest
 
@@ -34,3 +38,48 @@ def test_directory_swaps_in_only_on_success(tmp_path):
     with atomic.directory(target) as d:
         (d / "c").write_text("2")
     assert sorted(x.name for x in target.iterdir()) == ["c"]
+
+
+def _dead_pid() -> int:
+    """The id of a process that has exited."""
+    proc = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], check=True,
+                          capture_output=True, text=True)  # fmt: skip
+    return int(proc.stdout)
+
+
+def test_temp_leftovers_of_a_killed_writer_go_at_the_next_write(tmp_path):
+    target = tmp_path / "out"
+    dead = tmp_path / f".out.{_dead_pid()}.abc123.tmp"
+    dead.mkdir()
+    (dead / "half.npy").write_bytes(b"x")
+    live = tmp_path / f".out.{os.getppid()}.def456.tmp"  # a running process's: left alone
+    live.mkdir()
+    other = tmp_path / f".outer.{_dead_pid()}.ghi789.tmp"  # another target's
+    other.mkdir()
+    with atomic.directory(target) as d:
+        (d / "a").write_text("1")
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["out", live.name, other.name])
+    stale_file = tmp_path / f".f.json.{_dead_pid()}.x1y2.tmp"
+    stale_file.write_text("{")
+    atomic.write_json(tmp_path / "f.json", {})
+    assert not stale_file.exists()
+
+
+def test_outputs_honour_the_umask(tmp_path):
+    old = os.umask(0o022)
+    try:
+        atomic.write_text(tmp_path / "f.txt", "x")
+        with atomic.directory(tmp_path / "d") as d:
+            (d / "a").write_text("1")
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE((tmp_path / "f.txt").stat().st_mode) == 0o644
+    assert stat.S_IMODE((tmp_path / "d").stat().st_mode) == 0o755
+
+
+def test_an_error_inside_a_directory_names_the_final_path(tmp_path):
+    target = tmp_path / "out"
+    with pytest.raises(ValueError) as caught, atomic.directory(target) as d:
+        raise ValueError(f"{d / 'manifest.csv'}: bad")
+    assert str(caught.value) == f"{target / 'manifest.csv'}: bad"
+    assert list(tmp_path.iterdir()) == []

@@ -81,3 +81,20 @@ def test_a_key_a_group_switch_strands_names_both_groups(project: Path, caplog):
         "data.n_records: unknown key for data=ptbxl; it is a key of data=synthetic; "
         "debug=tiny sets it" in caplog.text
     )
+
+
+def test_a_full_disk_in_any_stage_is_one_line_naming_the_file(project: Path, monkeypatch, caplog):
+    import errno
+
+    from ecgpipe.stages import prepare
+
+    def full(*_args, **_kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device", "data/prepared/manifest.csv")
+
+    main(["--root", str(project), "compose"])
+    monkeypatch.setattr(prepare, "run", full)
+    assert main(["--root", str(project), "prepare"]) == 1
+    assert (
+        "ecgpipe prepare: error: no space left on device while writing data/prepared/manifest.csv"
+        in caplog.text
+    )

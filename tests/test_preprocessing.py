@@ -1,5 +1,6 @@
 """Per-record transform and the streamed, atomic cache build, on real WFDB files."""
 
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -7,7 +8,7 @@ import pandas as pd
 import pytest
 import wfdb
 
-from ecgpipe import manifest, preprocessing
+from ecgpipe import atomic, manifest, preprocessing
 from ecgpipe.cache import Cache
 from ecgpipe.config import PreprocessConfig
 from ecgpipe.manifest import DatasetInfo
@@ -237,3 +238,16 @@ def test_beat_rows_are_windows_of_the_mlii_lead_around_each_annotated_beat(mitdb
     np.testing.assert_allclose(
         cache.features[rows.row], beats.rr_features(samples[is_beat], 10), rtol=1e-6
     )
+
+
+def test_a_cache_the_disk_cannot_hold_is_refused_before_writing(tmp_path, monkeypatch):
+    df, info = write_dataset(tmp_path, 3)
+    usage = shutil.disk_usage(tmp_path)
+    monkeypatch.setattr(
+        atomic.shutil, "disk_usage", lambda _: usage._replace(free=1000)
+    )  # 1 kB free
+    out = tmp_path / "processed"
+    with pytest.raises(atomic.NoSpaceError) as caught:
+        build_cache(df, info, tmp_path, PreprocessConfig(**conf("preprocess", workers=1)), out)
+    assert str(caught.value).startswith(f"no space left on device while writing {out} (needs")
+    assert not out.exists() and not list(tmp_path.glob(".processed*"))

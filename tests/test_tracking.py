@@ -1,5 +1,8 @@
 import json
 import os
+import signal
+import subprocess
+import sys
 from pathlib import Path
 
 import mlflow
@@ -137,3 +140,27 @@ def test_the_runs_view_gathers_metric_columns_in_the_uis_saved_view_envelope(
     assert state["selectedColumns"][-2:] == metrics and state["columnOrder"][:2] == metrics
     assert "attributes.`Dataset`" in state["selectedColumns"]
     assert (state["orderByKey"], state["orderByAsc"]) == ("metrics.`best/val/loss`", True)
+
+
+def test_a_run_whose_process_died_is_marked_killed_by_the_next(tmp_path: Path, monkeypatch, caplog):
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    script = f"""
+import os, signal
+from pathlib import Path
+from ecgpipe import tracking
+from ecgpipe.config import MlflowConfig
+cfg = MlflowConfig(**{conf("mlflow")!r})
+print(tracking.new_run(cfg, Path({str(tmp_path)!r}), name="doomed"), flush=True)
+os.kill(os.getpid(), signal.SIGKILL)
+"""
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert proc.returncode == -signal.SIGKILL
+    doomed = proc.stdout.split()[-1]
+    cfg = MlflowConfig(**conf("mlflow"))
+    client = MlflowClient(tracking.tracking_uri(cfg, tmp_path))
+    assert client.get_run(doomed).info.status == "RUNNING"
+    mine = tracking.new_run(cfg, tmp_path, name="alive")  # this process runs: stays RUNNING
+    assert client.get_run(doomed).info.status == "KILLED"
+    assert f"MLflow run {doomed} (doomed) was RUNNING, but its process" in caplog.text
+    tracking.new_run(cfg, tmp_path, name="next")
+    assert client.get_run(mine).info.status == "RUNNING"

@@ -7,6 +7,7 @@ Stages read ``params.yaml`` (never ``@hydra.main``: DVC's ``-S`` overrides compo
 from __future__ import annotations
 
 import argparse
+import errno
 import logging
 import sys
 from pathlib import Path
@@ -146,6 +147,12 @@ def main(argv: list[str] | None = None) -> int:
         return int(args.func(args) or 0)
     except PipelineError as err:
         log.error("ecgpipe %s: error: %s", args.command, err)
+        return 1
+    except OSError as err:
+        if err.errno != errno.ENOSPC:
+            raise
+        where = f" while writing {err.filename}" if err.filename else ""
+        log.error("ecgpipe %s: error: no space left on device%s", args.command, where)
         return 1
 
 

@@ -1,4 +1,5 @@
-"""Ordered parallel map over processes with a bounded number of results in flight."""
+"""Processes: an ordered parallel map with a bounded number of results in flight, and whether
+a process still runs."""
 
 from __future__ import annotations
 
@@ -10,6 +11,17 @@ from typing import TypeVar
 
 T = TypeVar("T")
 R = TypeVar("R")
+
+
+def alive(pid: int) -> bool:
+    """Whether process ``pid`` (on this machine) still runs."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's
+        return True
+    return True
 
 
 def n_workers(workers: int) -> int:

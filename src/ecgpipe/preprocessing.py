@@ -16,6 +16,7 @@ workers return them and the parent writes the arrays.
 from __future__ import annotations
 
 import json
+import math
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -168,6 +169,8 @@ def build_cache(
     shapes["labels"] = list(y.shape)
 
     with atomic.directory(out) as tmp:
+        arrays = [math.prod(shape) for name, shape in shapes.items() if name != "labels"]
+        atomic.reserve(tmp, sum(arrays) * dtype.itemsize, out)
         targets = {name: tmp / f"{name}.npy" for name in shapes if name != "labels"}
         for name, target in targets.items():
             np.lib.format.open_memmap(target, "w+", dtype, tuple(shapes[name])).flush()
@@ -304,6 +307,7 @@ def build_beat_cache(
     )
     shapes = {"signals": [n * leads * length], "labels": [n], "features": list(features.shape)}
     with atomic.directory(out) as tmp:
+        atomic.reserve(tmp, n * leads * length * np.dtype(dtype).itemsize, out)
         signals = np.lib.format.open_memmap(tmp / "signals.npy", "w+", dtype, (n * leads * length,))
         at = 0
         for b in records:

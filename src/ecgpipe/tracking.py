@@ -13,6 +13,7 @@ import json
 import logging
 import os
 import shutil
+import socket
 import subprocess
 import tempfile
 import uuid
@@ -31,11 +32,13 @@ from mlflow.exceptions import MlflowException
 
 from ecgpipe.config import MlflowConfig, check_tracking_uri
 from ecgpipe.errors import PipelineError
+from ecgpipe.parallel import alive
 from ecgpipe.paths import read_json
 
 if TYPE_CHECKING:
     from ecgpipe.serving.model import RecordModel
 
+log = logging.getLogger("ecgpipe")
 _SQLITE = "sqlite:///"
 _ENV = "MLFLOW_TRACKING_URI"
 _DVC_ROOT = "DVC_ROOT"  # set by DVC for stage commands; the parent repo for queued experiments
@@ -130,13 +133,39 @@ def new_run(
     """
     client = MlflowClient(tracking_uri(cfg, root))
     experiment = experiment_id(cfg, root)
-    all_tags = dvc_experiment_tags() | dict(tags or {})
+    end_orphaned_runs(client, experiment)
+    owner = {OWNER_HOST: socket.gethostname(), OWNER_PID: str(os.getpid())}
+    all_tags = dvc_experiment_tags() | owner | dict(tags or {})
     if parent_run_id:
         all_tags["mlflow.parentRunId"] = parent_run_id
     run = client.create_run(
         experiment, run_name=all_tags.get("dvc.exp_name") or name, tags=all_tags
     )
     return run.info.run_id
+
+
+OWNER_HOST, OWNER_PID = "ecgpipe.host", "ecgpipe.pid"
+"""Tags of the machine and process that created a run: who may be gone while it is RUNNING."""
+
+
+def end_orphaned_runs(client: MlflowClient, experiment: str) -> list[str]:
+    """Mark KILLED (and say so) the experiment's RUNNING runs whose process, on this machine,
+    no longer runs (killed, or the machine lost power); their ids."""
+    host = socket.gethostname().replace("'", "")
+    query = f"attributes.status = 'RUNNING' and tags.`{OWNER_HOST}` = '{host}'"
+    ended = []
+    for run in client.search_runs([experiment], query, max_results=1000):
+        pid = run.data.tags.get(OWNER_PID, "")
+        if pid.isdigit() and not alive(int(pid)):
+            client.set_terminated(run.info.run_id, "KILLED")
+            log.warning(
+                "MLflow run %s (%s) was RUNNING, but its process %s is gone: marked KILLED",
+                run.info.run_id,
+                run.info.run_name,
+                pid,
+            )
+            ended.append(run.info.run_id)
+    return ended
 
 
 def run_name(model: str, dataset: str, config: Mapping[str, Any]) -> str:

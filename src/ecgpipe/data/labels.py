@@ -17,6 +17,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from ecgpipe.data.tables import DatasetError, read_table
+
 TASKS = ("superdiagnostic", "subdiagnostic", "diagnostic", "form", "rhythm", "all")
 _COLUMN = {"superdiagnostic": "diagnostic_class", "subdiagnostic": "diagnostic_subclass"}
 _FLAG = {
@@ -49,14 +51,27 @@ class ScpStatements:
 
     @classmethod
     def read(cls, path: Path, task: str) -> ScpStatements:
-        try:
-            table = pd.read_csv(path, index_col=0)
-        except FileNotFoundError:
-            raise FileNotFoundError(f"{path}: not found (PTB-XL's SCP statement table)") from None
-        needed = {"diagnostic", "form", "rhythm", "diagnostic_class", "diagnostic_subclass"}
-        if missing := needed - set(table.columns):
-            raise ValueError(f"{path}: lacks columns {sorted(missing)}")
-        return cls(table, task)
+        """The statement table at ``path``; a whole-file problem is one DatasetError naming the
+        file (and the line or column)."""
+        what = "PTB-XL's SCP statement table"
+        needed = ("diagnostic", "form", "rhythm", "diagnostic_class", "diagnostic_subclass")
+        raw = read_table(path, required=needed, what=what)
+        table = raw.set_index(raw.columns[0])
+        for column in ("diagnostic", "form", "rhythm"):
+            bad = ~table[column].isin(("", "1", "1.0", "0", "0.0"))
+            if bad.any():
+                line = int(bad.to_numpy().argmax()) + 2
+                raise DatasetError(
+                    f"{path} line {line}: column {column} holds {table[column][bad].iloc[0]!r}, "
+                    f"expected 1.0 or empty ({what})"
+                )
+            table[column] = table[column].map(lambda v: float(v) if v else float("nan"))
+        for column in ("diagnostic_class", "diagnostic_subclass"):
+            table[column] = table[column].map(lambda v: v or None)
+        statements = cls(table, task)
+        if not statements.classes:
+            raise DatasetError(f"{path}: defines no statements for task {task} ({what})")
+        return statements
 
     @property
     def classes(self) -> tuple[str, ...]:

@@ -1,6 +1,6 @@
 """What the dataset readers share: reading a labels table, and finding the records in a folder.
 
-Whole-file problems (missing, empty, not UTF-8, ragged rows, missing columns) are one
+Whole-file problems (missing, empty, only a header, not UTF-8, ragged rows, missing columns) are one
 :class:`DatasetError` naming the file, and the line where there is one; they are never a pandas
 traceback. Problems of a single row are the reader's to report per record.
 """
@@ -64,6 +64,8 @@ def read_table(
     if missing := [c for c in required if c not in table.columns]:
         found = ", ".join(table.columns)
         raise DatasetError(f"{path}: lacks column(s) {missing} ({what}; it has {found})")
+    if table.empty:
+        raise DatasetError(f"{path}: no rows below its header ({what})")
     return table.fillna("").apply(lambda col: col.str.strip())
 
 
