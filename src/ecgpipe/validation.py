@@ -210,7 +210,8 @@ def read_record(expected: Expected, thr: Thresholds) -> tuple[RecordCheck, wfdb_
             why = f"{header_file} cannot be parsed: {header_err}"
             return RecordCheck([Failure("unreadable", why)], None), None
 
-    facts = Header(float(header.fs), tuple(header.sig_name or ()), int(header.sig_len or 0))
+    leads = tuple(name or "" for name in header.sig_name or ())  # a signal may be unnamed
+    facts = Header(float(header.fs or 0), leads, int(header.sig_len or 0))
     failures = _check_header(header, path, expected)
     if failures:
         return RecordCheck(failures, facts), None
@@ -268,6 +269,11 @@ def _key(lead: str) -> str:
 
 def _check_header(header: wfdb_io.Record, path: Path, expected: Expected) -> list[Failure]:
     """Data files present with the size the header implies; rate, length and leads as expected."""
+    n_sig = int(header.n_sig or 0)
+    lines = len(header.file_name or ())
+    if n_sig == 0 or lines != n_sig or any(f is None for f in (header.fmt or [None])):
+        why = f"header declares {n_sig} signals and describes {lines}"
+        return [Failure("header_data_mismatch", f"{path.with_name(path.name + '.hea')}: {why}")]
     failures = []
     for name, size in _expected_bytes(header).items():
         data_file = path.parent / name

@@ -87,6 +87,15 @@ def test_too_many_exclusions_fail_after_writing_the_report(tiny: Path, caplog):
     assert (tiny / "reports/integrity.json").is_file()
 
 
+def test_a_dataset_with_no_record_left_stops_at_validate(tiny: Path, caplog):
+    everything_flat = ("validate.flat_std_mv=100", "validate.max_excluded_fraction=1.0")
+    assert run(tiny, "compose", *TINY, *everything_flat) == 0
+    assert run(tiny, "validate") == 1
+    assert "none of the 160 records passes the integrity checks {" in caplog.text
+    assert "'flat_lead': 152" in caplog.text
+    assert "nothing to train on" in caplog.text
+
+
 def test_policy_fail_stops_on_any_failure(tiny: Path, caplog):
     assert run(tiny, "compose", *TINY, "validate.policy=fail") == 0
     assert run(tiny, "validate") == 1

@@ -75,6 +75,8 @@ def _parser_message(err: pd.errors.ParserError) -> str:
     if found:
         expected, line, saw = found.groups()
         return f"line {line} has {saw} fields, expected {expected}"
+    if found := re.search(r"EOF inside string starting at row (\d+)", str(err)):
+        return f"a quote opened in row {found[1]} is never closed"
     return f"not a readable CSV table: {str(err).strip()}"
 
 

@@ -208,6 +208,12 @@ def run(cfg: Config, paths: Paths) -> Report:
 
     atomic.write_json(paths.reports / "integrity.json", report.as_json())
     atomic.write_text(paths.reports / "integrity.md", report.as_markdown())
+    if kept.empty:
+        reasons = {k: v for k, v in report.checks.items() if v}
+        raise ValidationFailed(
+            f"none of the {report.n_records} records passes the integrity checks {reasons}, "
+            f"so there is nothing to train on; see {paths.reports / 'integrity.md'}"
+        )
     with atomic.directory(paths.validated) as out:
         manifest.write(kept, out / "manifest.csv")
         replace(info, leads=checked.leads).write(out / "dataset.json")
