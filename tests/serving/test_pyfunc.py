@@ -11,6 +11,7 @@ from pathlib import Path
 import mlflow
 import numpy as np
 import pytest
+import torch
 
 from ecgpipe.config import load_params
 from ecgpipe.paths import Paths
@@ -119,3 +120,31 @@ def test_model_predicts_in_a_fresh_environment_from_its_own_requirements(cnn, tm
     expected = model.predict(np.asarray(example["inputs"], np.float32))
     np.testing.assert_allclose([r["p_MI"] for r in got], expected["p_MI"], atol=1e-6)
     assert [r["labels"] for r in got] == list(expected["labels"])
+
+
+def test_the_logged_model_under_bad_input(cnn):
+    """NaN is refused, not scored; what casts safely to float32 is cast; the network inside is
+    an ordinary ``nn.Module``."""
+    root, uri = cnn
+    model = load(root, uri)
+    x = np.zeros((1, 12, 1000), np.float32)
+    x[0, 3, 10:20] = 0.5
+    base = model.predict(x)
+    nan = x.copy()
+    nan[0, 4, 7] = np.nan
+    with pytest.raises(Exception, match=r"record 0: 1 NaN or infinite samples \(leads AVL\)"):
+        model.predict(nan)
+    with pytest.raises(Exception, match=r"dtype of input float64 does not match .* float32"):
+        model.predict(x.astype(np.float64))  # the signature's rule: one line, never a cast
+    net = model.unwrap_python_model().model  # the network inside casts what converts safely
+    whole = np.round(x * 4)  # integer-valued samples, exact in every dtype below
+    expected = net.score([whole[0].astype(np.float32)])
+    for dtype in (np.float64, np.int16, np.int32):
+        np.testing.assert_allclose(net.score([whole[0].astype(dtype)]), expected, atol=1e-6)
+    with pytest.raises(Exception, match="samples must be real numbers, not complex128"):
+        net.score([x[0].astype(np.complex128)])
+    assert net.eval() is net and not net.training
+    probs = net(torch.from_numpy(x)).numpy()
+    np.testing.assert_allclose(probs, base.iloc[:, :-1].to_numpy(), atol=1e-5)
+    with pytest.raises(Exception, match="NaN or infinite"):
+        net(torch.from_numpy(nan))

@@ -146,8 +146,8 @@ class RecordModel(nn.Module):
                 f"{name}: expected ({len(c.leads)} leads, samples) for "
                 f"{', '.join(c.leads)}; got shape {x.shape}"
             )
-        if not np.issubdtype(x.dtype, np.number):
-            raise InputError(f"{name}: samples must be numbers, not {x.dtype}")
+        if x.dtype.kind not in "fiu":  # not bool, complex, text or objects
+            raise InputError(f"{name}: samples must be real numbers, not {x.dtype}")
         if x.shape[1] < c.min_samples:
             raise InputError(
                 f"{name}: {x.shape[1] / c.fs:.2f} s long; the model needs at least "
@@ -203,6 +203,8 @@ class RecordModel(nn.Module):
             raise InputError(
                 f"{name}: expected a beat row of {width} values; got shape {row.shape}"
             )
+        if row.dtype.kind not in "fiu":
+            raise InputError(f"{name}: values must be real numbers, not {row.dtype}")
         if not np.isfinite(row).all():
             raise InputError(f"{name}: NaN or infinite values")
         return row.astype(np.float32, copy=False)
