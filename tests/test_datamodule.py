@@ -209,3 +209,20 @@ def test_training_batches_are_full_with_or_without_the_weighted_sampler(tmp_path
     root = make_cache(tmp_path, LENGTHS, multilabel=False)
     loader = dm(root, batch_size=6, weighted_sampler=sampler).train_dataloader()
     assert [len(b["target"]) for b in loader] == [6, 6, 6]  # 20 rows: the remainder of 2 dropped
+
+
+def test_the_weighted_sampler_draws_rare_classes_as_often_as_common_ones(tmp_path):
+    root = make_cache(tmp_path, LENGTHS, multilabel=False)
+    labels = np.load(root / "processed/labels.npy")
+    labels[:20] = [0] * 14 + [1] * 4 + [2] * 2  # the training rows: 70 / 20 / 10 %
+    np.save(root / "processed/labels.npy", labels)
+    module = dm(root, batch_size=6, weighted_sampler=True)
+    train = module.rows["train"]
+    torch.manual_seed(0)
+    drawn = np.concatenate(
+        [labels[train[list(module.train_dataloader().sampler)]] for _ in range(300)]
+    )
+    share = np.bincount(drawn, minlength=3) / len(drawn)
+    np.testing.assert_allclose(share, [1 / 3] * 3, atol=0.03)
+    plain = dm(root, batch_size=6).train_dataloader()
+    assert not isinstance(plain.sampler, torch.utils.data.WeightedRandomSampler)

@@ -16,6 +16,7 @@ from ecgpipe.validation import (
     check_record,
     check_signal,
     check_table,
+    read_record,
     run_checks,
 )
 
@@ -227,3 +228,21 @@ def test_where_no_leads_are_declared_most_records_decide(tmp_path):
     assert checked.leads == LEADS
     assert [checks(f) for f in checked.failures] == [[], [], ["leads"]]
     assert "missing ['V1'], which most records of the dataset have" in checked.failures[2][0].reason
+
+
+def test_a_format_212_record_is_read_and_its_size_checked(tmp_path):
+    """MIT-BIH's packed format: 12 bits a sample, three bytes for every two."""
+    signal = ecg_like(1001)[:, :2]
+    wfdb.wrsamp(
+        "m", fs=FS, units=["mV", "mV"], sig_name=["MLII", "V1"], p_signal=signal,
+        fmt=["212", "212"], adc_gain=[200.0, 200.0], baseline=[1024, 1024], write_dir=str(tmp_path),
+    )  # fmt: skip
+    e = Expected(tmp_path / "m", FS, ("MLII", "V1"), 1001)
+    check, record = read_record(e, THR)
+    assert check.failures == [] and record is not None
+    np.testing.assert_allclose(record.p_signal, signal, atol=1 / 200)  # to one ADC step
+    need = -(-1001 * 2 * 3 // 2)  # 2002 samples in 12 bits each
+    assert e.path.with_suffix(".dat").stat().st_size == need
+    os.truncate(e.path.with_suffix(".dat"), need - 30)
+    [f] = check_record(e, THR).failures
+    assert f.check == "header_data_mismatch" and f"need {need} (truncated?)" in f.reason

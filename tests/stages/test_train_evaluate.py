@@ -22,9 +22,10 @@ from ..conftest import PROJECT
 TINY = (
     "data.n_records=240",
     "data.defect_rate=0",
+    "data.difficulty=0",  # blatant findings: a training that learns anything scores well
     "model.options.widths=[8,16]",
-    "train.max_epochs=3",
-    "train.batch_size=32",
+    "train.max_epochs=8",
+    "train.batch_size=16",
     "evaluate.n_bootstrap=50",
 )
 
@@ -65,13 +66,20 @@ def test_eval_json_has_the_headline_metrics(runs):
     assert (runs[0] / "plots/roc/NORM.csv").is_file()
 
 
+def test_a_tiny_training_on_easy_data_learns(runs):
+    """The quality gate of the fast suite: chance level, or labels misaligned to signals, puts
+    the interval's lower bound near 0.5."""
+    test = json.loads((runs[0] / "metrics/eval.json").read_text())["test"]
+    assert test["macro_auroc_ci"][0] > 0.7, test["macro_auroc_ci"]
+
+
 def test_mlflow_run_holds_params_curves_artifacts_and_model(runs):
     c, run_id = client(runs[0])
     run = c.get_run(run_id)
     assert run.info.status == "FINISHED"
     params = run.data.params
     assert params["model.name"] == "cnn1d" and params["data.name"] == "synthetic"
-    assert params["train.max_epochs"] == "3"
+    assert params["train.max_epochs"] == "8"
     assert {"git_commit", "dataset", "data_hash"} <= set(run.data.tags)
     history = c.get_metric_history(run_id, "val/macro_auroc")
     assert len(history) >= 2
