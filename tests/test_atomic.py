@@ -1,5 +1,7 @@
 import json
 import os
+import shutil
+import signal
 import stat
 import subprocess
 import sys
@@ -7,6 +9,7 @@ import sys
 import pytest
 
 from ecgpipe import atomic
+from tests.conftest import PROJECT
 
 
 def test_write_replaces_whole_file(tmp_path):
@@ -83,3 +86,32 @@ def test_an_error_inside_a_directory_names_the_final_path(tmp_path):
         raise ValueError(f"{d / 'manifest.csv'}: bad")
     assert str(caught.value) == f"{target / 'manifest.csv'}: bad"
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_writer_killed_mid_write_leaves_nothing_git_shows(tmp_path):
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    shutil.copy(PROJECT / ".gitignore", repo / ".gitignore")
+    subprocess.run(["git", "init", "-q"], cwd=repo, check=True)
+    subprocess.run(["git", "add", ".gitignore"], cwd=repo, check=True)
+    before = subprocess.run(["git", "status", "--porcelain"], cwd=repo, capture_output=True)
+    script = """
+import os, signal
+from pathlib import Path
+from ecgpipe import atomic
+with atomic.directory(Path("models")) as d:
+    (d / "best.ckpt").write_bytes(b"half")
+    fd = os.open(".params.yaml.%d.abc.tmp" % os.getpid(), os.O_CREAT | os.O_WRONLY)
+    os.kill(os.getpid(), signal.SIGKILL)
+"""
+    proc = subprocess.run([sys.executable, "-c", script], cwd=repo)
+    assert proc.returncode == -signal.SIGKILL
+    assert len(list(repo.glob(".*.tmp"))) == 2  # the killed writer's
+    status = subprocess.run(["git", "status", "--porcelain"], cwd=repo, capture_output=True)
+    assert status.stdout == before.stdout  # nothing new
+    with atomic.directory(repo / "models") as d:
+        (d / "best.ckpt").write_bytes(b"whole")
+    atomic.write_text(repo / "params.yaml", "x")
+    assert sorted(p.name for p in repo.iterdir() if p.name != ".git") == [
+        ".gitignore", "models", "params.yaml"
+    ]  # fmt: skip
