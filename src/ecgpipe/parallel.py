@@ -7,7 +7,10 @@ import os
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from typing import TypeVar
+
+from ecgpipe.errors import PipelineError
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -39,11 +42,21 @@ def imap(fn: Callable[[T], R], items: Iterable[T], workers: int, *, ahead: int =
     if workers == 1:
         yield from map(fn, items)
         return
-    with ProcessPoolExecutor(max_workers=workers) as pool:
-        pending: deque[Future[R]] = deque()
-        for item in items:
-            pending.append(pool.submit(fn, item))
-            if len(pending) >= ahead * workers:
+    try:
+        with ProcessPoolExecutor(max_workers=workers) as pool:
+            pending: deque[Future[R]] = deque()
+            for item in items:
+                pending.append(pool.submit(fn, item))
+                if len(pending) >= ahead * workers:
+                    yield pending.popleft().result()
+            while pending:
                 yield pending.popleft().result()
-        while pending:
-            yield pending.popleft().result()
+    except BrokenProcessPool:
+        raise WorkerDied(
+            "a worker process was killed (out of memory, or a bus error writing past a full "
+            "disk); free memory or disk space, or set fewer workers, and run again"
+        ) from None
+
+
+class WorkerDied(PipelineError):
+    """A worker process ended without a result (killed by the kernel or a signal)."""
