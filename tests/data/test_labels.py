@@ -2,6 +2,7 @@ import pandas as pd
 import pytest
 
 from ecgpipe.data.labels import ScpStatements
+from ecgpipe.data.tables import DatasetError
 
 
 @pytest.fixture
@@ -50,5 +51,5 @@ def test_unknown_task_is_rejected(table):
 
 
 def test_read_names_the_missing_file(tmp_path):
-    with pytest.raises(FileNotFoundError, match=r"scp_statements\.csv: not found"):
+    with pytest.raises(DatasetError, match=r"scp_statements\.csv: not found \(PTB-XL's SCP"):
         ScpStatements.read(tmp_path / "scp_statements.csv", "form")
