@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: setup lock repro test test-slow bench bench-scale tracking-server lint clean
+.PHONY: setup lock repro test test-slow bench bench-scale tracking-server lint docs clean
 
 setup: $(STAMP)
 
@@ -30,7 +30,7 @@ lock: $(STAMP)
 repro: $(STAMP)
 	dvc repro
 
-test: lint
+test: lint docs
 	$(PY) -m pytest -q -m "not slow"
 
 test-slow: $(STAMP)
@@ -52,6 +52,12 @@ tracking-server: $(STAMP)
 lint: $(STAMP)
 	$(VENV)/bin/ruff check src tests benchmarks
 	$(VENV)/bin/ruff format --check src tests benchmarks
+
+# The documentation site (mkdocs.yml, docs/) into build/site; --strict fails on a broken link or
+# anchor. Not --quiet: mkdocs 1.6 then drops the warnings before --strict counts them.
+# NO_MKDOCS_2_WARNING silences Material's banner about MkDocs 2. Browse: .venv/bin/mkdocs serve
+docs: $(STAMP)
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict
 
 clean:
 	rm -rf data reports metrics plots models multirun outputs

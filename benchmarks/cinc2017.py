@@ -48,10 +48,10 @@ from rich.table import Table
 from sklearn.model_selection import StratifiedKFold, train_test_split
 from torch import nn
 
-from ecgpipe import metrics
-from ecgpipe.cache import Cache
 from ecgpipe.cli import main as ecgpipe
-from ecgpipe.datamodule import crop
+from ecgpipe.evaluation import metrics
+from ecgpipe.processing.cache import Cache
+from ecgpipe.training.datamodule import crop
 
 FULL_SET = 8528
 

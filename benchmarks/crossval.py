@@ -10,10 +10,10 @@ from pathlib import Path
 import numpy as np
 from common import PROJECT
 
-from ecgpipe import metrics
-from ecgpipe.compose import write_params
-from ecgpipe.config import load_params
-from ecgpipe.paths import Paths
+from ecgpipe.config.compose import write_params
+from ecgpipe.config.parse import load_params
+from ecgpipe.core.paths import Paths
+from ecgpipe.evaluation import metrics
 from ecgpipe.stages import evaluate, train
 
 DATA_SECTIONS = ("data.", "preprocess.", "validate.")

@@ -31,11 +31,12 @@ from common import build
 from rich.console import Console
 from rich.table import Table
 
-from ecgpipe import manifest
-from ecgpipe.cache import Cache
-from ecgpipe.config import PreprocessConfig, load_params
-from ecgpipe.manifest import DatasetInfo
-from ecgpipe.preprocessing import Layout, build_cache, load_record, transform
+from ecgpipe.config.parse import load_params
+from ecgpipe.config.schema import PreprocessConfig
+from ecgpipe.data import manifest
+from ecgpipe.data.manifest import DatasetInfo
+from ecgpipe.processing.cache import Cache
+from ecgpipe.processing.preprocessing import Layout, build_cache, load_record, transform
 
 BATCH = 128
 WINDOW_S = 2.5

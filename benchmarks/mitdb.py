@@ -47,12 +47,14 @@ from rich.console import Console
 from rich.table import Table
 from sklearn.model_selection import GroupKFold
 
-from ecgpipe import beats, metrics, signal, splitting
-from ecgpipe.cache import Cache
 from ecgpipe.cli import main as ecgpipe
+from ecgpipe.data import splitting
 from ecgpipe.data.wfdb_io import read_annotations
-from ecgpipe.evaluation import multiclass
-from ecgpipe.preprocessing import load_record
+from ecgpipe.evaluation import metrics, multiclass
+from ecgpipe.processing import beats
+from ecgpipe.processing import dsp as signal
+from ecgpipe.processing.cache import Cache
+from ecgpipe.processing.preprocessing import load_record
 
 PRESET = "experiment=mitdb_interpatient"
 CONFIGS = {

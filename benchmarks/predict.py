@@ -28,11 +28,12 @@ from rich.table import Table
 
 from ecgpipe import tracking
 from ecgpipe.cli import main as ecgpipe
-from ecgpipe.config import PreprocessConfig, load_params
-from ecgpipe.preprocessing import Layout, load_record, transform
+from ecgpipe.config.parse import load_params
+from ecgpipe.config.schema import PreprocessConfig
+from ecgpipe.processing.preprocessing import Layout, load_record, transform
+from ecgpipe.processing.windows import crop, window_starts
 from ecgpipe.serving import predict
 from ecgpipe.serving.model import RecordModel
-from ecgpipe.serving.windows import crop, window_starts
 
 MODELS = {"cnn1d": [], "cnn1d, widths 8, 16": ["model.options.widths=[8,16]"]}
 NAIVE_RECORDS = 200  # timed on these and scaled

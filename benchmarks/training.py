@@ -23,9 +23,9 @@ from rich.console import Console
 from rich.table import Table
 
 from ecgpipe import models
-from ecgpipe.config import load_params
-from ecgpipe.datamodule import ECGDataModule
+from ecgpipe.config.parse import load_params
 from ecgpipe.stages.train import build_module
+from ecgpipe.training.datamodule import ECGDataModule
 
 
 class EpochTimer(pl.Callback):
@@ -58,10 +58,10 @@ def lightning_rate(module, dm: ECGDataModule, epochs: int) -> float:
 def plain_rate(module, dm: ECGDataModule, epochs: int) -> float:
     loader = dm.train_dataloader()
     opt = torch.optim.AdamW(
-        module.parameters(), lr=module.hparams.lr, weight_decay=module.hparams.weight_decay
+        module.parameters(), lr=module.optimiser.lr, weight_decay=module.optimiser.weight_decay
     )
     sched = torch.optim.lr_scheduler.OneCycleLR(
-        opt, max_lr=module.hparams.lr, total_steps=epochs * len(loader)
+        opt, max_lr=module.optimiser.lr, total_steps=epochs * len(loader)
     )
     module.train()
     times = []

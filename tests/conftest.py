@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -17,6 +18,8 @@ from typing import Any
 
 import pytest
 from omegaconf import OmegaConf
+
+from ecgpipe.cli import main
 
 PROJECT = Path(__file__).resolve().parents[1]
 
@@ -145,3 +148,35 @@ def make_dvc_project(root: Path) -> Path:
 def tiny_project(tmp_path_factory) -> Path:
     """A tiny DVC project with the whole DAG run (shared: tests add runs, never remove data)."""
     return make_dvc_project(tmp_path_factory.mktemp("tiny-project"))
+
+
+# Trained projects the serving and tracking tests share: the data stages once, then a model per
+# test module.
+DATA = ("data.n_records=120",)  # with the generator's defects, which validate excludes
+TRAIN = ("train.max_epochs=1", "train.limit_train_batches=2", "train.batch_size=16")
+
+
+@pytest.fixture(scope="session")
+def data_project(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("data")
+    shutil.copytree(PROJECT / "conf", root / "conf")
+    assert main(["--root", str(root), "compose", *DATA]) == 0
+    for stage in ("prepare", "validate", "preprocess", "split"):
+        assert main(["--root", str(root), stage]) == 0, stage
+    return root
+
+
+def trained(data_project: Path, where: Path, model: str) -> tuple[Path, str]:
+    """A copy of the data project with ``model`` trained; its root and the model's URI."""
+    shutil.copytree(data_project, where)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.delenv("MLFLOW_TRACKING_URI", raising=False)
+        assert main(["--root", str(where), "compose", *DATA, f"model={model}", *TRAIN]) == 0
+        assert main(["--root", str(where), "train"]) == 0
+    run_id = json.loads((where / "models/run.json").read_text())["run_id"]
+    return where, f"runs:/{run_id}/model"
+
+
+@pytest.fixture(scope="session")
+def cnn(data_project, tmp_path_factory) -> tuple[Path, str]:
+    return trained(data_project, tmp_path_factory.mktemp("cnn") / "p", "cnn1d")

@@ -11,8 +11,8 @@ import yaml
 from hydra import compose, initialize_config_dir
 from mlflow import MlflowClient
 
-from ecgpipe import data_state
-from ecgpipe.config import load_params
+from ecgpipe.config.parse import load_params
+from ecgpipe.stages import data_state
 
 from .conftest import PROJECT, sh
 

@@ -12,9 +12,9 @@ import logging
 import sys
 from pathlib import Path
 
-from ecgpipe.config import load_params
-from ecgpipe.errors import PipelineError
-from ecgpipe.paths import Paths
+from ecgpipe.config.parse import load_params
+from ecgpipe.core.errors import PipelineError
+from ecgpipe.core.paths import Paths
 
 log = logging.getLogger("ecgpipe")
 
@@ -31,7 +31,7 @@ def _stage(name: str):
 
 
 def _compose(args: argparse.Namespace) -> None:
-    from ecgpipe.compose import write_params
+    from ecgpipe.config.compose import write_params
 
     paths = Paths(Path(args.root))
     out = Path(args.params) if args.params else paths.params
@@ -42,7 +42,7 @@ def _compose(args: argparse.Namespace) -> None:
 def _model(args: argparse.Namespace):
     """The served model ``--model`` names, from this project's store."""
     from ecgpipe import tracking
-    from ecgpipe.compose import compose_config
+    from ecgpipe.config.compose import compose_config
 
     paths = Paths(Path(args.root))
     params = Path(args.params) if args.params else paths.params
@@ -82,7 +82,7 @@ def _explain(args: argparse.Namespace) -> None:
 
 
 def _server(args: argparse.Namespace) -> int:
-    from ecgpipe import server
+    from ecgpipe.tracking import server
 
     data = args.data if args.data.is_absolute() else Path(args.root) / args.data
     return server.serve(server.Server(args.host, args.port, args.pg_port, data, args.workers))

@@ -32,10 +32,13 @@ from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
 from pydantic import ValidationError
 
-from ecgpipe import atomic, data_state, tracking
-from ecgpipe.config import Config, ConfigError, MlflowConfig, parse_config
-from ecgpipe.errors import PipelineError
-from ecgpipe.paths import Paths
+from ecgpipe import tracking
+from ecgpipe.config.parse import parse_config
+from ecgpipe.config.schema import Config, ConfigError, MlflowConfig
+from ecgpipe.core import atomic
+from ecgpipe.core.errors import PipelineError
+from ecgpipe.core.paths import Paths
+from ecgpipe.stages import data_state
 
 log = logging.getLogger("ecgpipe")
 PARENT_FILE = "mlflow_parent.json"  # in the sweep directory: how jobs find their parent run

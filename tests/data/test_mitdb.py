@@ -10,7 +10,7 @@ import wfdb
 
 from ecgpipe.data import mitdb
 from ecgpipe.data.tables import DatasetError
-from ecgpipe.validation import Expected, Thresholds, check_record
+from ecgpipe.data.validation import Expected, Thresholds, check_record
 
 from ..conftest import shared_data
 

@@ -5,8 +5,8 @@ from pathlib import Path
 import pytest
 
 from ecgpipe.data import ptbxl
+from ecgpipe.data.manifest import decode_labels
 from ecgpipe.data.tables import DatasetError
-from ecgpipe.manifest import decode_labels
 
 STATEMENTS = """,description,diagnostic,form,rhythm,diagnostic_class,diagnostic_subclass
 NORM,normal ECG,1.0,,,NORM,NORM

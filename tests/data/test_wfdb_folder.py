@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from ecgpipe.data import wfdb_folder
+from ecgpipe.data.manifest import decode_labels
 from ecgpipe.data.tables import DatasetError
-from ecgpipe.manifest import decode_labels
 
 from ..conftest import shared_data
 

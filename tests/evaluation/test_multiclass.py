@@ -10,8 +10,7 @@ import numpy as np
 import pytest
 from sklearn.metrics import accuracy_score, precision_recall_fscore_support, roc_auc_score
 
-from ecgpipe import metrics
-from ecgpipe.evaluation import multiclass, plots
+from ecgpipe.evaluation import metrics, multiclass, plots
 
 CLASSES = ["N", "A", "O", "~"]
 

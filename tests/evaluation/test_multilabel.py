@@ -10,8 +10,7 @@ import numpy as np
 import pytest
 from sklearn.metrics import precision_recall_curve, roc_curve
 
-from ecgpipe import metrics
-from ecgpipe.evaluation import multilabel
+from ecgpipe.evaluation import metrics, multilabel
 from ecgpipe.evaluation import plots as evaluation_plots
 
 CLASSES = ["CD", "LAO/LAE", "ST|T", "RARE"]

@@ -3,7 +3,7 @@ import torch
 from pydantic import ValidationError
 
 from ecgpipe import models
-from ecgpipe.config import MODEL_OPTIONS
+from ecgpipe.config.schema import MODEL_OPTIONS
 from tests.conftest import conf
 
 SIGNAL = torch.randn(3, 12, 250)

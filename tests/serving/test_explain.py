@@ -12,13 +12,14 @@ import shutil
 
 import numpy as np
 import pytest
+from mlflow import MlflowClient
 
 from ecgpipe import tracking
-from ecgpipe.cache import Cache
 from ecgpipe.cli import main
-from ecgpipe.config import load_params
+from ecgpipe.config.parse import load_params
 from ecgpipe.data.synthetic.cohort import draw_cohort
 from ecgpipe.data.synthetic.record import r_peaks
+from ecgpipe.processing.cache import Cache
 from ecgpipe.serving import explain
 
 from ..conftest import PROJECT
@@ -86,7 +87,7 @@ def test_explain_writes_the_figure_and_evaluate_logs_them(trained, tmp_path):
     figures = sorted(p.name for p in (root / "reports/figures/explanations").iterdir())
     assert {"MI-most.png", "MI-least.png", "NORM-most.png"} <= set(figures)
     run_id = json.loads((root / "models/run.json").read_text())["run_id"]
-    client = tracking.MlflowClient(f"sqlite:///{root / 'mlflow.db'}")
+    client = MlflowClient(f"sqlite:///{root / 'mlflow.db'}")
     logged = {a.path for a in client.list_artifacts(run_id, "evaluation/figures/explanations")}
     assert "evaluation/figures/explanations/MI-most.png" in logged
 

@@ -7,20 +7,20 @@ import numpy as np
 import pytest
 import torch
 
-from ecgpipe import signal
-from ecgpipe.cache import Cache
-from ecgpipe.compose import compose_config
-from ecgpipe.config import TrainConfig
-from ecgpipe.datamodule import ECGDataModule
-from ecgpipe.lit_module import predict
+from ecgpipe.config.compose import compose_config
+from ecgpipe.config.schema import TrainConfig
 from ecgpipe.models import INPUTS, build
-from ecgpipe.normalization import Normalizer
+from ecgpipe.processing import dsp as signal
+from ecgpipe.processing.cache import Cache
+from ecgpipe.processing.normalization import Normalizer
 from ecgpipe.serving.model import InputError, RecordModel, WindowModel
 from ecgpipe.stages.train import record_model
+from ecgpipe.training.classifier import predict
+from ecgpipe.training.datamodule import ECGDataModule
 from tests.conftest import PROJECT, conf
 
-from ..test_datamodule import FS, LENGTHS, SPEC, make_cache
-from ..test_lit_module import classifier
+from ..training.test_classifier import classifier
+from ..training.test_datamodule import FS, LENGTHS, SPEC, make_cache
 
 
 def trained_pair(root: Path, model: str, aggregate: str, multilabel: bool):

@@ -11,8 +11,8 @@ import wfdb
 from scipy.signal import resample_poly
 
 from ecgpipe.cli import main
-from ecgpipe.config import load_params
-from ecgpipe.paths import Paths
+from ecgpipe.config.parse import load_params
+from ecgpipe.core.paths import Paths
 from ecgpipe.stages import evaluate
 
 

@@ -13,12 +13,11 @@ import numpy as np
 import pytest
 import torch
 
-from ecgpipe.config import load_params
-from ecgpipe.paths import Paths
+from ecgpipe.config.parse import load_params
+from ecgpipe.core.paths import Paths
 from ecgpipe.stages import evaluate
 
-from ..conftest import free_port, service, tool_env
-from .conftest import trained
+from ..conftest import free_port, service, tool_env, trained
 
 
 def load(root: Path, uri: str):

@@ -13,12 +13,13 @@ import numpy as np
 import pytest
 from mlflow import MlflowClient
 
-from ecgpipe import metrics, models
-from ecgpipe.config import load_params
-from ecgpipe.datamodule import ECGDataModule
-from ecgpipe.lit_module import ECGClassifier, predict
-from ecgpipe.normalization import Normalizer
-from ecgpipe.paths import Paths
+from ecgpipe import models
+from ecgpipe.config.parse import load_params
+from ecgpipe.core.paths import Paths
+from ecgpipe.evaluation import metrics
+from ecgpipe.processing.normalization import Normalizer
+from ecgpipe.training.classifier import ECGClassifier, predict
+from ecgpipe.training.datamodule import ECGDataModule
 
 from ..conftest import PROJECT
 from .test_train_evaluate import TINY

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from ecgpipe import manifest
 from ecgpipe.cli import main
+from ecgpipe.data import manifest
 
 from ..conftest import PROJECT
 

@@ -10,10 +10,10 @@ import numpy as np
 import pytest
 from mlflow import MlflowClient
 
-from ecgpipe.cache import Cache
 from ecgpipe.cli import main
-from ecgpipe.config import load_params
-from ecgpipe.paths import Paths
+from ecgpipe.config.parse import load_params
+from ecgpipe.core.paths import Paths
+from ecgpipe.processing.cache import Cache
 from ecgpipe.stages import evaluate
 
 from .test_real_datasets import QUICK, project, sample

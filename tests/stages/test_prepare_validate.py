@@ -5,8 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from ecgpipe import manifest
 from ecgpipe.cli import main
+from ecgpipe.data import manifest
 
 TINY = ("data.n_records=160", "data.defect_rate=0.1", "data.workers=2")
 

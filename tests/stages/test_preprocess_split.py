@@ -8,8 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from ecgpipe.cache import Cache
 from ecgpipe.cli import main
+from ecgpipe.processing.cache import Cache
 
 from ..conftest import PROJECT
 

@@ -9,9 +9,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from ecgpipe.cache import Cache
 from ecgpipe.cli import main
 from ecgpipe.data import cinc2017
+from ecgpipe.processing.cache import Cache
 
 from ..conftest import PROJECT, shared_data
 from ..data.test_wfdb_folder import copy_record
@@ -194,8 +194,8 @@ def test_the_data_tour_reads_a_single_lead_dataset(cinc: Path, tmp_path: Path, m
 @pytest.mark.realdata
 def test_predict_scores_the_raw_mat_files_as_evaluate_did(cinc: Path, tmp_path: Path):
     """Single lead at 300 Hz, 9-61 s (shorter than the 30 s window: padded as in evaluate)."""
-    from ecgpipe.config import load_params
-    from ecgpipe.paths import Paths
+    from ecgpipe.config.parse import load_params
+    from ecgpipe.core.paths import Paths
     from ecgpipe.stages import evaluate
 
     paths = Paths(cinc)

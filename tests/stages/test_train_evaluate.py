@@ -10,11 +10,11 @@ import numpy as np
 import pytest
 from mlflow.tracking import MlflowClient
 
-from ecgpipe.cache import Cache
 from ecgpipe.cli import main
-from ecgpipe.config import load_params
-from ecgpipe.errors import PipelineError
-from ecgpipe.paths import Paths
+from ecgpipe.config.parse import load_params
+from ecgpipe.core.errors import PipelineError
+from ecgpipe.core.paths import Paths
+from ecgpipe.processing.cache import Cache
 from ecgpipe.stages import evaluate
 
 from ..conftest import PROJECT

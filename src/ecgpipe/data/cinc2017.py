@@ -17,9 +17,11 @@ from pathlib import Path
 
 import pandas as pd
 
-from ecgpipe.config import CINC2017_LEADS as LEADS
+from ecgpipe.config.schema import CINC2017_LEADS as LEADS
+from ecgpipe.config.schema import Cinc2017DataConfig
+from ecgpipe.core.paths import Paths
+from ecgpipe.data.manifest import DatasetInfo, encode_labels
 from ecgpipe.data.tables import header_records, read_table
-from ecgpipe.manifest import DatasetInfo, encode_labels
 
 CLASSES = ("N", "A", "O", "~")
 REFERENCE = "REFERENCE.csv"
@@ -79,3 +81,17 @@ def _row(
         "label_error": error,
         "fold": -1,
     }
+
+
+def from_config(
+    data: Cinc2017DataConfig, paths: Paths, out: Path
+) -> tuple[pd.DataFrame, DatasetInfo]:
+    """The reader of ``data=cinc2017`` (see :mod:`ecgpipe.data.readers`)."""
+    return read(
+        paths.under_root(data.root),
+        root_label=data.root,
+        classes=tuple(data.classes),
+        sampling_rate=data.sampling_rate,
+        min_duration_s=data.min_duration_s,
+        max_duration_s=data.max_duration_s,
+    )

@@ -4,7 +4,7 @@
 (``.atr``). ``RECORDS`` lists them (without it, every header in the folder). The rows of this
 dataset are beats, not records: the manifest still has one row per record (its labels live in the
 annotation file: ``label_kind`` ``beat``), and ``preprocess`` cuts one row per annotated beat
-(:mod:`ecgpipe.beats`).
+(:mod:`ecgpipe.processing.beats`).
 
 - The lead read is ``data.lead`` (MLII), found by name: it is the first channel of every record
   but 114, where it is the second.
@@ -23,8 +23,10 @@ from pathlib import Path
 
 import pandas as pd
 
+from ecgpipe.config.schema import MitdbDataConfig
+from ecgpipe.core.paths import Paths
+from ecgpipe.data.manifest import DatasetInfo, encode_labels
 from ecgpipe.data.tables import DatasetError, header_records
-from ecgpipe.manifest import DatasetInfo, encode_labels
 
 RECORDS = "RECORDS"
 PACED = ("102", "104", "107", "217")
@@ -94,3 +96,16 @@ def _row(
         "label_error": error,
         "fold": -1,
     }
+
+
+def from_config(data: MitdbDataConfig, paths: Paths, out: Path) -> tuple[pd.DataFrame, DatasetInfo]:
+    """The reader of ``data=mitdb`` (see :mod:`ecgpipe.data.readers`)."""
+    return read(
+        paths.under_root(data.root),
+        root_label=data.root,
+        classes=tuple(data.classes),
+        sampling_rate=data.sampling_rate,
+        lead=data.lead,
+        annotator=data.annotator,
+        include_paced=data.include_paced,
+    )

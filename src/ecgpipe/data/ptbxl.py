@@ -8,16 +8,21 @@ A row whose labels cannot be read is kept with its ``label_error`` so that valid
 from __future__ import annotations
 
 import ast
+import logging
 import math
 from pathlib import Path
 
 import pandas as pd
 
-from ecgpipe.config import PTBXL_LEADS as LEADS
-from ecgpipe.config import PTBXL_SECONDS as DURATION_S
+from ecgpipe.config.schema import PTBXL_LEADS as LEADS
+from ecgpipe.config.schema import PTBXL_SECONDS as DURATION_S
+from ecgpipe.config.schema import PtbxlDataConfig
+from ecgpipe.core.paths import Paths
 from ecgpipe.data.labels import ScpStatements
+from ecgpipe.data.manifest import DatasetInfo, encode_labels
 from ecgpipe.data.tables import DatasetError, read_table
-from ecgpipe.manifest import DatasetInfo, encode_labels
+
+log = logging.getLogger("ecgpipe")
 
 DATABASE = "ptbxl_database.csv"
 STATEMENTS = "scp_statements.csv"
@@ -133,3 +138,13 @@ def read(
         max_duration_s=duration_s,
     )
     return pd.DataFrame(rows), info
+
+
+def from_config(data: PtbxlDataConfig, paths: Paths, out: Path) -> tuple[pd.DataFrame, DatasetInfo]:
+    """The reader of ``data=ptbxl`` (see :mod:`ecgpipe.data.readers`); downloads PTB-XL first
+    where ``data.download`` asks and ``data.root`` holds none."""
+    root = paths.under_root(data.root)
+    if data.download and not (root / DATABASE).is_file():
+        log.info("prepare: downloading PTB-XL into %s", root)
+        download(root)
+    return read(root, root_label=data.root, sampling_rate=data.sampling_rate, task=data.task)

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from ecgpipe.errors import PipelineError
+from ecgpipe.core.errors import PipelineError
 
 
 class DatasetError(PipelineError, ValueError):

@@ -23,8 +23,10 @@ from pathlib import Path, PurePosixPath
 
 import pandas as pd
 
+from ecgpipe.config.schema import WfdbFolderDataConfig
+from ecgpipe.core.paths import Paths
+from ecgpipe.data.manifest import DatasetInfo, encode_labels
 from ecgpipe.data.tables import DatasetError, header_records, read_table
-from ecgpipe.manifest import DatasetInfo, encode_labels
 
 REQUIRED = ("record", "labels")
 OPTIONAL = ("patient_id", "fold")
@@ -131,3 +133,21 @@ def _row(
         "label_error": error,
         "fold": fold,
     }
+
+
+def from_config(
+    data: WfdbFolderDataConfig, paths: Paths, out: Path
+) -> tuple[pd.DataFrame, DatasetInfo]:
+    """The reader of ``data=wfdb_folder`` (see :mod:`ecgpipe.data.readers`)."""
+    return read(
+        paths.under_root(data.root),
+        root_label=data.root,
+        labels_file=data.labels_file,
+        label_kind=data.label_kind,
+        task=data.task,
+        classes=tuple(data.classes) if data.classes else None,
+        sampling_rate=data.sampling_rate,
+        leads=tuple(data.leads) if data.leads else None,
+        min_duration_s=data.min_duration_s,
+        max_duration_s=data.max_duration_s,
+    )

@@ -2,8 +2,9 @@
 
 Inputs are the test split's ``y`` (N,) class ids, ``p`` (N, C) probabilities and the class
 factors of the decision rule chosen in training (``None``: the plain argmax; see
-:func:`ecgpipe.metrics.prior_correction`). The predicted class is the argmax of ``p`` times the
-factors. AUROC and AUPRC are one-vs-rest per class; a class without test records has none.
+:func:`ecgpipe.evaluation.metrics.prior_correction`). The predicted class is the argmax of
+``p`` times the factors. AUROC and AUPRC are one-vs-rest per class; a class without test records
+has none.
 
 Intervals are 95% percentile bootstraps over patients (``groups``; by default each row its own):
 a resample draws patients with replacement and takes all their rows, since rows of one patient
@@ -21,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from ecgpipe import metrics
+from ecgpipe.evaluation import metrics
 from ecgpipe.evaluation.formats import ci, f3, macro, md, num, with_ci
 from ecgpipe.evaluation.multilabel import ECE_BINS
 

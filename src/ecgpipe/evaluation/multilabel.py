@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from ecgpipe import metrics
+from ecgpipe.evaluation import metrics
 from ecgpipe.evaluation.formats import ci, f3, macro, md, num, with_ci
 
 ECE_BINS = 10

@@ -32,7 +32,8 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from sklearn.metrics import precision_recall_curve, roc_curve
 
-from ecgpipe import atomic, metrics
+from ecgpipe.core import atomic
+from ecgpipe.evaluation import metrics
 from ecgpipe.evaluation.multilabel import ECE_BINS, check
 
 DPI = 150

@@ -14,7 +14,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from ecgpipe.config import MODEL_NAMES, MODEL_OPTIONS, ModelInput
+from ecgpipe.config.schema import MODEL_NAMES, MODEL_OPTIONS, ModelInput
 from ecgpipe.models.beat import BeatCNN
 from ecgpipe.models.cnn1d import CNN1d
 from ecgpipe.models.hybrid import Hybrid
@@ -85,7 +85,8 @@ def build(
 ) -> nn.Module:
     """Model ``name`` for ``in_channels`` leads at ``fs`` Hz (and ``n_features`` per-row
     features) and ``n_classes`` outputs (logits), with ``options`` (all of those
-    :data:`ecgpipe.config.MODEL_OPTIONS` lists for it, as ``conf/model/<name>.yaml`` gives them);
+    :data:`ecgpipe.config.schema.MODEL_OPTIONS` lists for it, as ``conf/model/<name>.yaml``
+    gives them);
     an :class:`Ensemble` of that many independently initialised copies for ``members > 1``."""
     if members > 1:
         return Ensemble(

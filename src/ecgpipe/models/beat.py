@@ -3,8 +3,8 @@
 The waveform says what a beat looks like (a wide ventricular QRS, a missing P wave); the RR
 intervals say when it came (a supraventricular beat is premature, and often looks normal), so
 the two are embedded separately and concatenated before the head, the project's hybrid idea
-applied to beats. ``features`` are :data:`ecgpipe.beats.FEATURES`, already in units of the
-record's mean RR; ``rr_width=0`` makes it a waveform-only CNN (for comparison).
+applied to beats. ``features`` are :data:`ecgpipe.processing.beats.FEATURES`, already in units
+of the record's mean RR; ``rr_width=0`` makes it a waveform-only CNN (for comparison).
 """
 
 from __future__ import annotations

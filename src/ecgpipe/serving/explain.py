@@ -16,9 +16,9 @@ from captum.attr import IntegratedGradients
 from matplotlib.figure import Figure
 from torch.nn import functional as F
 
-from ecgpipe.ecg_plot import plot_ecg
+from ecgpipe.evaluation.ecg_plot import plot_ecg
+from ecgpipe.processing.windows import window_starts
 from ecgpipe.serving.model import RecordModel
-from ecgpipe.serving.windows import window_starts
 
 
 def record_probabilities(model: RecordModel, x: torch.Tensor) -> torch.Tensor:

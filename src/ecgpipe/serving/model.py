@@ -1,14 +1,14 @@
 """A trained model as it scores new data: in torch, with nothing of the training code.
 
 :class:`WindowModel` wraps the network with the training split's normalisation and, for
-spectrogram models, an STFT in torch that reproduces :func:`ecgpipe.signal.spectrogram` (periodic
-Hann window, no padding, ``|Z| / sum(window)``, log, the same frequency bins): (B, leads, T)
-windows in mV -> probabilities. A beat model (input kind ``signal_features``) takes a beat per row
-instead, flat as the cache holds it: (B, leads * T + K), the window lead after lead, then its K RR
-features.
+spectrogram models, an STFT in torch that reproduces :func:`ecgpipe.processing.dsp.spectrogram`
+(periodic Hann window, no padding, ``|Z| / sum(window)``, log, the same frequency bins):
+(B, leads, T) windows in mV -> probabilities. A beat model (input kind ``signal_features``) takes
+a beat per row instead, flat as the cache holds it: (B, leads * T + K), the window lead after
+lead, then its K RR features.
 
 :class:`RecordModel` scores whole records as ``evaluate`` does: windows of the evaluation length
-at its stride over all of the record (:mod:`ecgpipe.serving.windows`), the window probabilities
+at its stride over all of the record (:mod:`ecgpipe.processing.windows`), the window probabilities
 aggregated (max or mean), and labels decided by the rule ``train`` chose (validation-tuned
 thresholds, or the argmax with its class factors). Its :class:`Contract` says what input it
 wants (sampling rate, leads, minimum length) and how the records were preprocessed.
@@ -23,10 +23,10 @@ import numpy as np
 import torch
 from torch import nn
 
-from ecgpipe import signal as sig
 from ecgpipe.models import INPUTS, member_logits
-from ecgpipe.normalization import WINDOW_STD_FLOOR, Normalizer
-from ecgpipe.serving.windows import crop, window_starts
+from ecgpipe.processing import dsp as sig
+from ecgpipe.processing.normalization import WINDOW_STD_FLOOR, Normalizer
+from ecgpipe.processing.windows import crop, window_starts
 
 
 class WindowModel(nn.Module):

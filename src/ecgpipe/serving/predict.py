@@ -18,12 +18,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ecgpipe import atomic, parallel
-from ecgpipe.config import PreprocessConfig
-from ecgpipe.errors import PipelineError
-from ecgpipe.preprocessing import Layout, transform
+from ecgpipe.config.schema import PreprocessConfig
+from ecgpipe.core import atomic, parallel
+from ecgpipe.core.errors import PipelineError
+from ecgpipe.data.validation import Expected, Thresholds, read_record
+from ecgpipe.processing.preprocessing import Layout, transform
 from ecgpipe.serving.model import Contract, InputError, RecordModel
-from ecgpipe.validation import Expected, Thresholds, read_record
 
 log = logging.getLogger("ecgpipe")
 

@@ -13,14 +13,15 @@ from pathlib import Path
 
 import numpy as np
 
-from ecgpipe import atomic, metrics, models, tracking
-from ecgpipe.config import Config
-from ecgpipe.datamodule import ECGDataModule
-from ecgpipe.errors import PipelineError
-from ecgpipe.evaluation import multiclass, multilabel, plots
-from ecgpipe.lit_module import load_checkpoint, predict
-from ecgpipe.normalization import Normalizer
-from ecgpipe.paths import Paths, broken, read_json
+from ecgpipe import models, tracking
+from ecgpipe.config.schema import Config
+from ecgpipe.core import atomic
+from ecgpipe.core.errors import PipelineError
+from ecgpipe.core.paths import Paths, broken, read_json
+from ecgpipe.evaluation import metrics, multiclass, multilabel, plots
+from ecgpipe.processing.normalization import Normalizer
+from ecgpipe.training.classifier import load_checkpoint, predict
+from ecgpipe.training.datamodule import ECGDataModule
 
 log = logging.getLogger("ecgpipe")
 

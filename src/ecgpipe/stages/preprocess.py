@@ -5,12 +5,12 @@ from __future__ import annotations
 import logging
 import time
 
-from ecgpipe import manifest
-from ecgpipe.config import Config
-from ecgpipe.manifest import DatasetInfo
-from ecgpipe.parallel import n_workers
-from ecgpipe.paths import Paths
-from ecgpipe.preprocessing import build_beat_cache, build_cache
+from ecgpipe.config.schema import Config
+from ecgpipe.core.parallel import n_workers
+from ecgpipe.core.paths import Paths
+from ecgpipe.data import manifest
+from ecgpipe.data.manifest import DatasetInfo
+from ecgpipe.processing.preprocessing import build_beat_cache, build_cache
 
 log = logging.getLogger("ecgpipe")
 

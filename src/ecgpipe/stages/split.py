@@ -12,10 +12,11 @@ import logging
 
 import numpy as np
 
-from ecgpipe import atomic, splitting
-from ecgpipe.cache import Cache
-from ecgpipe.config import Config
-from ecgpipe.paths import Paths
+from ecgpipe.config.schema import Config
+from ecgpipe.core import atomic
+from ecgpipe.core.paths import Paths
+from ecgpipe.data import splitting
+from ecgpipe.processing.cache import Cache
 
 log = logging.getLogger("ecgpipe")
 

@@ -24,12 +24,22 @@ from pytorch_lightning.callbacks import Callback, EarlyStopping, ModelCheckpoint
 from pytorch_lightning.loggers import Logger
 from pytorch_lightning.utilities.rank_zero import rank_zero_only
 
-from ecgpipe import atomic, metrics, models, tracking
-from ecgpipe.config import Config, TrainConfig
-from ecgpipe.datamodule import ECGDataModule
-from ecgpipe.lit_module import ECGClassifier, load_checkpoint, predict
-from ecgpipe.paths import Paths
+from ecgpipe import models, tracking
+from ecgpipe.config.schema import Config, TrainConfig
+from ecgpipe.core import atomic
+from ecgpipe.core.paths import Paths
+from ecgpipe.evaluation import metrics
 from ecgpipe.serving.model import Contract, RecordModel, WindowModel
+from ecgpipe.training.classifier import (
+    ECGClassifier,
+    Labels,
+    Network,
+    Objective,
+    Optimiser,
+    load_checkpoint,
+    predict,
+)
+from ecgpipe.training.datamodule import ECGDataModule
 
 log = logging.getLogger("ecgpipe")
 
@@ -50,37 +60,42 @@ class EpochLines(Callback):
         log.info("epoch %d: %s", trainer.current_epoch, values)
 
 
-def decision_factors(cfg: Config, counts: np.ndarray) -> list[float] | None:
+def decision_factors(cfg: Config, counts: np.ndarray) -> tuple[float, ...] | None:
     """Single-label data: the factors of ``train.decision`` (see ``metrics.prior_correction``)."""
     if cfg.data.label_kind == "multilabel" or cfg.train.decision == "argmax":
         return None
     weighted = cfg.train.pos_weight
-    return metrics.prior_correction(counts, weighted, cfg.train.weighted_sampler).tolist()
+    return tuple(metrics.prior_correction(counts, weighted, cfg.train.weighted_sampler).tolist())
 
 
 def build_module(cfg: Config, dm: ECGDataModule) -> ECGClassifier:
     t = cfg.train
     counts = dm.class_counts()
     return ECGClassifier(
-        model=cfg.model.name,
-        options=dict(cfg.model.options),
-        n_leads=dm.n_leads,
-        n_classes=dm.n_classes,
-        classes=dm.cache.classes,
-        multilabel=dm.multilabel,
-        class_counts=[int(c) for c in counts],
-        n_train=len(dm.rows["train"]),
-        loss=cfg.loss,
-        pos_weight=t.pos_weight,
-        focal_gamma=t.focal_gamma,
-        lr=t.lr,
-        weight_decay=t.weight_decay,
-        aggregate=t.aggregate,
-        dataset=dm.cache.meta["dataset"],
-        decision_factors=decision_factors(cfg, counts),
-        fs=float(dm.cache.meta["fs"]),
-        members=t.ensemble,
-        n_features=0 if dm.cache.features is None else dm.cache.features.shape[1],
+        network=Network(
+            model=cfg.model.name,
+            options=dict(cfg.model.options),
+            n_leads=dm.n_leads,
+            n_classes=dm.n_classes,
+            fs=float(dm.cache.meta["fs"]),
+            members=t.ensemble,
+            n_features=0 if dm.cache.features is None else dm.cache.features.shape[1],
+        ),
+        objective=Objective(
+            loss=cfg.loss,
+            class_counts=tuple(int(c) for c in counts),
+            n_train=len(dm.rows["train"]),
+            pos_weight=t.pos_weight,
+            focal_gamma=t.focal_gamma,
+        ),
+        optimiser=Optimiser(lr=t.lr, weight_decay=t.weight_decay),
+        labels=Labels(
+            classes=tuple(dm.cache.classes),
+            multilabel=dm.multilabel,
+            aggregate=t.aggregate,
+            dataset=dm.cache.meta["dataset"],
+            decision_factors=decision_factors(cfg, counts),
+        ),
     )
 
 
@@ -231,8 +246,8 @@ def save_extras(module: ECGClassifier, dm: ECGDataModule, out: Path, accelerator
         thresholds = metrics.tune_thresholds(y_val, p_val).tolist()
         atomic.write_json(out / "thresholds.json", dict(zip(classes, thresholds, strict=True)))
         return {"thresholds": tuple(thresholds)}
-    factors = module.hparams.decision_factors or [1.0] * len(classes)
-    rule = "argmax" if module.hparams.decision_factors is None else "prior_corrected"
+    factors = module.labels.decision_factors or [1.0] * len(classes)
+    rule = "argmax" if module.labels.decision_factors is None else "prior_corrected"
     atomic.write_json(
         out / "decision.json", {"rule": rule, "factors": dict(zip(classes, factors, strict=True))}
     )

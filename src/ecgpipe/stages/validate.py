@@ -15,12 +15,14 @@ from dataclasses import dataclass, replace
 import numpy as np
 import pandas as pd
 
-from ecgpipe import atomic, beats, manifest
-from ecgpipe.config import Config
-from ecgpipe.errors import PipelineError
-from ecgpipe.manifest import DatasetInfo, decode_labels
-from ecgpipe.paths import Paths
-from ecgpipe.validation import CHECKS, Failure, Header, Thresholds, run_checks
+from ecgpipe.config.schema import Config
+from ecgpipe.core import atomic
+from ecgpipe.core.errors import PipelineError
+from ecgpipe.core.paths import Paths
+from ecgpipe.data import manifest
+from ecgpipe.data.manifest import DatasetInfo, decode_labels
+from ecgpipe.data.validation import CHECKS, Failure, Header, Thresholds, run_checks
+from ecgpipe.processing import beats
 
 log = logging.getLogger("ecgpipe")
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from ecgpipe.config import SyntheticDataConfig
+from ecgpipe.config.schema import SyntheticDataConfig
 from ecgpipe.data.synthetic import Cohort, GenerationSummary, draw_cohort, generate
 from tests.conftest import conf
 

@@ -7,7 +7,7 @@ from collections import defaultdict
 import numpy as np
 import pytest
 
-from ecgpipe.config import SyntheticDataConfig
+from ecgpipe.config.schema import SyntheticDataConfig
 from ecgpipe.data.synthetic import Cohort, draw_cohort
 from ecgpipe.data.synthetic.cohort import N_FOLDS
 from ecgpipe.data.synthetic.scp import STATEMENTS, SUPERCLASSES

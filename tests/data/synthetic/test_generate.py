@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 import wfdb
 
-from ecgpipe.config import SyntheticDataConfig
+from ecgpipe.config.schema import SyntheticDataConfig
 from ecgpipe.data.synthetic import LEADS, GenerationSummary, generate
 from tests.conftest import conf
 

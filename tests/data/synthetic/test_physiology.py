@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from ecgpipe.config import SyntheticDataConfig
+from ecgpipe.config.schema import SyntheticDataConfig
 from ecgpipe.data.synthetic import LEADS, Cohort, PlannedRecord, draw_cohort, synthesize
 from ecgpipe.data.synthetic.physiology import (
     BLOCKED_P,

@@ -16,7 +16,7 @@ from typing import TypeVar
 
 import numpy as np
 
-from ecgpipe.config import SyntheticDataConfig
+from ecgpipe.config.schema import SyntheticDataConfig
 from ecgpipe.data.synthetic.noise import NoiseLevels
 from ecgpipe.data.synthetic.physiology import Finding, Morphology, Rhythm
 from ecgpipe.data.synthetic.record import RecordSpec

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ecgpipe.config import PTBXL_LEADS as LEADS
+from ecgpipe.config.schema import PTBXL_LEADS as LEADS
 from ecgpipe.data.synthetic.wfdb_writer import ADC_MAX, INVALID, record_path
 
 DEFECT_STREAM = 0xDEFEC7

@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from itertools import repeat
 from pathlib import Path
 
-from ecgpipe import atomic
-from ecgpipe.config import SyntheticDataConfig
+from ecgpipe.config.schema import SyntheticDataConfig
+from ecgpipe.core import atomic
 from ecgpipe.data.synthetic import defects as dfx
 from ecgpipe.data.synthetic.cohort import Cohort, draw_cohort
 from ecgpipe.data.synthetic.record import RecordSpec, synthesize

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ecgpipe.config import PTBXL_LEADS as LEADS
+from ecgpipe.config.schema import PTBXL_LEADS as LEADS
 
 ADC_GAIN = 1000.0  # adu per mV: 1 µV resolution
 INVALID = -32768  # WFDB's "no sample" value in format 16

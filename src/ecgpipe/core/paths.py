@@ -1,0 +1,134 @@
+"""Where each stage reads and writes, relative to the project root (as named in dvc.yaml).
+
+``train`` and ``evaluate`` write under ``out`` (the root by default, as in dvc.yaml); a sweep job
+gives its own directory there, so it trains on the DAG's data without touching the DAG's outputs.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ecgpipe.core.errors import PipelineError
+
+
+@dataclass(frozen=True)
+class Paths:
+    root: Path
+    out: Path | None = None
+
+    def under_root(self, path: str | Path) -> Path:
+        """``path`` as configured: absolute, or relative to the project root."""
+        path = Path(path)
+        return path if path.is_absolute() else self.root / path
+
+    @property
+    def results(self) -> Path:
+        """Where ``train`` and ``evaluate`` write: ``out``, else the root."""
+        return self.out or self.root
+
+    @property
+    def params(self) -> Path:
+        return self.root / "params.yaml"
+
+    @property
+    def conf(self) -> Path:
+        return self.root / "conf"
+
+    @property
+    def prepared(self) -> Path:
+        """prepare's output: ``manifest.csv``, ``dataset.json`` and, if generated, ``source/``."""
+        return self.root / "data" / "prepared"
+
+    @property
+    def validated(self) -> Path:
+        """validate's output: the manifest of kept records and ``dataset.json``."""
+        return self.root / "data" / "validated"
+
+    @property
+    def processed(self) -> Path:
+        """preprocess's output: the memory-mapped cache (see :mod:`ecgpipe.processing.cache`)."""
+        return self.root / "data" / "processed"
+
+    @property
+    def split(self) -> Path:
+        """split's output: ``train.npy``, ``val.npy``, ``test.npy`` row indices."""
+        return self.root / "data" / "split"
+
+    @property
+    def models(self) -> Path:
+        """train's output: the checkpoint, normalisation, thresholds and MLflow run id."""
+        return self.results / "models"
+
+    @property
+    def metrics(self) -> Path:
+        return self.results / "metrics"
+
+    @property
+    def plots(self) -> Path:
+        return self.results / "plots"
+
+    @property
+    def reports(self) -> Path:
+        """validate's and split's reports."""
+        return self.root / "reports"
+
+    @property
+    def eval_reports(self) -> Path:
+        """evaluate's report and figures."""
+        return self.results / "reports"
+
+
+MADE_BY = {
+    "prepared": "prepare",
+    "validated": "validate",
+    "processed": "preprocess",
+    "split": "split",
+    "models": "train",
+}
+"""The stage that writes each output folder (as named in dvc.yaml)."""
+
+
+def rebuild_hint(path: Path) -> str:
+    """How to rebuild the stage output at ``path``: the ``dvc repro`` of the stage that writes
+    the folder it lies in."""
+    stage = next((MADE_BY[p] for p in reversed(Path(path).parts) if p in MADE_BY), None)
+    return f"run `dvc repro {stage}` to rebuild it" if stage else "rebuild it"
+
+
+class BrokenOutputError(PipelineError):
+    """A stage's output is missing, truncated or corrupt."""
+
+
+def broken(path: Path, why: str) -> BrokenOutputError:
+    """The error for a stage output at ``path`` that cannot be used, with how to rebuild it."""
+    return BrokenOutputError(f"{path}: {why}; {rebuild_hint(path)}")
+
+
+def read_json(path: Path, keys: tuple[str, ...] = ()) -> Any:
+    """A JSON stage output (a mapping holding ``keys``), or a :class:`BrokenOutputError`."""
+    try:
+        raw = json.loads(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise broken(path, "missing") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        raise broken(path, f"not valid JSON ({err})") from None
+    if keys and not isinstance(raw, dict):
+        raise broken(path, f"holds a {type(raw).__name__}, not a mapping")
+    if missing := [k for k in keys if k not in raw]:
+        raise broken(path, f"lacks {', '.join(missing)}")
+    return raw
+
+
+def load_npy(path: Path, **kwargs: Any) -> np.ndarray:
+    """A NumPy stage output (``np.load`` with ``kwargs``), or a :class:`BrokenOutputError`."""
+    try:
+        return np.load(path, **kwargs)
+    except FileNotFoundError:
+        raise broken(path, "missing") from None
+    except (ValueError, OSError, EOFError) as err:
+        raise broken(path, f"not a readable .npy array ({err})") from None

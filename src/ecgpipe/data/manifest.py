@@ -1,0 +1,138 @@
+"""The dataset manifest: one row per record, the contract between ``prepare`` and later stages.
+
+A manifest is a CSV (``manifest.csv``) beside a ``dataset.json`` (:class:`DatasetInfo`).
+Columns:
+
+- ``record_id``: the dataset's own record id (PTB-XL's ``ecg_id``); validate checks uniqueness.
+- ``patient_id``: who the record belongs to (empty when the source lacks it).
+- ``path``: the WFDB record, relative to ``DatasetInfo.root``, without extension.
+- ``fs``, ``n_leads``, ``leads`` (``|``-joined), ``n_samples``: what the dataset declares; validate
+  compares them with the files. A reader that cannot know them without reading the records leaves
+  them undeclared (``fs`` 0, ``n_leads`` 0, ``leads`` empty, ``n_samples`` -1); validate writes
+  what each kept record's header says into its own manifest, so every later stage knows them.
+- ``labels``: a JSON list of class names (multilabel: any number; multiclass: exactly one;
+  beat: empty, the beat labels live in the record's annotation file).
+- ``label_error``: why the source's labels could not be read (empty when they could).
+- ``fold``: the source's own fold (PTB-XL's ``strat_fold``), ``-1`` when it has none.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Literal
+
+import pandas as pd
+
+from ecgpipe.core import atomic
+from ecgpipe.core.errors import PipelineError
+
+COLUMNS = (
+    "record_id",
+    "patient_id",
+    "path",
+    "fs",
+    "n_leads",
+    "leads",
+    "n_samples",
+    "labels",
+    "label_error",
+    "fold",
+)
+DTYPES = {
+    "record_id": str,
+    "patient_id": str,
+    "path": str,
+    "fs": float,
+    "n_leads": int,
+    "leads": str,
+    "n_samples": int,
+    "labels": str,
+    "label_error": str,
+    "fold": int,
+}
+LabelKind = Literal["multilabel", "multiclass", "beat"]
+
+
+class ManifestError(PipelineError, ValueError):
+    """A manifest or dataset description is missing or malformed."""
+
+
+@dataclass(frozen=True)
+class DatasetInfo:
+    """What a prepared dataset is, and what every one of its records should look like."""
+
+    name: str
+    root: str
+    task: str
+    label_kind: LabelKind
+    classes: tuple[str, ...]
+    fs: float | None
+    """The sampling rate every record must have; ``None``: any (preprocess resamples each)."""
+    leads: tuple[str, ...]
+    """Leads every record must have (others are ignored); empty: those of most records, which
+    validate finds out and writes into its own ``dataset.json``."""
+    min_duration_s: float | None
+    max_duration_s: float | None
+    """Record lengths admitted (``None``: no bound); validate excludes records outside."""
+    annotator: str | None = None
+    """Beat data (``label_kind`` ``beat``): the extension of each record's beat annotations."""
+
+    def resolve_root(self, base: Path) -> Path:
+        """The dataset root as a path; a relative root is relative to ``base``."""
+        root = Path(self.root)
+        return root if root.is_absolute() else base / root
+
+    def write(self, path: Path) -> None:
+        atomic.write_json(path, asdict(self))
+
+    @classmethod
+    def read(cls, path: Path) -> DatasetInfo:
+        try:
+            raw = json.loads(Path(path).read_text())
+        except FileNotFoundError:
+            raise ManifestError(f"{path}: not found; run the prepare stage first") from None
+        except json.JSONDecodeError as err:
+            raise ManifestError(f"{path}: not valid JSON: {err}") from None
+        try:
+            raw["classes"] = tuple(raw["classes"])
+            raw["leads"] = tuple(raw["leads"])
+            return cls(**raw)
+        except (KeyError, TypeError) as err:
+            raise ManifestError(f"{path}: not a dataset description: {err}") from None
+
+
+def encode_labels(labels: list[str]) -> str:
+    return json.dumps(sorted(labels))
+
+
+def decode_labels(text: str) -> list[str]:
+    return json.loads(text) if text else []
+
+
+def write(df: pd.DataFrame, path: Path) -> None:
+    """Write ``df`` (columns :data:`COLUMNS`) atomically as CSV."""
+    missing = [c for c in COLUMNS if c not in df.columns]
+    if missing:
+        raise ManifestError(f"{path}: manifest lacks columns {missing}")
+    atomic.write_text(path, df.loc[:, list(COLUMNS)].to_csv(index=False, lineterminator="\n"))
+
+
+def read(path: Path) -> pd.DataFrame:
+    """Read a manifest, checking its columns; string columns stay strings (empty, never NaN)."""
+    try:
+        df = pd.read_csv(path, dtype=str, keep_default_na=False)
+    except FileNotFoundError:
+        raise ManifestError(f"{path}: not found; run the prepare stage first") from None
+    missing = [c for c in COLUMNS if c not in df.columns]
+    if missing:
+        raise ManifestError(f"{path}: manifest lacks columns {missing}")
+    for col, typ in DTYPES.items():
+        if typ is not str:
+            try:
+                df[col] = df[col].astype(typ)
+            except ValueError as err:
+                msg = f"{path}: column {col!r} is not {typ.__name__}: {err}"
+                raise ManifestError(msg) from None
+    return df.loc[:, list(COLUMNS)]

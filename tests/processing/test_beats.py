@@ -1,0 +1,79 @@
+"""Beats as rows: the AAMI mapping on real MIT-BIH annotations, RR features against a hand
+computation on a real record, and windows centred on the annotated sample."""
+
+from collections import Counter
+
+import numpy as np
+import pytest
+
+from ecgpipe.data.wfdb_io import read_annotations
+from ecgpipe.processing import beats
+
+from ..conftest import shared_data
+
+
+@pytest.fixture(scope="module")
+def mitdb():
+    root = shared_data() / "mitdb-ds1"
+    if not (root / "RECORDS").is_file():
+        pytest.skip(f"real MIT-BIH DS1 not found at {root} (set ECGPIPE_SHARED_DATA)")
+    return root
+
+
+def test_aami_classes_of_every_beat_symbol():
+    expected = {
+        "N": "NLRej",
+        "S": "AaJS",
+        "V": "VE",
+        "F": "F",
+        "Q": "/fQ",
+    }
+    for cls, symbols in expected.items():
+        assert beats.aami(list(symbols)).tolist() == [cls] * len(symbols)
+    assert beats.aami(["+", "~", "|", "x", "!", '"', "[", "]"]).tolist() == [""] * 8
+
+
+@pytest.mark.realdata
+def test_aami_mapping_on_real_annotations(mitdb):
+    samples, symbols = read_annotations(mitdb / "208", "atr")
+    # record 208 as published: N 1586, V 992, F 373, S 2, Q 2, and 85 non-beat annotations
+    assert Counter(symbols.tolist()) == {
+        "N": 1586, "V": 992, "F": 373, "+": 53, "~": 24, "|": 8, "S": 2, "Q": 2
+    }  # fmt: skip
+    assert Counter(beats.aami(symbols).tolist()) == {
+        "N": 1586, "V": 992, "F": 373, "S": 2, "Q": 2, "": 85
+    }  # fmt: skip
+    assert (np.diff(samples) >= 0).all()
+
+
+@pytest.mark.realdata
+def test_rr_features_match_a_hand_computation_on_a_real_record(mitdb):
+    samples, symbols = read_annotations(mitdb / "119", "atr")  # bigeminy: long-short RR pairs
+    peaks = samples[beats.aami(symbols) != ""]
+    got = beats.rr_features(peaks, context=10)
+    rr = [(peaks[i] - peaks[i - 1]) for i in range(1, len(peaks))]
+    mean = sum(rr) / len(rr)
+    for i in (0, 1, 5, 9, 10, 11, 500, len(peaks) - 1):
+        pre = rr[i - 1] / mean if i > 0 else 1.0
+        post = rr[i] / mean if i < len(peaks) - 1 else 1.0
+        last = [rr[j - 1] / mean if j > 0 else 1.0 for j in range(max(0, i - 9), i + 1)]
+        local = sum(last) / len(last)
+        want = [pre, post, local, pre / post, pre / local]
+        np.testing.assert_allclose(got[i], want, rtol=1e-5, err_msg=f"beat {i}")
+    assert got.shape == (len(peaks), len(beats.FEATURES)) and got.dtype == np.float32
+
+
+def test_rr_features_of_a_regular_rhythm_are_one():
+    f = beats.rr_features(np.arange(20) * 300, context=10)
+    np.testing.assert_allclose(f, 1.0)
+
+
+def test_windows_are_centred_on_the_peak_and_padded_at_the_ends():
+    x = np.arange(2 * 100, dtype=np.float32).reshape(2, 100)
+    w, padded = beats.windows(x, np.array([2, 50, 98]), before=5, after=7)
+    assert w.shape == (3, 2, 12) and padded == 2
+    np.testing.assert_array_equal(w[1], x[:, 45:57])
+    assert (w[:, :, 5] == x[:, [2, 50, 98]].T).all(), "sample `before` is the R peak"
+    np.testing.assert_array_equal(w[0, 0, :3], 0)  # before the record's start
+    np.testing.assert_array_equal(w[0, 0, 3:], x[0, :9])
+    np.testing.assert_array_equal(w[2, 1, 9:], 0)  # past its end
