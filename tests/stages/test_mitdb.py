@@ -73,6 +73,11 @@ def test_no_record_is_on_two_sides_of_the_interpatient_split(mit):
     for cls in "NSVF":
         assert {"sensitivity", "ppv", "specificity", "f1"} <= set(test["per_class"][cls])
     assert np.array(test["confusion"]["actual_by_predicted"]).shape == (5, 5)
+    per_patient = test["per_patient"]  # each patient's records; where its misses went
+    assert sorted(rec for r in per_patient for rec in r["records"]) == sorted(records["test"])
+    confusion = np.array(test["confusion"]["actual_by_predicted"])
+    missed = sum(n for r in per_patient for to in r["missed_as"].values() for n in to.values())
+    assert missed == confusion.sum() - np.trace(confusion)
 
 
 @pytest.mark.realdata

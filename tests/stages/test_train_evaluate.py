@@ -66,6 +66,29 @@ def test_eval_json_has_the_headline_metrics(runs):
     assert (runs[0] / "plots/roc/NORM.csv").is_file()
 
 
+def test_every_test_patient_is_reported_worst_first(runs):
+    """eval.json, eval.md, per_patient.csv and the MLflow run list each test patient."""
+    root = runs[0]
+    test = json.loads((root / "metrics/eval.json").read_text())["test"]
+    rows = test["per_patient"]
+    assert len(rows) == test["n_groups"] and sum(r["n"] for r in rows) == test["n_records"]
+    rates = [r["error_rate"] for r in rows]
+    assert rates == sorted(rates, reverse=True)
+    cache = Cache.open(root / "data/processed")
+    test_rows = np.load(root / "data/split/test.npy")
+    for r in rows[:5]:
+        mine = cache.patients[test_rows] == r["patient"]
+        assert r["n"] == mine.sum()
+        assert sorted(r["records"]) == sorted(
+            set(cache.index.record_id.to_numpy()[test_rows][mine])
+        )
+    report = (root / "reports/eval.md").read_text()
+    assert "## Per patient" in report and f"| {rows[0]['patient']} |" in report
+    assert len((root / "reports/per_patient.csv").read_text().splitlines()) == len(rows) + 1
+    c, run_id = client(root)
+    assert "evaluation/per_patient.csv" in {a.path for a in c.list_artifacts(run_id, "evaluation")}
+
+
 def test_a_tiny_training_on_easy_data_learns(runs):
     """The quality gate of the fast suite: chance level, or labels misaligned to signals, puts
     the interval's lower bound near 0.5."""

@@ -2,8 +2,9 @@
 
 Labels records as ``train`` decided: at the thresholds it tuned on validation (multilabel), or by
 its argmax rule (single-label). Writes ``metrics/eval.json`` (DVC metrics), ``reports/eval.md``,
-DVC plot data under ``plots/`` and PNG figures under ``reports/figures/``, and logs all of it
-into the training run in MLflow.
+DVC plot data under ``plots/``, PNG figures under ``reports/figures/`` and every test patient's
+figures (``test.per_patient`` in eval.json, a section of eval.md, ``reports/per_patient.csv``),
+and logs all of it into the training run in MLflow.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from ecgpipe.config.schema import Config
 from ecgpipe.core import atomic
 from ecgpipe.core.errors import PipelineError
 from ecgpipe.core.paths import Paths, broken, read_json
-from ecgpipe.evaluation import metrics, multiclass, multilabel, plots
+from ecgpipe.evaluation import metrics, multiclass, multilabel, patients, plots
 from ecgpipe.processing.normalization import Normalizer
 from ecgpipe.training.classifier import load_checkpoint, predict
 from ecgpipe.training.datamodule import ECGDataModule
@@ -76,8 +77,20 @@ def run(cfg: Config, paths: Paths, *, register: bool = True) -> dict:
             warning=LEAKY if cfg.split.strategy == "random" else None,
         )
     test["n_padded"] = dm.n_padded("test")
+    hits = p >= thr if dm.multilabel else np.eye(len(classes), dtype=bool)[pred]
+    truth = metrics.indicator(y, len(classes)).astype(bool)
+    rows = dm.rows["test"]
+    test["per_patient"] = patients.per_patient(
+        dm.cache.patients[rows],
+        dm.cache.index["record_id"].to_numpy()[rows],
+        truth,
+        hits,
+        classes,
+        single_label=not dm.multilabel,
+    )
+    unit = "beats" if dm.cache.unit == "beat" else "records"
+    report += "\n" + patients.markdown(test["per_patient"], classes, unit)
     if dm.cache.unit == "record":
-        hits = p >= thr if dm.multilabel else np.eye(len(classes), dtype=bool)[pred]
         explain_examples(cfg, paths, run_id, dm, y, p, hits, figures / "explanations")
     # the training run, so that `dvc exp show` links every experiment to its MLflow run
     result = {"mlflow_run_id": run_id, "test": test, "baseline": baseline}
@@ -85,6 +98,9 @@ def run(cfg: Config, paths: Paths, *, register: bool = True) -> dict:
         result = {"leaky_split": True, **result}
     atomic.write_json(paths.metrics / "eval.json", result)
     atomic.write_text(paths.eval_reports / "eval.md", report)
+    atomic.write_text(
+        paths.eval_reports / "per_patient.csv", patients.table(test["per_patient"], classes)
+    )
 
     shown = [k for k in ("cinc2017_f1", "macro_f1", "accuracy", "macro_auroc") if k in test]
     if dm.multilabel:
@@ -99,6 +115,7 @@ def run(cfg: Config, paths: Paths, *, register: bool = True) -> dict:
         [
             ("evaluation", paths.metrics / "eval.json"),
             ("evaluation", paths.eval_reports / "eval.md"),
+            ("evaluation", paths.eval_reports / "per_patient.csv"),
             ("evaluation/figures", figures),
             ("evaluation/plots", paths.plots),
         ],
