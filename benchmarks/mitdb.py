@@ -16,7 +16,8 @@ Compared on the same folds, all with the pipeline's own ``train`` and ``evaluate
 
 - each ``--config`` (Hydra overrides on ``experiment=mitdb_interpatient``; by default the preset
   and the same network without its RR branch), each labelled both by the argmax (the preset's
-  rule) and by ``train.decision=prior_corrected`` (the class weights undone; no retraining);
+  rule) and by ``train.decision=prior_corrected`` (the configuration's class weights and sampler
+  undone; no retraining);
 - the leaky protocol (``experiment=mitdb_intrapatient``'s random beat split, drawn over the whole
   of DS1), to show what leakage does to the same model's figures.
 
@@ -48,13 +49,14 @@ from rich.table import Table
 from sklearn.model_selection import GroupKFold
 
 from ecgpipe.cli import main as ecgpipe
+from ecgpipe.config.parse import load_params
 from ecgpipe.data import splitting
 from ecgpipe.data.wfdb_io import read_annotations
 from ecgpipe.evaluation import metrics, multiclass
-from ecgpipe.processing import beats
-from ecgpipe.processing import dsp as signal
+from ecgpipe.processing import beats, dsp
 from ecgpipe.processing.cache import Cache
 from ecgpipe.processing.preprocessing import load_record
+from ecgpipe.training.losses import CLASS_WEIGHT_POWER
 
 PRESET = "experiment=mitdb_interpatient"
 CONFIGS = {
@@ -105,7 +107,7 @@ def naive_beats(root: Path, records: list[str], before: int, after: int) -> int:
     for record in records:
         x, fs, names = load_record(root / record)
         x = x[[names.index("MLII")]]
-        x = signal.resample(signal.bandpass(x, fs, 0.5, 45.0, 4), fs, 180.0)
+        x = dsp.resample(dsp.bandpass(x, fs, 0.5, 45.0, 4), fs, 180.0)
         samples, symbols = read_annotations(root / record, "atr")
         peaks = [s for s, c in zip(samples, beats.aami(symbols), strict=True) if c]
         rows = []
@@ -183,7 +185,10 @@ def main() -> int:
                     (y, pred, seconds, cache.patients[split["test"]])
                 )
                 counts = np.bincount(cache.labels[split["train"]], minlength=len(cache.classes))
-                factors = metrics.prior_correction(counts, class_weighted=True, balanced=False)
+                trained = load_params(Path(tmp) / f"{c}-{k}" / "params.yaml").train
+                factors = metrics.prior_correction(
+                    counts, CLASS_WEIGHT_POWER[trained.class_weight], trained.weighted_sampler
+                )
                 results.setdefault(f"{name}, prior-corrected", []).append(
                     (y, metrics.predict_classes(p, factors), seconds, cache.patients[split["test"]])
                 )

@@ -223,16 +223,19 @@ def test_challenge_f1_is_the_mean_of_its_classes() -> None:
 
 def test_prior_correction_undoes_class_weights() -> None:
     counts = np.array([600, 100, 300])
-    assert metrics.prior_correction(counts, False, False).tolist() == [1.0, 1.0, 1.0]
-    weighted = metrics.prior_correction(counts, True, False)  # inverse-frequency CE weights
+    assert metrics.prior_correction(counts, 0.0, False).tolist() == [1.0, 1.0, 1.0]
+    weighted = metrics.prior_correction(counts, 1.0, False)  # inverse-frequency CE weights
     np.testing.assert_allclose(weighted, counts / counts.max())
-    np.testing.assert_allclose(metrics.prior_correction(counts, False, True), weighted)
+    np.testing.assert_allclose(metrics.prior_correction(counts, 0.0, True), weighted)
     # a balanced model's probabilities, corrected, give the posterior under the real prior
     p_balanced = np.array([[0.2, 0.5, 0.3]])
     prior = counts / counts.sum()
     posterior = p_balanced * prior / (p_balanced * prior).sum()
     assert metrics.predict_classes(p_balanced, weighted) == posterior.argmax()
     assert metrics.predict_classes(p_balanced) == 1
+    # square-root weights: the prior the model saw is pi * pi ** -0.5 = sqrt(pi)
+    half = metrics.prior_correction(counts, 0.5, False)
+    np.testing.assert_allclose(half, np.sqrt(counts) / np.sqrt(counts).max())
 
 
 def test_metric_names_are_mlflow_safe() -> None:

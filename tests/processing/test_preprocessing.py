@@ -217,8 +217,7 @@ def mitdb_pair(tmp_path_factory) -> tuple[Path, Cache]:
 @pytest.mark.realdata
 def test_beat_rows_are_windows_of_the_mlii_lead_around_each_annotated_beat(mitdb_pair):
     from ecgpipe.data.wfdb_io import read_annotations
-    from ecgpipe.processing import beats
-    from ecgpipe.processing import dsp as signal
+    from ecgpipe.processing import beats, dsp
 
     ds1, cache = mitdb_pair
     assert cache.unit == "beat" and cache.meta["leads"] == ["MLII"]
@@ -234,7 +233,7 @@ def test_beat_rows_are_windows_of_the_mlii_lead_around_each_annotated_beat(mitdb
 
     record = wfdb.rdrecord(str(ds1 / "114"))
     mlii = record.p_signal[:, record.sig_name.index("MLII")][None]
-    x = signal.resample(signal.bandpass(mlii, 360.0, 0.5, 45.0, 4), 360.0, 180.0)
+    x = dsp.resample(dsp.bandpass(mlii, 360.0, 0.5, 45.0, 4), 360.0, 180.0)
     for row in rows.row.to_numpy()[[5, 100, 1000]]:
         peak = round(cache.index.loc[row, "sample"] / 2)
         np.testing.assert_allclose(cache.signal(row), x[:, peak - 45 : peak + 81], atol=1e-5)

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from ecgpipe.processing import dsp as signal
+from ecgpipe.processing import dsp
 from ecgpipe.processing.windows import Windowing, crop, window_starts
 
 SPEC = {"window": 64, "overlap": 0.75, "f_min": 0.5, "f_max": 45.0}
@@ -31,7 +31,7 @@ def test_spectrogram_windows_start_on_frames():
     w = Windowing.of(2.5, 1.25, FS, SPEC)
     assert w.hop == 16 and w.stride == 112
     assert all(s % 16 == 0 for s in w.starts(1000)[:-1])
-    assert w.frames == signal.spectrogram_shape(250, FS, 64, 0.75, 0.5, 45.0)[1]
+    assert w.frames == dsp.spectrogram_shape(250, FS, 64, 0.75, 0.5, 45.0)[1]
 
 
 def test_crop_pads_a_short_record_at_the_end_only():

@@ -51,6 +51,7 @@ def test_a_checkpoint_of_the_flat_arguments_loads_into_the_grouped_classifier() 
     assert module.network.model == "cnn1d" and module.network.options["widths"] == [8, 16]
     assert module.labels.classes == ("CD", "HYP", "MI", "NORM", "STTC")
     assert module.labels.multilabel and module.objective.loss == "bce"
+    assert module.objective.class_weight == "inverse"  # saved as pos_weight=True
     windows = torch.from_numpy(np.stack([r[:, :250] for r in records()]))
     with torch.no_grad():
         probs = module.probabilities(module({"signal": windows})).numpy()

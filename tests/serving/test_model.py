@@ -10,7 +10,7 @@ import torch
 from ecgpipe.config.compose import compose_config
 from ecgpipe.config.schema import TrainConfig
 from ecgpipe.models import INPUTS, build
-from ecgpipe.processing import dsp as signal
+from ecgpipe.processing import dsp
 from ecgpipe.processing.cache import Cache
 from ecgpipe.processing.normalization import Normalizer
 from ecgpipe.serving.model import InputError, RecordModel, WindowModel
@@ -91,7 +91,7 @@ def test_labels_follow_the_thresholds_or_the_weighted_argmax(tmp_path):
 def test_served_model_computes_the_cached_spectrogram(tmp_path):
     cache = Cache.open(make_cache(tmp_path, LENGTHS) / "processed")
     x = np.stack([np.asarray(cache.signal(r)[:, :250]) for r in range(3)])
-    _, _, expected = signal.spectrogram(x, FS, **SPEC)
+    _, _, expected = dsp.spectrogram(x, FS, **SPEC)
     norm = Normalizer.identity(2, expected.shape[2])
     served = WindowModel(
         build("spectro2d", 2, 3, FS, **conf("model", "spectro2d")["options"]),

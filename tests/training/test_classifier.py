@@ -30,7 +30,7 @@ def classifier(model: str = "cnn1d", multilabel: bool = True, **changes) -> ECGC
         "multilabel": multilabel,
         "dataset": "",
         "decision_factors": None,
-        **{k: t[k] for k in ("pos_weight", "focal_gamma", "lr", "weight_decay", "aggregate")},
+        **{k: t[k] for k in ("class_weight", "focal_gamma", "lr", "weight_decay", "aggregate")},
     } | changes
     return ECGClassifier(**legacy_groups(flat))
 

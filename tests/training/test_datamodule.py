@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from ecgpipe.config.schema import TrainConfig
-from ecgpipe.processing import dsp as signal
+from ecgpipe.processing import dsp
 from ecgpipe.processing.cache import Cache, spectrogram_frames
 from ecgpipe.processing.normalization import Normalizer
 from ecgpipe.training.datamodule import ECGDataModule, collate_windows
@@ -31,7 +31,7 @@ def make_cache(root: Path, lengths: list[int], seed: int = 0, multilabel: bool =
         x += 50.0 * (i >= 30)  # test rows: very different, must not move the statistics
         records.append(x.astype(np.float32))
         if length >= SPEC["window"]:
-            specs.append(signal.spectrogram(records[-1], FS, **SPEC)[2].astype(np.float32))
+            specs.append(dsp.spectrogram(records[-1], FS, **SPEC)[2].astype(np.float32))
     frames = spectrogram_frames(np.array(lengths), SPEC)
     cache = root / "processed"
     cache.mkdir(parents=True)
@@ -127,7 +127,7 @@ def test_a_short_record_is_padded_and_counted(cache_root: Path):
     assert d.n_padded("val") == 1 and d.n_padded("train") == 0
     padded = np.zeros((2, 250), np.float32)
     padded[:, :180] = x
-    expected = d.normalizer.spectrogram(signal.spectrogram(padded, FS, **SPEC)[2])
+    expected = d.normalizer.spectrogram(dsp.spectrogram(padded, FS, **SPEC)[2])
     np.testing.assert_allclose(short["spectrogram"][0], expected, rtol=1e-4, atol=1e-4)
 
 
@@ -140,7 +140,7 @@ def test_cached_and_computed_spectrogram_windows_agree(cache_root: Path):
     item = d.dataset("val")[2]
     for k in (0, len(starts) - 2, len(starts) - 1):
         window = np.asarray(cache.signal(22)[:, starts[k] : starts[k] + 250])
-        expected = d.normalizer.spectrogram(signal.spectrogram(window, FS, **SPEC)[2])
+        expected = d.normalizer.spectrogram(dsp.spectrogram(window, FS, **SPEC)[2])
         np.testing.assert_allclose(item["spectrogram"][k], expected, rtol=1e-4, atol=1e-3)
 
 

@@ -19,14 +19,22 @@ def test_focal_down_weights_easy_examples():
 
 
 def test_weights_come_from_training_counts():
-    bce = losses.build("bce", True, torch.tensor([10, 50]), 100, True, 2.0)
+    bce = losses.build("bce", True, torch.tensor([10, 50]), 100, "inverse", 2.0)
     assert torch.allclose(bce.pos_weight, torch.tensor([9.0, 1.0]))
-    assert losses.build("bce", True, torch.tensor([10, 50]), 100, False, 2.0).pos_weight is None
-    ce = losses.build("ce", False, torch.tensor([80, 20]), 100, True, 2.0)
+    assert losses.build("bce", True, torch.tensor([10, 50]), 100, "none", 2.0).pos_weight is None
+    ce = losses.build("ce", False, torch.tensor([80, 20]), 100, "inverse", 2.0)
     assert torch.allclose(ce.weight, torch.tensor([100 / 160, 100 / 40]))
     assert isinstance(
-        losses.build("focal", True, torch.tensor([1, 2]), 10, True, 1.0), losses.FocalLoss
+        losses.build("focal", True, torch.tensor([1, 2]), 10, "inverse", 1.0), losses.FocalLoss
     )
+
+
+def test_sqrt_inverse_weights_are_the_square_roots_and_none_is_unweighted():
+    bce = losses.build("bce", True, torch.tensor([10, 50]), 100, "sqrt_inverse", 2.0)
+    assert torch.allclose(bce.pos_weight, torch.tensor([3.0, 1.0]))
+    ce = losses.build("ce", False, torch.tensor([80, 20]), 100, "sqrt_inverse", 2.0)
+    assert torch.allclose(ce.weight, torch.tensor([100 / 160, 100 / 40]) ** 0.5)
+    assert losses.build("ce", False, torch.tensor([80, 20]), 100, "none", 2.0).weight is None
 
 
 def test_softmax_focal_with_gamma_zero_is_cross_entropy():
@@ -45,7 +53,9 @@ def test_softmax_focal_with_gamma_zero_is_cross_entropy():
 
 def test_single_label_losses_by_name():
     counts = torch.tensor([80, 20])
-    assert isinstance(losses.build("ce", False, counts, 100, True, 2.0), torch.nn.CrossEntropyLoss)
-    focal = losses.build("focal", False, counts, 100, True, 2.0)
+    assert isinstance(
+        losses.build("ce", False, counts, 100, "inverse", 2.0), torch.nn.CrossEntropyLoss
+    )
+    focal = losses.build("focal", False, counts, 100, "inverse", 2.0)
     assert isinstance(focal, losses.SoftmaxFocalLoss)
     assert torch.allclose(focal.weight, torch.tensor([100 / 160, 100 / 40]))

@@ -466,8 +466,9 @@ class TrainConfig(_Frozen):
     loss: Literal["auto", "bce", "ce", "focal"] = Field(
         description="auto: bce for multilabel data, ce (softmax) for single-label data"
     )
-    pos_weight: bool = Field(
-        description="BCE pos_weight (or CE / focal class weights) from training counts"
+    class_weight: Literal["inverse", "sqrt_inverse", "none"] = Field(
+        description="class weights of the loss (BCE pos_weight, CE / focal weights) from "
+        "training counts: inverse frequency, its square root, or none"
     )
     focal_gamma: float = Field(ge=0)
     weighted_sampler: bool

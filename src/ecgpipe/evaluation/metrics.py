@@ -234,18 +234,18 @@ def challenge_f1(dataset: str, classes: list[str], f1: np.ndarray) -> dict[str, 
     return {f"{dataset}_f1": f1[..., [classes.index(c) for c in scored]].mean(axis=-1)}
 
 
-def prior_correction(counts: np.ndarray, class_weighted: bool, balanced: bool) -> np.ndarray:
+def prior_correction(counts: np.ndarray, weight_power: float, balanced: bool) -> np.ndarray:
     """Per-class factors that turn a re-weighted model's probabilities back to the training prior.
 
-    A model trained with class weights ``w`` (inverse frequency) or a class-balanced sampler
-    learns posteriors under the prior it saw, ``pi~ ~ pi_sampled * w``; multiplying by
-    ``pi / pi~`` (Bayes' rule) restores the training prior ``pi``, whose argmax maximises
-    accuracy. Without weights or sampler the factors are all 1.
+    A model trained with class weights ``w ~ pi ** -weight_power`` (1: inverse frequency, 0.5:
+    its square root, 0: none) or a class-balanced sampler learns posteriors under the prior it
+    saw, ``pi~ ~ pi_sampled * w``; multiplying by ``pi / pi~`` (Bayes' rule) restores the
+    training prior ``pi``, whose argmax maximises accuracy. Without weights or sampler the
+    factors are all 1.
     """
     prior = np.maximum(np.asarray(counts, float), 1) / max(np.sum(counts), 1)
     seen = np.full_like(prior, 1 / len(prior)) if balanced else prior
-    if class_weighted:
-        seen = seen / prior
+    seen = seen * prior**-weight_power
     seen = seen / seen.sum()
     factors = prior / seen
     return factors / factors.max()

@@ -31,7 +31,7 @@ import pandas as pd
 
 from ecgpipe.core.errors import PipelineError
 from ecgpipe.core.paths import read_json
-from ecgpipe.processing import dsp as signal
+from ecgpipe.processing import dsp
 
 FILES = ("signals.npy", "labels.npy", "index.csv", "meta.json")
 
@@ -43,7 +43,7 @@ class CacheError(PipelineError):
 def spectrogram_frames(n_samples: np.ndarray | int, spec: dict) -> np.ndarray:
     """Whole STFT frames in records of ``n_samples`` (0 for a record shorter than the window)."""
     n = np.asarray(n_samples, dtype=np.int64)
-    hop = signal.spectrogram_hop(spec["window"], spec["overlap"])
+    hop = dsp.spectrogram_hop(spec["window"], spec["overlap"])
     return np.where(n >= spec["window"], 1 + (n - spec["window"]) // hop, 0)
 
 

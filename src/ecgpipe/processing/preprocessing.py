@@ -31,8 +31,7 @@ from ecgpipe.core.parallel import imap
 from ecgpipe.core.progress import track
 from ecgpipe.data.manifest import DatasetInfo, decode_labels
 from ecgpipe.data.wfdb_io import read_annotations, read_record
-from ecgpipe.processing import beats
-from ecgpipe.processing import dsp as signal
+from ecgpipe.processing import beats, dsp
 from ecgpipe.processing.cache import offsets, spectrogram_frames
 
 
@@ -55,12 +54,12 @@ class Layout:
         leads = tuple(cfg.leads) if cfg.leads else dataset_leads
         n = None if cfg.duration_s is None else round(cfg.duration_s * cfg.fs)
         s = cfg.spectrogram
-        freqs = int(signal.spectrogram_bins(s.window, cfg.fs, s.f_min, s.f_max)[0].sum())
+        freqs = int(dsp.spectrogram_bins(s.window, cfg.fs, s.f_min, s.f_max)[0].sum())
         return cls(leads, n, freqs if s.enabled else None)
 
     def length(self, n_samples: int, fs: float, out_fs: float) -> int:
         """Samples a record of ``n_samples`` at ``fs`` has in the cache."""
-        return self.n_samples or signal.resampled_length(n_samples, fs, out_fs)
+        return self.n_samples or dsp.resampled_length(n_samples, fs, out_fs)
 
 
 def transform(
@@ -71,20 +70,20 @@ def transform(
     The spectrogram holds the record's whole STFT frames: (leads, F, 0) for a record shorter
     than one STFT window.
     """
-    x = signal.select_leads(x, names, layout.leads)
+    x = dsp.select_leads(x, names, layout.leads)
     if cfg.bandpass.enabled:
         b = cfg.bandpass
-        x = signal.bandpass(x, fs, b.low_hz, b.high_hz, b.order)
+        x = dsp.bandpass(x, fs, b.low_hz, b.high_hz, b.order)
     if cfg.notch.enabled:
-        x = signal.notch(x, fs, cfg.notch.freq_hz, cfg.notch.quality)
-    x = signal.resample(x, fs, cfg.fs)
+        x = dsp.notch(x, fs, cfg.notch.freq_hz, cfg.notch.quality)
+    x = dsp.resample(x, fs, cfg.fs)
     if layout.n_samples is not None:
-        x = signal.fix_length(x, layout.n_samples, mode="start")
+        x = dsp.fix_length(x, layout.n_samples, mode="start")
     spec = None
     if layout.n_freqs is not None:
         s = cfg.spectrogram
         if x.shape[-1] >= s.window:
-            _, _, spec = signal.spectrogram(x, cfg.fs, s.window, s.overlap, s.f_min, s.f_max)
+            _, _, spec = dsp.spectrogram(x, cfg.fs, s.window, s.overlap, s.f_min, s.f_max)
         else:
             spec = np.zeros((len(layout.leads), layout.n_freqs, 0), x.dtype)
     return x, spec

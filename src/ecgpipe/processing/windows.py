@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ecgpipe.processing import dsp as signal
+from ecgpipe.processing import dsp
 
 
 def window_starts(n: int, length: int, stride: int) -> list[int]:
@@ -45,7 +45,7 @@ class Windowing:
         length, stride = max(1, round(length_s * fs)), max(1, round(stride_s * fs))
         hop = frames = None
         if spectrogram is not None:
-            hop = signal.spectrogram_hop(spectrogram["window"], spectrogram["overlap"])
+            hop = dsp.spectrogram_hop(spectrogram["window"], spectrogram["overlap"])
             stride = max(hop, stride // hop * hop)  # grid windows start on a frame
             if length < spectrogram["window"]:
                 raise ValueError(

@@ -24,7 +24,7 @@ import torch
 from torch import nn
 
 from ecgpipe.models import INPUTS, member_logits
-from ecgpipe.processing import dsp as sig
+from ecgpipe.processing import dsp
 from ecgpipe.processing.normalization import WINDOW_STD_FLOOR, Normalizer
 from ecgpipe.processing.windows import crop, window_starts
 
@@ -52,8 +52,8 @@ class WindowModel(nn.Module):
         if self.kind in ("spectrogram", "both"):
             assert spectrogram is not None and normalizer.spectrogram_mean is not None
             s = spectrogram
-            keep, _ = sig.spectrogram_bins(s["window"], fs, s["f_min"], s["f_max"])
-            self.spec = (s["window"], sig.spectrogram_hop(s["window"], s["overlap"]))
+            keep, _ = dsp.spectrogram_bins(s["window"], fs, s["f_min"], s["f_max"])
+            self.spec = (s["window"], dsp.spectrogram_hop(s["window"], s["overlap"]))
             self.register_buffer("window", torch.hann_window(s["window"], periodic=True))
             self.register_buffer("bins", torch.as_tensor(np.flatnonzero(keep)))
             self.register_buffer(

@@ -30,6 +30,7 @@ from ecgpipe.core import atomic
 from ecgpipe.core.paths import Paths
 from ecgpipe.evaluation import metrics
 from ecgpipe.serving.model import Contract, RecordModel, WindowModel
+from ecgpipe.training import losses
 from ecgpipe.training.classifier import (
     ECGClassifier,
     Labels,
@@ -64,8 +65,8 @@ def decision_factors(cfg: Config, counts: np.ndarray) -> tuple[float, ...] | Non
     """Single-label data: the factors of ``train.decision`` (see ``metrics.prior_correction``)."""
     if cfg.data.label_kind == "multilabel" or cfg.train.decision == "argmax":
         return None
-    weighted = cfg.train.pos_weight
-    return tuple(metrics.prior_correction(counts, weighted, cfg.train.weighted_sampler).tolist())
+    power = losses.CLASS_WEIGHT_POWER[cfg.train.class_weight]
+    return tuple(metrics.prior_correction(counts, power, cfg.train.weighted_sampler).tolist())
 
 
 def build_module(cfg: Config, dm: ECGDataModule) -> ECGClassifier:
@@ -85,7 +86,7 @@ def build_module(cfg: Config, dm: ECGDataModule) -> ECGClassifier:
             loss=cfg.loss,
             class_counts=tuple(int(c) for c in counts),
             n_train=len(dm.rows["train"]),
-            pos_weight=t.pos_weight,
+            class_weight=t.class_weight,
             focal_gamma=t.focal_gamma,
         ),
         optimiser=Optimiser(lr=t.lr, weight_decay=t.weight_decay),

@@ -61,7 +61,7 @@ class Objective:
     loss: str
     class_counts: tuple[int, ...]
     n_train: int
-    pos_weight: bool
+    class_weight: str
     focal_gamma: float
 
 
@@ -130,7 +130,7 @@ class ECGClassifier(pl.LightningModule):
             self.labels.multilabel,
             torch.tensor(o.class_counts),
             o.n_train,
-            o.pos_weight,
+            o.class_weight,
             o.focal_gamma,
         )
         self.val_scores = RecordScores()
@@ -354,4 +354,6 @@ def legacy_groups(hparams: dict[str, Any]) -> dict[str, dict[str, Any]]:
     if "network" in hparams:
         return {}
     flat = {"dataset": "", "decision_factors": None, "n_features": 0} | dict(hparams)
+    if "pos_weight" in flat:  # a bool then: class weights from inverse frequencies, or none
+        flat["class_weight"] = "inverse" if flat.pop("pos_weight") else "none"
     return {name: {f.name: flat[f.name] for f in fields(cls)} for name, cls in GROUPS.items()}

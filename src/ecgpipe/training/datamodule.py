@@ -28,7 +28,7 @@ from ecgpipe.config.schema import AugmentConfig, TrainConfig
 from ecgpipe.core.paths import load_npy
 from ecgpipe.data.splitting import SPLITS
 from ecgpipe.models import Input
-from ecgpipe.processing import dsp as signal
+from ecgpipe.processing import dsp
 from ecgpipe.processing.cache import Cache
 from ecgpipe.processing.normalization import Normalizer
 from ecgpipe.processing.windows import Windowing, crop
@@ -89,7 +89,7 @@ class _Windows(Dataset):
                 self.cache.spectrogram(row)[:, :, first : first + win.frames], np.float32
             )
         s = win.spectrogram
-        _, _, spec = signal.spectrogram(
+        _, _, spec = dsp.spectrogram(
             raw, self.fs, s["window"], s["overlap"], s["f_min"], s["f_max"]
         )
         return spec.astype(np.float32)
