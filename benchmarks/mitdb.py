@@ -14,15 +14,19 @@ independent).
 
 Compared on the same folds, all with the pipeline's own ``train`` and ``evaluate`` code:
 
-- each ``--config`` (Hydra overrides on ``experiment=mitdb_interpatient``; by default the preset
-  and the same network without its RR branch), each labelled both by the argmax (the preset's
-  rule) and by ``train.decision=prior_corrected`` (the configuration's class weights and sampler
-  undone; no retraining);
+- each ``--config`` (Hydra overrides on ``experiment=mitdb_interpatient``; by default
+  :data:`CONFIGS`: the beat CNN on the five RR features of earlier versions and on the
+  patient-relative features, the classical models, their class weightings), each labelled both
+  by the argmax (the preset's rule) and by ``train.decision=prior_corrected`` (the
+  configuration's class weights and sampler undone; no retraining); a configuration that changes
+  the data stages (``preprocess.beats.features=rr``) gets its own cache of the same beats;
 - the leaky protocol (``experiment=mitdb_intrapatient``'s random beat split, drawn over the whole
   of DS1), to show what leakage does to the same model's figures.
 
 Prints per class sensitivity (Se) and positive predictivity (+P) of N, S, V and F, macro F1, and
-the time the data stages and training take.
+the time the data stages and training take; then every patient's figures (worst first, each
+scored in the fold that held it out) for the configuration with the best macro F1, and with
+``--out DIR`` writes each configuration's per-patient table there as CSV.
 
     python benchmarks/mitdb.py --speed
 
@@ -43,16 +47,17 @@ from pathlib import Path
 import numpy as np
 import pytorch_lightning as pl
 from common import PROJECT, build
-from crossval import run_pipeline
+from crossval import DATA_SECTIONS, run_pipeline
 from rich.console import Console
 from rich.table import Table
 from sklearn.model_selection import GroupKFold
 
 from ecgpipe.cli import main as ecgpipe
 from ecgpipe.config.parse import load_params
+from ecgpipe.core import atomic
 from ecgpipe.data import splitting
 from ecgpipe.data.wfdb_io import read_annotations
-from ecgpipe.evaluation import metrics, multiclass
+from ecgpipe.evaluation import metrics, multiclass, patients
 from ecgpipe.processing import beats, dsp
 from ecgpipe.processing.cache import Cache
 from ecgpipe.processing.preprocessing import load_record
@@ -60,8 +65,17 @@ from ecgpipe.training.losses import CLASS_WEIGHT_POWER
 
 PRESET = "experiment=mitdb_interpatient"
 CONFIGS = {
-    "preset: CNN + RR features": "",
-    "waveform only (rr_width=0)": "model.options.rr_width=0",
+    "beat_cnn, 5 RR features (before)": "model=beat_cnn preprocess.beats.features=rr",
+    "beat_cnn, relative features": "model=beat_cnn preprocess.beats.features=relative",
+    "beat_cnn, full features": "model=beat_cnn preprocess.beats.features=full",
+    "beat_linear logistic, relative": "model=beat_linear preprocess.beats.features=relative",
+    "beat_linear logistic, full": "model=beat_linear preprocess.beats.features=full",
+    "beat_linear LDA, relative": "model=beat_linear model.options.method=lda "
+    "preprocess.beats.features=relative",
+    "beat_gbm, relative": "model=beat_gbm preprocess.beats.features=relative",
+    "beat_gbm, full": "model=beat_gbm preprocess.beats.features=full",
+    "beat_gbm, relative, sqrt_inverse": "model=beat_gbm preprocess.beats.features=relative "
+    "train.class_weight=sqrt_inverse",
 }
 
 
@@ -76,6 +90,13 @@ def patient_folds(cache: Cache, k: int, seed: int = 0) -> list[dict[str, np.ndar
         part = splitting.stratified(patients[inner], y[inner], len(cache.classes), ratios, seed)
         out.append({"train": inner[part.train], "val": inner[part.val], "test": rows[test]})
     return out
+
+
+def per_patient(runs: list[tuple], classes: list[str]) -> list[dict]:
+    """Every patient's figures, each scored in the fold that held it out, worst first."""
+    y, pred, groups, records = (np.concatenate([r[i] for r in runs]) for i in (0, 1, 3, 4))
+    eye = np.eye(len(classes), dtype=bool)
+    return patients.per_patient(groups, records, eye[y], eye[pred], classes, single_label=True)
 
 
 def leaky_split(cache: Cache, seed: int = 0) -> dict[str, np.ndarray]:
@@ -158,6 +179,7 @@ def main() -> int:
     ap.add_argument("--config", action="append", default=[], metavar="NAME=OVERRIDES")
     ap.add_argument("--no-leaky", action="store_true", help="skip the leaky random beat split")
     ap.add_argument("--speed", action="store_true", help="time preprocess at full size")
+    ap.add_argument("--out", help="write each configuration's per-patient table here (CSV)")
     args = ap.parse_args()
     root = str(Path(args.root).resolve())
     configs = dict(c.split("=", 1) for c in args.config) or CONFIGS
@@ -168,21 +190,33 @@ def main() -> int:
         return speed(root, console)
 
     with tempfile.TemporaryDirectory(prefix="ecgpipe-mitdb-") as tmp:
-        project = Path(tmp) / "data"
-        start = time.perf_counter()
-        build(project, base)
-        data_seconds = time.perf_counter() - start
-        cache = Cache.open(project / "data/processed")
+        projects: dict[tuple[str, ...], Path] = {}
+        data_seconds = 0.0
+
+        def project_for(overrides: list[str]) -> Path:
+            nonlocal data_seconds
+            data = tuple(o for o in overrides if o.startswith(DATA_SECTIONS))
+            if data not in projects:
+                projects[data] = Path(tmp) / f"data{len(projects)}"
+                start = time.perf_counter()
+                build(projects[data], [*base, *data])
+                data_seconds = time.perf_counter() - start
+            return projects[data]
+
+        cache = Cache.open(project_for([]) / "data/processed")
         splits = patient_folds(cache, args.folds)
+        records = cache.index["record_id"].to_numpy()
         results: dict[str, list[tuple]] = {}
         for c, (name, text) in enumerate(configs.items()):
+            project = project_for(text.split())
             for k, split in enumerate(splits):
                 console.print(f"[bold]{name}: fold {k + 1} of {args.folds}...")
                 pl.seed_everything(0)
                 run = run_pipeline(project, [*base, *text.split()], split, Path(tmp) / f"{c}-{k}")
                 y, pred, seconds, p = run
+                test = split["test"]
                 results.setdefault(name, []).append(
-                    (y, pred, seconds, cache.patients[split["test"]])
+                    (y, pred, seconds, cache.patients[test], records[test])
                 )
                 counts = np.bincount(cache.labels[split["train"]], minlength=len(cache.classes))
                 trained = load_params(Path(tmp) / f"{c}-{k}" / "params.yaml").train
@@ -190,14 +224,20 @@ def main() -> int:
                     counts, CLASS_WEIGHT_POWER[trained.class_weight], trained.weighted_sampler
                 )
                 results.setdefault(f"{name}, prior-corrected", []).append(
-                    (y, metrics.predict_classes(p, factors), seconds, cache.patients[split["test"]])
+                    (
+                        y,
+                        metrics.predict_classes(p, factors),
+                        seconds,
+                        cache.patients[test],
+                        records[test],
+                    )
                 )
         if not args.no_leaky:
             console.print("[bold]leaky random beat split...")
             split = leaky_split(cache)
-            y, pred, seconds, _ = run_pipeline(project, base, split, Path(tmp) / "leaky")
+            y, pred, seconds, _ = run_pipeline(project_for([]), base, split, Path(tmp) / "leaky")
             results["LEAKY: random beats, same patients"] = [
-                (y, pred, seconds, cache.patients[split["test"]])
+                (y, pred, seconds, cache.patients[split["test"]], records[split["test"]])
             ]
 
     classes = cache.classes
@@ -210,8 +250,10 @@ def main() -> int:
     for cls in ("N", "S", "V", "F"):
         table.add_column(f"{cls} Se", justify="right")
         table.add_column(f"{cls} +P", justify="right")
+    table.add_column("accuracy", justify="right")
     table.add_column("macro F1", justify="right")
     table.add_column("train s/fold", justify="right")
+    macro = {}
     for name, runs in results.items():
         y = np.concatenate([r[0] for r in runs])
         groups = np.concatenate([r[3] for r in runs])
@@ -228,8 +270,21 @@ def main() -> int:
                 lo, hi = m[f"{key}_ci"] or (np.nan, np.nan)
                 cells.append(f"{m[key]:.2f} [{lo:.2f}, {hi:.2f}]" if m[key] is not None else "n/a")
         seconds = float(np.mean([r[2] for r in runs]))
-        table.add_row(name, *cells, f"{s['macro_f1']:.3f}", f"{seconds:.0f}")
+        macro[name] = s["macro_f1"]
+        table.add_row(
+            name, *cells, f"{s['accuracy']:.3f}", f"{s['macro_f1']:.3f}", f"{seconds:.0f}"
+        )
     console.print(table)
+    tables = {name: per_patient(runs, classes) for name, runs in results.items()}
+    best = max((n for n in macro if not n.startswith("LEAKY")), key=macro.get)
+    console.print(f"Per patient, out of fold, worst first: {best}")
+    console.print(patients.markdown(tables[best], classes, "beats"))
+    if args.out:
+        for i, (name, rows) in enumerate(tables.items()):
+            atomic.write_text(
+                Path(args.out) / f"per_patient-{i}.csv",
+                f"# {name}\n" + patients.table(rows, classes),
+            )
     console.print(
         f"Data stages (prepare, validate, preprocess of {len(cache.labels)} beats): "
         f"{data_seconds:.0f} s. de Chazal et al. 2004 on DS2: V Se 0.78 / +P 0.82, S Se 0.76 "

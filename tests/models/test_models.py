@@ -12,7 +12,7 @@ SPECTROGRAM = torch.randn(3, 12, 28, 12)
 OPTIONS = {name: conf("model", name)["options"] for name in models.NAMES}
 
 
-@pytest.mark.parametrize("name", models.NAMES)
+@pytest.mark.parametrize("name", models.NETWORKS)
 def test_every_model_maps_its_input_to_logits(name):
     torch.manual_seed(0)
     net = models.build(name, 12, 5, 100.0, n_features=4, **OPTIONS[name]).eval()
@@ -61,7 +61,7 @@ def test_xresnet101_is_deeper_than_50():
     assert n101 > 1.5 * n50
 
 
-@pytest.mark.parametrize("name", models.NAMES)
+@pytest.mark.parametrize("name", models.NETWORKS)
 def test_each_model_overfits_one_batch(name):
     """A network that can learn at all fits 8 fixed examples: the loss halves in 60 steps."""
     torch.manual_seed(0)

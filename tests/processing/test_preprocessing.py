@@ -217,7 +217,7 @@ def mitdb_pair(tmp_path_factory) -> tuple[Path, Cache]:
 @pytest.mark.realdata
 def test_beat_rows_are_windows_of_the_mlii_lead_around_each_annotated_beat(mitdb_pair):
     from ecgpipe.data.wfdb_io import read_annotations
-    from ecgpipe.processing import beats, dsp
+    from ecgpipe.processing import beat_features, beats, dsp
 
     ds1, cache = mitdb_pair
     assert cache.unit == "beat" and cache.meta["leads"] == ["MLII"]
@@ -237,9 +237,11 @@ def test_beat_rows_are_windows_of_the_mlii_lead_around_each_annotated_beat(mitdb
     for row in rows.row.to_numpy()[[5, 100, 1000]]:
         peak = round(cache.index.loc[row, "sample"] / 2)
         np.testing.assert_allclose(cache.signal(row), x[:, peak - 45 : peak + 81], atol=1e-5)
-    np.testing.assert_allclose(
-        cache.features[rows.row], beats.rr_features(samples[is_beat], 10), rtol=1e-6
-    )
+    # the features of 114's beats come from 114 alone: its own rhythm and dominant beat
+    windows = np.stack([np.asarray(cache.signal(r)) for r in rows.row])
+    want = beat_features.compute("relative", samples[is_beat], 360.0, windows, 45, 180.0, 10)
+    np.testing.assert_allclose(cache.features[rows.row], want, rtol=1e-5, atol=1e-6)
+    assert cache.meta["features"] == list(beat_features.RELATIVE)
 
 
 def test_a_cache_the_disk_cannot_hold_is_refused_before_writing(tmp_path, monkeypatch):

@@ -56,3 +56,22 @@ def test_a_checkpoint_of_the_flat_arguments_loads_into_the_grouped_classifier() 
     with torch.no_grad():
         probs = module.probabilities(module({"signal": windows})).numpy()
     np.testing.assert_allclose(probs, expected["window_probs"], atol=1e-6)
+
+
+def test_ecgpipe_predict_reads_a_legacy_contract_and_scores_a_wfdb_record(tmp_path: Path) -> None:
+    """Its contract predates ``preprocess.beats.features``: it reads as the RR set it had."""
+    import wfdb
+
+    from ecgpipe.serving import predict
+
+    cfg = load_params(PROJECT / "params.yaml").mlflow
+    model, _ = tracking.load_record_model(str(FIXTURE / "model"), cfg, tmp_path)
+    assert "features" not in model.contract.preprocess["beats"]
+    assert predict.preprocess_config(model.contract).beats.features == "rr"
+    x = records()[2]
+    wfdb.wrsamp(
+        "r", fs=model.contract.fs, units=["mV"] * 12, sig_name=list(model.contract.leads),
+        p_signal=x.T.astype(np.float64), fmt=["16"] * 12, write_dir=str(tmp_path),
+    )  # fmt: skip
+    (outcome,) = predict.score(model, [tmp_path / "r"])
+    assert outcome.error is None and outcome.probs is not None and outcome.probs.shape == (5,)

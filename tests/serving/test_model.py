@@ -14,7 +14,7 @@ from ecgpipe.processing import dsp
 from ecgpipe.processing.cache import Cache
 from ecgpipe.processing.normalization import Normalizer
 from ecgpipe.serving.model import InputError, RecordModel, WindowModel
-from ecgpipe.stages.train import record_model
+from ecgpipe.stages.train import record_model, window_model
 from ecgpipe.training.classifier import predict
 from ecgpipe.training.datamodule import ECGDataModule
 from tests.conftest import PROJECT, conf
@@ -44,7 +44,7 @@ def trained_pair(root: Path, model: str, aggregate: str, multilabel: bool):
     )
     cfg = compose_config(PROJECT / "conf", [f"model={model}", f"train.aggregate={aggregate}"])
     decision = {"thresholds": (0.5, 0.4, 0.6)} if multilabel else {"factors": (1.0, 2.0, 0.5)}
-    return dm, module, record_model(cfg, dm, module, decision, "run")
+    return dm, module, record_model(cfg, dm, window_model(cfg, dm, module), decision, "run")
 
 
 @pytest.mark.parametrize(

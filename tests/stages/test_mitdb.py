@@ -7,12 +7,14 @@ from pathlib import Path
 
 import mlflow
 import numpy as np
+import pandas as pd
 import pytest
 from mlflow import MlflowClient
 
 from ecgpipe.cli import main
 from ecgpipe.config.parse import load_params
 from ecgpipe.core.paths import Paths
+from ecgpipe.processing import beat_features
 from ecgpipe.processing.cache import Cache
 from ecgpipe.stages import evaluate
 
@@ -54,7 +56,8 @@ def test_beats_are_cached_with_their_record_as_patient(mit):
     assert cache.unit == "beat" and len(cache.labels) == sum(
         integrity["beat_totals"][c] for c in "NSVFQ"
     )
-    assert cache.features is not None and cache.features.shape == (len(cache.labels), 5)
+    assert cache.features is not None
+    assert cache.features.shape == (len(cache.labels), len(beat_features.RELATIVE))
     assert (cache.patients[cache.index.record_id == "201"] == "201+202").all()
 
 
@@ -113,3 +116,22 @@ def test_the_logged_beat_model_scores_beat_rows_as_evaluate_did(mit):
     out = mlflow.pyfunc.load_model(f"runs:/{run_id}/model").predict(beats)
     probs = out[[f"p_{c}" for c in dm.cache.classes]].to_numpy()
     np.testing.assert_allclose(probs, expected[:500], atol=1e-5)
+
+
+@pytest.mark.realdata
+def test_predict_scores_each_beat_of_a_raw_record_as_evaluate_did(mit, tmp_path):
+    root, _ = mit
+    paths = Paths(root)
+    dm, _, expected = evaluate.test_scores(load_params(paths.params), paths)
+    test = dm.rows["test"]
+    record = str(dm.cache.index["record_id"].iloc[test[0]])
+    out = tmp_path / "beats.csv"
+    source = sample("mitdb-ds1", "RECORDS")
+    assert main(["--root", str(root), "predict", str(source / record), "--out", str(out)]) == 0
+    got = pd.read_csv(out, keep_default_na=False)
+    mine = dm.cache.index["record_id"].to_numpy()[test] == record
+    at = {int(s): i for i, s in enumerate(got["sample"])}
+    rows = [at[int(s)] for s in dm.cache.index["sample"].to_numpy()[test][mine]]
+    probs = got[[f"p_{c}" for c in dm.cache.classes]].to_numpy()[rows]
+    np.testing.assert_allclose(probs, expected[mine], atol=1e-5)
+    assert len(got) == int((dm.cache.index["record_id"] == record).sum())

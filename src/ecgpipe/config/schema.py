@@ -229,11 +229,17 @@ class SpectrogramConfig(_Frozen):
 
 class BeatsConfig(_Frozen):
     """Beat datasets (``data=mitdb``): the window cut around each annotated R peak, and the
-    RR-interval features beside it."""
+    features beside it (:mod:`ecgpipe.processing.beat_features`)."""
 
     before_s: float = Field(gt=0, description="window start, before the R peak")
     after_s: float = Field(gt=0, description="window end, after the R peak")
-    rr_context: int = Field(ge=1, description="beats in the local mean RR (the last ones)")
+    rr_context: int = Field(
+        ge=1, description="beats in the local rhythm: the last ones (mean), each side (median)"
+    )
+    features: Literal["rr", "relative", "full"] = Field(
+        description="rr: five RR features; relative: RR and morphology relative to the record's "
+        "own rhythm and dominant beat; full: those, absolute ones and waveform samples"
+    )
 
 
 class PreprocessConfig(_Frozen):
@@ -322,7 +328,9 @@ class SplitConfig(_Frozen):
 Count = Annotated[int, Field(ge=1)]
 Widths = Annotated[list[Count], Field(min_length=1)]
 Dropout = Annotated[float, Field(ge=0.0, lt=1.0)]
-ModelInput = Literal["signal", "spectrogram", "both", "signal_features"]
+ModelInput = Literal["signal", "spectrogram", "both", "signal_features", "features"]
+BEAT_INPUTS = ("signal_features", "features")
+"""What heartbeat models read: a beat's window and its features, or its features alone."""
 
 
 class _Options(_Frozen):
@@ -344,6 +352,27 @@ class Cnn1dRrOptions(Cnn1dOptions):
 
 class BeatCnnOptions(Cnn1dRrOptions):
     input: ClassVar[ModelInput] = "signal_features"
+
+
+class BeatLinearOptions(_Options):
+    """A linear classifier on the beat features (de Chazal et al. 2004)."""
+
+    input: ClassVar[ModelInput] = "features"
+    method: Literal["logistic", "lda"] = Field(
+        description="logistic regression, or linear discriminants (shrunk covariance)"
+    )
+    c: float = Field(gt=0, description="logistic: inverse strength of the L2 penalty")
+
+
+class BeatGbmOptions(_Options):
+    """Gradient-boosted trees on the beat features (scikit-learn's HistGradientBoosting)."""
+
+    input: ClassVar[ModelInput] = "features"
+    max_iter: Count = Field(description="boosting rounds at most; the best on validation is kept")
+    learning_rate: float = Field(gt=0, le=1)
+    max_leaf_nodes: int = Field(ge=2)
+    min_samples_leaf: Count
+    l2_regularization: float = Field(ge=0)
 
 
 class ResNet1dWangOptions(_Options):
@@ -391,6 +420,8 @@ MODEL_OPTIONS: dict[str, type[_Options]] = {
     "spectro2d": Spectro2dOptions,
     "hybrid": HybridOptions,
     "beat_cnn": BeatCnnOptions,
+    "beat_linear": BeatLinearOptions,
+    "beat_gbm": BeatGbmOptions,
 }
 """Every model ecgpipe builds, by name, and the options it takes."""
 MODEL_NAMES = tuple(MODEL_OPTIONS)
@@ -617,12 +648,12 @@ class Config(_Frozen):
     def _fits_the_model(self) -> None:
         """The model reads what the data and preprocessing give it."""
         kind, model, spec = self.model.input, self.model.name, self.preprocess.spectrogram
-        if (kind == "signal_features") != (self.data.name == "mitdb"):
-            if kind == "signal_features":
+        if (kind in BEAT_INPUTS) != (self.data.name == "mitdb"):
+            if kind in BEAT_INPUTS:
                 raise ValueError(f"model={model} classifies heartbeats; it needs data=mitdb")
             raise ValueError(
                 f"data=mitdb gives heartbeats with RR features; model={model} takes whole "
-                "records (use model=beat_cnn)"
+                "records (use model=beat_cnn, beat_linear or beat_gbm)"
             )
         if kind in ("spectrogram", "both") and not spec.enabled:
             raise ValueError(

@@ -1,9 +1,11 @@
 """The model zoo: 1D CNNs on the signal (one with RR-interval features), a 2D CNN on
-spectrograms, a hybrid of both, and a heartbeat classifier.
+spectrograms, a hybrid of both, a heartbeat CNN, and classical heartbeat classifiers.
 
-:func:`build` makes a model by name; :data:`INPUTS` says what each one reads: ``signal``
-(B, leads, T), ``spectrogram`` (B, leads, F, T'), ``both`` (called as ``model(signal, spec)``),
-or ``signal_features`` (``model(signal, features)``, the cache's per-row features, (B, K)).
+:func:`build` makes a network by name (:data:`NETWORKS`); the classical models
+(:data:`CLASSICAL`, scikit-learn) are built by :mod:`ecgpipe.models.classical`. :data:`INPUTS`
+says what each model reads: ``signal`` (B, leads, T), ``spectrogram`` (B, leads, F, T'), ``both``
+(called as ``model(signal, spec)``), ``signal_features`` (``model(signal, features)``, the cache's
+per-row features, (B, K)), or ``features`` alone (a classical beat model).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import torch
 from torch import nn
 
 from ecgpipe.config.schema import MODEL_NAMES, MODEL_OPTIONS, ModelInput
+from ecgpipe.models import classical
 from ecgpipe.models.beat import BeatCNN
 from ecgpipe.models.cnn1d import CNN1d
 from ecgpipe.models.hybrid import Hybrid
@@ -60,6 +63,9 @@ _MODELS: dict[str, tuple[type[nn.Module], dict[str, Any]]] = {
 }
 """Each model's class and the constructor arguments its name fixes (the depth of an xresnet)."""
 NAMES = MODEL_NAMES
+NETWORKS = tuple(_MODELS)
+CLASSICAL = tuple(classical.ESTIMATORS)
+assert set(NETWORKS) | set(CLASSICAL) == set(NAMES), "every configurable model has a builder"
 INPUTS: dict[str, Input] = {name: MODEL_OPTIONS[name].input for name in NAMES}
 
 
@@ -70,6 +76,8 @@ the number of per-row features."""
 
 def options_of(name: str) -> set[str]:
     """The constructor options model ``name`` accepts."""
+    if name in classical.ESTIMATORS:
+        return set(inspect.signature(classical.ESTIMATORS[name]).parameters) - classical.GIVEN
     cls, fixed = _MODELS[name]
     return set(inspect.signature(cls).parameters) - GIVEN - set(fixed)
 

@@ -9,8 +9,9 @@ through the parent.
 
 Beat data (``label_kind`` ``beat``, :func:`build_beat_cache`) makes one row per annotated beat
 instead: the same filtering and resampling per record, then a window around each R peak and its
-RR features (:mod:`ecgpipe.processing.beats`). Beats are small (about 100,000 of 0.7 s in
-MIT-BIH), so workers return them and the parent writes the arrays.
+features, from that record alone (:func:`beat_rows`, :mod:`ecgpipe.processing.beat_features`).
+Beats are small (about 100,000 of 0.7 s in MIT-BIH), so workers return them and the parent
+writes the arrays.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ from ecgpipe.core.parallel import imap
 from ecgpipe.core.progress import track
 from ecgpipe.data.manifest import DatasetInfo, decode_labels
 from ecgpipe.data.wfdb_io import read_annotations, read_record
-from ecgpipe.processing import beats, dsp
+from ecgpipe.processing import beat_features, beats, dsp
 from ecgpipe.processing.cache import offsets, spectrogram_frames
 
 
@@ -239,8 +240,23 @@ class _RecordBeats:
     n_padded: int
 
 
+def beat_rows(
+    sig: np.ndarray, samples: np.ndarray, fs: float, cfg: PreprocessConfig
+) -> tuple[np.ndarray, np.ndarray, int]:
+    """One record's beats as rows: windows (n, leads, length) of its preprocessed signal ``sig``
+    (at ``cfg.fs``) around R peaks at ``samples`` (at the record's own rate ``fs``), their
+    features (``cfg.beats.features``, from this record alone) and how many windows were
+    zero-padded. What ``preprocess`` caches and ``ecgpipe predict`` scores."""
+    b = cfg.beats
+    before, after = round(b.before_s * cfg.fs), round(b.after_s * cfg.fs)
+    peaks = np.round(np.asarray(samples) * (cfg.fs / fs)).astype(np.int64)
+    windows, n_padded = beats.windows(sig, np.minimum(peaks, sig.shape[-1] - 1), before, after)
+    features = beat_features.compute(b.features, samples, fs, windows, before, cfg.fs, b.rr_context)
+    return windows, features, n_padded
+
+
 def _record_beats(job: _BeatJob) -> _RecordBeats:
-    """One record's beats: windows of its filtered, resampled signal and their RR features."""
+    """One record's beats: windows of its filtered, resampled signal and their features."""
     try:
         x, fs, names = load_record(job.path)
         sig, _ = transform(x, fs, names, job.cfg, job.layout)
@@ -250,14 +266,11 @@ def _record_beats(job: _BeatJob) -> _RecordBeats:
     classes = beats.aami(symbols)
     is_beat = classes != ""
     samples, symbols, classes = samples[is_beat], symbols[is_beat], classes[is_beat]
-    b = job.cfg.beats
-    before, after = round(b.before_s * job.cfg.fs), round(b.after_s * job.cfg.fs)
-    peaks = np.round(samples * (job.cfg.fs / fs)).astype(np.int64)
-    windows, n_padded = beats.windows(sig, np.minimum(peaks, sig.shape[-1] - 1), before, after)
+    windows, features, n_padded = beat_rows(sig, samples, fs, job.cfg)
     position = {c: i for i, c in enumerate(job.classes)}
     return _RecordBeats(
         windows,
-        beats.rr_features(samples, b.rr_context),
+        features,
         np.array([position.get(c, -1) for c in classes], np.int64),
         samples,
         symbols,
@@ -306,7 +319,7 @@ def build_beat_cache(
     features = (
         np.concatenate([b.features for b in records])
         if records
-        else np.zeros((0, len(beats.FEATURES)), np.float32)
+        else np.zeros((0, len(beat_features.FEATURE_SETS[cfg.beats.features])), np.float32)
     )
     shapes = {"signals": [n * leads * length], "labels": [n], "features": list(features.shape)}
     with atomic.directory(out) as tmp:
@@ -335,7 +348,8 @@ def build_beat_cache(
             "n_records": len(df),
             "n_beats": n,
             "beat_window_s": [cfg.beats.before_s, cfg.beats.after_s],
-            "features": list(beats.FEATURES),
+            "annotator": info.annotator,
+            "features": list(beat_features.FEATURE_SETS[cfg.beats.features]),
             "n_non_beat": sum(b.n_non_beat for b in records),
             "n_padded_beats": sum(b.n_padded for b in records),
             "n_unlabelled": int((labels < 0).sum()),

@@ -39,7 +39,7 @@ def attribute(
 ) -> np.ndarray:
     """(len(classes), leads, T) Integrated Gradients of each class's probability for record
     ``x`` (leads, T), from a 0 mV baseline."""
-    if model.windows.kind == "signal_features":
+    if model.per_beat:
         raise ValueError("a heartbeat model has no whole record to explain")
     record = torch.from_numpy(np.array(model.check(x)))[None]  # a writable copy
     ig = IntegratedGradients(lambda batch: record_probabilities(model, batch))

@@ -5,7 +5,8 @@ spectrogram models, an STFT in torch that reproduces :func:`ecgpipe.processing.d
 (periodic Hann window, no padding, ``|Z| / sum(window)``, log, the same frequency bins):
 (B, leads, T) windows in mV -> probabilities. A beat model (input kind ``signal_features``) takes
 a beat per row instead, flat as the cache holds it: (B, leads * T + K), the window lead after
-lead, then its K RR features.
+lead, then its K features; so does a classical beat model (:class:`FeatureModel`), which reads
+only the features.
 
 :class:`RecordModel` scores whole records as ``evaluate`` does: windows of the evaluation length
 at its stride over all of the record (:mod:`ecgpipe.processing.windows`), the window probabilities
@@ -23,7 +24,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from ecgpipe.models import INPUTS, member_logits
+from ecgpipe.config.schema import BEAT_INPUTS
+from ecgpipe.models import INPUTS, classical, member_logits
 from ecgpipe.processing import dsp
 from ecgpipe.processing.normalization import WINDOW_STD_FLOOR, Normalizer
 from ecgpipe.processing.windows import crop, window_starts
@@ -90,6 +92,27 @@ class WindowModel(nn.Module):
         probs = torch.sigmoid(logits) if self.multilabel else torch.softmax(logits, dim=-1)
         return probs.mean(dim=0)
 
+    @torch.inference_mode()
+    def probabilities(self, x: np.ndarray, batch: int) -> np.ndarray:
+        """(N, C) probabilities of windows (or beat rows) ``x``, ``batch`` at a time."""
+        t = torch.from_numpy(np.ascontiguousarray(x, np.float32))
+        return torch.cat([self(t[i : i + batch]) for i in range(0, len(t), batch)]).numpy()
+
+
+class FeatureModel:
+    """A classical beat model (:mod:`ecgpipe.models.classical`): beat rows, flat as a beat
+    network takes them, (B, leads * T + K) -> probabilities (B, C), from their K features."""
+
+    kind = "features"
+
+    def __init__(self, estimator, n_features: int, n_classes: int):
+        self.estimator, self.n_features, self.n_classes = estimator, n_features, n_classes
+
+    def probabilities(self, x: np.ndarray, batch: int = 0) -> np.ndarray:
+        """(N, C) probabilities of beat rows ``x`` (all at once: ``batch`` is for networks)."""
+        features = np.asarray(x, np.float32)[:, -self.n_features :]
+        return classical.probabilities(self.estimator, features, self.n_classes)
+
 
 class InputError(ValueError):
     """A record the model cannot score: wrong shape, leads, length, or non-finite samples."""
@@ -120,6 +143,9 @@ class Contract:
     """The ``validate`` limits the training records met (flat, saturated, amplitude)."""
     source: dict = field(default_factory=dict)
     """Where the model comes from: dataset, task, model name, MLflow run."""
+    annotator: str | None = None
+    """A beat model: the annotation file whose beats it scores (``ecgpipe predict`` detects the
+    beats of a record that has none)."""
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -128,10 +154,17 @@ class Contract:
 class RecordModel(nn.Module):
     """Whole records (leads, T) in mV at ``contract.fs`` -> per-class probabilities."""
 
-    def __init__(self, windows: WindowModel, contract: Contract, batch_windows: int = 64):
+    def __init__(
+        self, windows: WindowModel | FeatureModel, contract: Contract, batch_windows: int = 64
+    ):
         super().__init__()
         self.windows, self.contract, self.batch_windows = windows, contract, batch_windows
         self.eval()
+
+    @property
+    def per_beat(self) -> bool:
+        """Whether it scores beat rows (a heartbeat model) rather than whole records."""
+        return self.windows.kind in BEAT_INPUTS
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """(B, leads, T) records of one length -> (B, C) aggregated probabilities."""
@@ -165,7 +198,7 @@ class RecordModel(nn.Module):
         """(B, C) probabilities of records of any lengths (each checked by :meth:`check`); for
         a beat model, of beat rows (leads * window + features,) as the cache holds them."""
         c = self.contract
-        if self.windows.kind == "signal_features":
+        if self.per_beat:
             width = len(c.leads) * c.window + self.windows.n_features
             rows = [self.check_row(r, width, f"beat {i}") for i, r in enumerate(records)]
             return self.score_windows(np.stack(rows) if rows else np.zeros((0, width)))
@@ -183,19 +216,12 @@ class RecordModel(nn.Module):
             return np.maximum.reduceat(probs, edges, axis=0)
         return np.add.reduceat(probs, edges, axis=0) / np.asarray(counts)[:, None]
 
-    @torch.inference_mode()
     def score_windows(self, windows: np.ndarray) -> np.ndarray:
         """(N, C) probabilities of windows (N, leads, window) cut from records (a beat model: its
         beat rows), in batches."""
-        x = torch.from_numpy(np.ascontiguousarray(windows, np.float32))
-        if not len(x):
+        if not len(windows):
             return np.zeros((0, len(self.contract.classes)), np.float32)
-        return torch.cat(
-            [
-                self.windows(x[i : i + self.batch_windows])
-                for i in range(0, len(x), self.batch_windows)
-            ]
-        ).numpy()
+        return self.windows.probabilities(windows, self.batch_windows)
 
     def check_row(self, row: np.ndarray, width: int, name: str) -> np.ndarray:
         row = np.asarray(row)

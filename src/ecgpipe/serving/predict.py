@@ -1,6 +1,12 @@
 """``ecgpipe predict``: score WFDB records with a trained model, preprocessed as its training data
 was (lead selection by name, band-pass, notch, resampling from the record's own rate).
 
+A heartbeat model scores each beat of a record instead: the beats of its annotation file (the
+one the model was trained on, ``.atr`` for MIT-BIH; symbols that are not beats skipped), or,
+where the record has none, the R peaks wfdb's XQRS detector finds on the model's first lead. Each
+beat's window and features come from that record alone, by the code ``preprocess`` used
+(:func:`ecgpipe.processing.preprocessing.beat_rows`); the output has a row per beat.
+
 Records are read and filtered in worker processes, a chunk at a time, and scored in large batches
 of windows by the model's :class:`~ecgpipe.serving.model.RecordModel`. A record that cannot be
 scored (unreadable, missing a lead, too short, NaN) gets one line saying why, and the others are
@@ -9,6 +15,7 @@ still scored; the output lists it too, with its error.
 
 from __future__ import annotations
 
+import copy
 import json
 import logging
 from collections.abc import Iterator, Sequence
@@ -22,7 +29,9 @@ from ecgpipe.config.schema import PreprocessConfig
 from ecgpipe.core import atomic, parallel
 from ecgpipe.core.errors import PipelineError
 from ecgpipe.data.validation import Expected, Thresholds, read_record
-from ecgpipe.processing.preprocessing import Layout, transform
+from ecgpipe.data.wfdb_io import detect_beats, read_annotations
+from ecgpipe.processing import beats, dsp
+from ecgpipe.processing.preprocessing import Layout, beat_rows, transform
 from ecgpipe.serving.model import Contract, InputError, RecordModel
 
 log = logging.getLogger("ecgpipe")
@@ -38,6 +47,17 @@ class Outcome:
     probs: np.ndarray | None = None
     labels: tuple[str, ...] = ()
     error: str | None = None
+    sample: int | None = None
+    """A beat model: the beat's R peak, at the record's own rate."""
+    symbol: str = ""
+    """A beat model: the beat's annotation symbol; empty where the beat was detected."""
+
+
+def preprocess_config(contract: Contract) -> PreprocessConfig:
+    """The preprocessing the model's training data went through."""
+    raw = copy.deepcopy(contract.preprocess)
+    raw.get("beats", {}).setdefault("features", "rr")  # logged before there were feature sets
+    return PreprocessConfig.model_validate(raw)
 
 
 def find_records(paths: Sequence[Path]) -> tuple[list[Path], list[Outcome]]:
@@ -67,7 +87,7 @@ def _prepared(job: _Job) -> list[tuple[str, np.ndarray | str]]:
     ``validate`` applied to the training records (files, header, NaN, flat, saturated, amplitude),
     then the training data's preprocessing."""
     c = job.contract
-    cfg = PreprocessConfig.model_validate(c.preprocess)
+    cfg = preprocess_config(c)
     layout = Layout(c.leads, Layout.of(cfg, c.leads).n_samples, None)  # the STFT is in the model
     limits = Thresholds(**c.quality)
     out: list[tuple[str, np.ndarray | str]] = []
@@ -82,6 +102,78 @@ def _prepared(job: _Job) -> list[tuple[str, np.ndarray | str]]:
         except ValueError as err:  # e.g. a record too short to filter
             out.append((str(path), str(err)))
     return out
+
+
+@dataclass(frozen=True)
+class _Beats:
+    rows: np.ndarray
+    """(n, leads * window + features) as the model takes them."""
+    samples: np.ndarray
+    symbols: np.ndarray
+
+
+def _prepared_beats(job: _Job) -> list[tuple[str, _Beats | str]]:
+    """Each record of the job as beat rows, or why it cannot be: the checks ``validate`` applied,
+    the training data's preprocessing, then its beats (annotated, else detected)."""
+    c = job.contract
+    cfg = preprocess_config(c)
+    layout = Layout(c.leads, None, None)
+    limits = Thresholds(**c.quality)
+    out: list[tuple[str, _Beats | str]] = []
+    for path in job.records:
+        checked, record = read_record(Expected(path, None, c.leads, None), limits)
+        if record is None:
+            out.append((str(path), "; ".join(f.reason for f in checked.failures)))
+            continue
+        x, fs, names = record.p_signal.T, float(record.fs), list(record.sig_name)
+        try:
+            sig = transform(x, fs, names, cfg, layout)[0]
+            samples, symbols = beats_of(path, x, fs, names, c)
+            if not len(samples):
+                raise ValueError("no beats annotated or detected")
+            windows, features, _ = beat_rows(sig, samples, fs, cfg)
+        except (OSError, ValueError) as err:
+            out.append((str(path), str(err)))
+            continue
+        rows = np.concatenate([windows.reshape(len(windows), -1), features], axis=1)
+        out.append((str(path), _Beats(rows.astype(np.float32), samples, symbols)))
+    return out
+
+
+def beats_of(
+    path: Path, x: np.ndarray, fs: float, names: list[str], contract: Contract
+) -> tuple[np.ndarray, np.ndarray]:
+    """A record's beats: (R-peak samples, symbols) of its annotation file, the symbols that are
+    not beats left out; or, without one, those detected on the model's first lead (symbol "")."""
+    annotator = contract.annotator
+    if annotator and path.with_name(f"{path.name}.{annotator}").is_file():
+        samples, symbols = read_annotations(path, annotator)
+        is_beat = beats.aami(symbols) != ""
+        return samples[is_beat], symbols[is_beat]
+    lead = dsp.select_leads(x, names, contract.leads[:1])[0]
+    samples = detect_beats(lead, fs)
+    return samples, np.full(len(samples), "", dtype="<U1")
+
+
+def score_beats(model: RecordModel, records: Sequence[Path], workers: int = 0) -> Iterator[Outcome]:
+    """An :class:`Outcome` per beat of each record in order, or one saying why it has none."""
+    jobs = [
+        _Job(list(records[i : i + CHUNK]), model.contract) for i in range(0, len(records), CHUNK)
+    ]
+    for chunk in parallel.imap(_prepared_beats, jobs, workers):
+        for name, found in chunk:
+            if isinstance(found, str):
+                yield Outcome(name, error=found)
+                continue
+            try:
+                probs = model.score(list(found.rows))
+            except InputError as err:
+                yield Outcome(name, error=str(err))
+                continue
+            for p, labels, sample, symbol in zip(
+                probs, model.decide(probs), found.samples, found.symbols, strict=True
+            ):
+                yield Outcome(name, p, tuple(labels), sample=int(sample), symbol=str(symbol))
 
 
 def read(model: RecordModel, path: Path) -> np.ndarray:
@@ -120,13 +212,17 @@ def score(model: RecordModel, records: Sequence[Path], workers: int = 0) -> Iter
 
 
 def table(outcomes: Sequence[Outcome], contract: Contract, model_ref: str) -> pd.DataFrame:
-    """A row per record: its probabilities, labels and error (empty where scored), the model."""
+    """A row per record (a beat model: per beat, with its sample and annotation symbol): its
+    probabilities, labels and error (empty where scored), the model."""
     classes = contract.classes
     probs = np.full((len(outcomes), len(classes)), np.nan)
     for i, o in enumerate(outcomes):
         if o.probs is not None:
             probs[i] = o.probs
     out = pd.DataFrame({"record": [o.record for o in outcomes]})
+    if contract.annotator is not None or any(o.sample is not None for o in outcomes):
+        out["sample"] = pd.array([o.sample for o in outcomes], dtype="Int64")
+        out["symbol"] = [o.symbol for o in outcomes]
     for j, c in enumerate(classes):
         out[f"p_{c}"] = probs[:, j]
     out["labels"] = [";".join(o.labels) for o in outcomes]
@@ -146,22 +242,20 @@ def write(df: pd.DataFrame, out: Path | None) -> None:
 
 
 def run(model: RecordModel, model_ref: str, paths: Sequence[Path], out: Path | None) -> int:
-    """Score every record under ``paths``; the number that could not be scored."""
-    if model.windows.kind == "signal_features":
-        raise PipelineError(
-            f"{model_ref} is a heartbeat model: it scores beat rows (a window around each R peak "
-            "and its RR features), not whole records; use it through mlflow.pyfunc"
-        )
+    """Score every record (a beat model: every beat of each record) under ``paths``; the number
+    of records that could not be scored."""
     records, outcomes = find_records(paths)
-    outcomes.extend(score(model, records))
+    outcomes.extend((score_beats if model.per_beat else score)(model, records))
     for o in outcomes:
         if o.error:
             log.error("predict: %s: %s", o.record, o.error)
     failed = sum(1 for o in outcomes if o.error)
     write(table(outcomes, model.contract, model_ref), out)
+    scored = len({o.record for o in outcomes if not o.error})
     log.info(
-        "predict: %d records scored, %d failed, with %s%s",
-        len(outcomes) - failed,
+        "predict: %d records scored%s, %d failed, with %s%s",
+        scored,
+        f" ({len(outcomes) - failed} beats)" if model.per_beat else "",
         failed,
         model_ref,
         f"; wrote {out}" if out else "",

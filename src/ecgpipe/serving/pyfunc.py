@@ -22,7 +22,7 @@ class RecordScorer(PythonModel):
 
     def predict(self, context, model_input: np.ndarray, params=None) -> pd.DataFrame:
         records = np.asarray(model_input)
-        if records.ndim == 2 and self.model.windows.kind != "signal_features":
+        if records.ndim == 2 and not self.model.per_beat:
             records = records[None]  # one record
         probs = self.model.score(list(records))
         return table(self.model, probs)

@@ -21,6 +21,7 @@ from ecgpipe.core.errors import PipelineError
 from ecgpipe.core.paths import Paths, broken, read_json
 from ecgpipe.evaluation import metrics, multiclass, multilabel, patients, plots
 from ecgpipe.processing.normalization import Normalizer
+from ecgpipe.training import classical
 from ecgpipe.training.classifier import load_checkpoint, predict
 from ecgpipe.training.datamodule import ECGDataModule
 
@@ -29,8 +30,8 @@ log = logging.getLogger("ecgpipe")
 
 def run(cfg: Config, paths: Paths, *, register: bool = True) -> dict:
     """Score the test split; ``register``: and add the model to the registry (sweeps do not)."""
-    ckpt, run_file = paths.models / "best.ckpt", paths.models / "run.json"
-    if not ckpt.is_file() or not run_file.is_file():
+    run_file = paths.models / "run.json"
+    if not model_file(cfg, paths).is_file() or not run_file.is_file():
         raise PipelineError(f"{paths.models}: no trained model; run `dvc repro train` first")
     run_id = read_json(run_file, ("run_id",))["run_id"]
     tracking.check_run(cfg.mlflow, paths.root, run_id, run_file)
@@ -198,6 +199,13 @@ def register_model(cfg: Config, paths: Paths, run_id: str, name: str) -> trackin
     return reg
 
 
+def model_file(cfg: Config, paths: Paths) -> Path:
+    """What ``train`` saved: the best checkpoint, or a classical model's estimator."""
+    if cfg.model.name in models.CLASSICAL:
+        return paths.models / classical.ESTIMATOR_FILE
+    return paths.models / "best.ckpt"
+
+
 def test_scores(cfg: Config, paths: Paths) -> tuple[ECGDataModule, np.ndarray, np.ndarray]:
     """The trained model on the test split: the data module, targets and record probabilities."""
     dm = ECGDataModule(
@@ -207,7 +215,17 @@ def test_scores(cfg: Config, paths: Paths) -> tuple[ECGDataModule, np.ndarray, n
         cfg.train,
         Normalizer.load(paths.models / "normalization.json"),  # as trained, not refitted
     )
-    module = load_checkpoint(paths.models / "best.ckpt")
+    if cfg.model.name in models.CLASSICAL:
+        assert dm.cache.features is not None  # the data module checked
+        rows = dm.rows["test"]
+        estimator = classical.load(model_file(cfg, paths))
+        features = np.asarray(dm.cache.features[rows])
+        return (
+            dm,
+            dm.cache.labels[rows],
+            models.classical.probabilities(estimator, features, dm.n_classes),
+        )
+    module = load_checkpoint(model_file(cfg, paths))
     y, p = predict(module, dm.test_dataloader(), cfg.train.accelerator)
     return dm, y, p
 

@@ -1,8 +1,12 @@
 """Stage ``train``: fit the configured model, tune thresholds on validation, log it all to MLflow.
 
-Writes ``models/`` (``best.ckpt``, ``normalization.json``, ``thresholds.json``, ``run.json`` with
-the MLflow run that ``evaluate`` logs into as well). Inside ``dvc exp run`` the run is named and
-tagged after the DVC experiment; a sweep job creates its run (nested under the sweep's) first.
+Writes ``models/`` (``best.ckpt``, or ``estimator.joblib`` for a classical beat model;
+``normalization.json``, ``thresholds.json`` or ``decision.json``, ``run.json`` with the MLflow run
+that ``evaluate`` logs into as well). A network is fitted by Lightning; a classical model
+(``model=beat_linear``, ``beat_gbm``) by scikit-learn (:mod:`ecgpipe.training.classical`), on
+the same rows with the same class weights and validation metrics, logged and served the same way.
+Inside ``dvc exp run`` the run is named and tagged after the DVC experiment; a sweep job creates
+its run (nested under the sweep's) first.
 
 With several devices (``train.devices=2 train.strategy=ddp``), Lightning starts this stage again
 in one process per further rank; those only take part in ``fit``. Rank zero alone creates the
@@ -29,8 +33,8 @@ from ecgpipe.config.schema import Config, TrainConfig
 from ecgpipe.core import atomic
 from ecgpipe.core.paths import Paths
 from ecgpipe.evaluation import metrics
-from ecgpipe.serving.model import Contract, RecordModel, WindowModel
-from ecgpipe.training import losses
+from ecgpipe.serving.model import Contract, FeatureModel, RecordModel, WindowModel
+from ecgpipe.training import classical, losses
 from ecgpipe.training.classifier import (
     ECGClassifier,
     Labels,
@@ -107,6 +111,8 @@ def run(cfg: Config, paths: Paths, *, run_id: str | None = None) -> tuple[str, f
     """
     pl.seed_everything(cfg.train.seed, workers=True)
     dm = ECGDataModule(paths.processed, paths.split, models.INPUTS[cfg.model.name], cfg.train)
+    if cfg.model.name in models.CLASSICAL:
+        return run_classical(cfg, paths, dm, run_id)
     module = build_module(cfg, dm)
     monitor = cfg.monitor
     if rank_zero_only.rank > 0:  # a further DDP rank (the environment says which): fit only
@@ -124,16 +130,9 @@ def run(cfg: Config, paths: Paths, *, run_id: str | None = None) -> tuple[str, f
             )
     with (
         atomic.directory(paths.models) as out,
-        tracking.training_run(
-            cfg.mlflow,
-            paths.root,
-            run_id,
-            tracking.run_name(
-                cfg.model.name, dm.cache.meta["dataset"], cfg.model_dump(mode="json")
-            ),
-        ) as logger,
+        training_run(cfg, paths, dm, run_id) as logger,
     ):
-        describe_run(cfg, paths, dm, module)
+        describe_run(cfg, paths, dm, sum(p.numel() for p in module.parameters()))
         trainer, checkpoint = make_trainer(cfg.train, monitor, logger, out)
         trainer.fit(module, datamodule=dm)
         if checkpoint.best_model_path:
@@ -143,27 +142,94 @@ def run(cfg: Config, paths: Paths, *, run_id: str | None = None) -> tuple[str, f
             trainer.save_checkpoint(out / "best.ckpt")
             best = float(trainer.callback_metrics.get(monitor, float("nan")))
         decision = save_extras(module, dm, out, cfg.train.accelerator)
-        served = record_model(cfg, dm, module, decision, logger.run_id)
-        reports = [paths.reports / n for n in ("integrity.json", "integrity.md", "split.json")]
-        extras = ("normalization.json", DECISION_FILES[dm.cache.meta["label_kind"]])
-        tracking.log_training_result(
-            monitor,
-            best,
-            served,
-            example_input(dm, served),
-            cfg.model_dump(by_alias=True, mode="json"),
-            {
-                "model_extras": [out / name for name in extras],
-                "reports": [r for r in reports if r.is_file()],
-            },
+        served = record_model(cfg, dm, window_model(cfg, dm, module), decision, logger.run_id)
+        finish(cfg, paths, dm, out, logger, best, served)
+    log.info("train: best %s %.4f; MLflow run %s", monitor, best, logger.run_id)
+    return logger.run_id, best
+
+
+def training_run(cfg: Config, paths: Paths, dm: ECGDataModule, run_id: str | None):
+    """The MLflow run this training logs into (see :func:`ecgpipe.tracking.training_run`)."""
+    name = tracking.run_name(cfg.model.name, dm.cache.meta["dataset"], cfg.model_dump(mode="json"))
+    return tracking.training_run(cfg.mlflow, paths.root, run_id, name)
+
+
+def finish(
+    cfg: Config,
+    paths: Paths,
+    dm: ECGDataModule,
+    out: Path,
+    logger: Logger,
+    best: float,
+    served: RecordModel,
+) -> None:
+    """Log the result into the run (best value, served model, extras, reports); ``run.json``."""
+    reports = [paths.reports / n for n in ("integrity.json", "integrity.md", "split.json")]
+    extras = ("normalization.json", DECISION_FILES[dm.cache.meta["label_kind"]])
+    tracking.log_training_result(
+        cfg.monitor,
+        best,
+        served,
+        example_input(dm, served),
+        cfg.model_dump(by_alias=True, mode="json"),
+        {
+            "model_extras": [out / name for name in extras],
+            "reports": [r for r in reports if r.is_file()],
+        },
+    )
+    atomic.write_json(
+        out / "run.json", {"run_id": logger.run_id, "experiment_id": logger.experiment_id}
+    )
+
+
+def run_classical(
+    cfg: Config, paths: Paths, dm: ECGDataModule, run_id: str | None
+) -> tuple[str, float]:
+    """Fit a classical beat model on the training rows' features; its validation checks are the
+    run's curve (a step per check), the rest as for a network."""
+    assert dm.cache.features is not None  # the data module refuses a cache without
+    features, labels = dm.cache.features, dm.cache.labels
+    counts = dm.class_counts()
+    factors = decision_factors(cfg, counts)
+    rows = {split: dm.rows[split] for split in ("train", "val")}
+    with (
+        atomic.directory(paths.models) as out,
+        training_run(cfg, paths, dm, run_id) as logger,
+    ):
+        fitted = classical.fit(
+            cfg.model.name,
+            dict(cfg.model.options),
+            cfg.train.seed,
+            *((np.asarray(features[r]), labels[r]) for r in rows.values()),
+            classes=list(dm.cache.classes),
+            weights=classical.class_weights(counts, cfg.train.class_weight),
+            factors=None if factors is None else np.asarray(factors),
+            dataset=dm.cache.meta["dataset"],
+            monitor=cfg.monitor,
         )
-        run_info = {"run_id": logger.run_id, "experiment_id": logger.experiment_id}
-        atomic.write_json(out / "run.json", run_info)
-    log.info("train: best %s %.4f; MLflow run %s", monitor, best, run_info["run_id"])
-    return run_info["run_id"], best
+        describe_run(cfg, paths, dm, models.classical.n_parameters(fitted.estimator))
+        for step, values in fitted.curve:
+            logger.log_metrics({metrics.metric_name(k): v for k, v in values.items()}, step)
+        classical.save(fitted.estimator, out / classical.ESTIMATOR_FILE)
+        dm.normalizer.save(out / "normalization.json")
+        decision = write_decision(out, dm.cache.classes, factors)
+        windows = FeatureModel(fitted.estimator, features.shape[1], len(dm.cache.classes))
+        finish(
+            cfg,
+            paths,
+            dm,
+            out,
+            logger,
+            fitted.best,
+            record_model(cfg, dm, windows, decision, logger.run_id),
+        )
+    log.info(
+        "train: %s %s %.4f; MLflow run %s", cfg.model.name, cfg.monitor, fitted.best, logger.run_id
+    )
+    return logger.run_id, fitted.best
 
 
-def describe_run(cfg: Config, paths: Paths, dm: ECGDataModule, module: ECGClassifier) -> None:
+def describe_run(cfg: Config, paths: Paths, dm: ECGDataModule, n_parameters: int) -> None:
     """The whole configuration as parameters; what identifies the run as tags; the splits."""
     meta = dm.cache.meta
     index = dm.cache.index
@@ -189,7 +255,7 @@ def describe_run(cfg: Config, paths: Paths, dm: ECGDataModule, module: ECGClassi
             "task": meta["task"],
             "data_hash": tracking.data_hash(paths.processed),
             "model": cfg.model.name,
-            "n_parameters": sum(p.numel() for p in module.parameters()),
+            "n_parameters": n_parameters,
         },
         splits,
         paths.processed,
@@ -247,30 +313,44 @@ def save_extras(module: ECGClassifier, dm: ECGDataModule, out: Path, accelerator
         thresholds = metrics.tune_thresholds(y_val, p_val).tolist()
         atomic.write_json(out / "thresholds.json", dict(zip(classes, thresholds, strict=True)))
         return {"thresholds": tuple(thresholds)}
-    factors = module.labels.decision_factors or [1.0] * len(classes)
-    rule = "argmax" if module.labels.decision_factors is None else "prior_corrected"
+    return write_decision(out, classes, module.labels.decision_factors)
+
+
+def write_decision(out: Path, classes: list[str], factors: tuple[float, ...] | None) -> dict:
+    """Single-label data: ``decision.json`` (the argmax, with class factors or none); returns
+    the rule as the served model's contract holds it."""
+    rule = "argmax" if factors is None else "prior_corrected"
+    factors = factors or (1.0,) * len(classes)
     atomic.write_json(
         out / "decision.json", {"rule": rule, "factors": dict(zip(classes, factors, strict=True))}
     )
     return {"factors": tuple(float(f) for f in factors)}
 
 
-def record_model(
-    cfg: Config, dm: ECGDataModule, module: ECGClassifier, decision: dict, run_id: str
-) -> RecordModel:
-    """The trained network as it scores new records: windows, normalisation, aggregation and
-    labelling as ``evaluate`` applies them (see :mod:`ecgpipe.serving.model`)."""
-    meta, win = dm.cache.meta, dm.eval_windows
-    features = 0 if dm.cache.features is None else dm.cache.features.shape[1]
-    windows = WindowModel(
+def window_model(cfg: Config, dm: ECGDataModule, module: ECGClassifier) -> WindowModel:
+    """The trained network as it scores windows in mV: the training split's normalisation (and
+    STFT) in front of it."""
+    return WindowModel(
         copy.deepcopy(module.net).cpu(),
         cfg.model.name,
         dm.normalizer,
         dm.multilabel,
-        float(meta["fs"]),
-        meta["spectrogram"],
-        features,
+        float(dm.cache.meta["fs"]),
+        dm.cache.meta["spectrogram"],
+        0 if dm.cache.features is None else dm.cache.features.shape[1],
     )
+
+
+def record_model(
+    cfg: Config,
+    dm: ECGDataModule,
+    windows: WindowModel | FeatureModel,
+    decision: dict,
+    run_id: str,
+) -> RecordModel:
+    """The trained model as it scores new records (or beats): windows, normalisation,
+    aggregation and labelling as ``evaluate`` applies them (see :mod:`ecgpipe.serving.model`)."""
+    meta, win = dm.cache.meta, dm.eval_windows
     contract = Contract(
         classes=tuple(dm.cache.classes),
         leads=tuple(meta["leads"]),
@@ -285,6 +365,7 @@ def record_model(
             k: getattr(cfg.validate_, k)
             for k in ("flat_std_mv", "saturation_min_s", "amplitude_limit_mv")
         },
+        annotator=meta.get("annotator"),
         source={
             "dataset": meta["dataset"],
             "task": meta["task"],

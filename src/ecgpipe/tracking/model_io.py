@@ -24,7 +24,15 @@ if TYPE_CHECKING:
     from ecgpipe.serving.model import RecordModel
 
 
-SERVING_REQUIREMENTS = ("mlflow", "torch", "numpy", "scipy", "pandas", "cloudpickle")
+SERVING_REQUIREMENTS = (
+    "mlflow",
+    "torch",
+    "numpy",
+    "scipy",
+    "pandas",
+    "cloudpickle",
+    "scikit-learn",
+)
 """What loading the logged model needs: the imports of :mod:`ecgpipe.serving` (whose source
 travels with the model). Stated rather than inferred: MLflow's inference loads the model in a
 subprocess (~12 s a run)."""

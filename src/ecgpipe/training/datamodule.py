@@ -24,7 +24,7 @@ import pytorch_lightning as pl
 import torch
 from torch.utils.data import DataLoader, Dataset, WeightedRandomSampler
 
-from ecgpipe.config.schema import AugmentConfig, TrainConfig
+from ecgpipe.config.schema import BEAT_INPUTS, AugmentConfig, TrainConfig
 from ecgpipe.core.paths import load_npy
 from ecgpipe.data.splitting import SPLITS
 from ecgpipe.models import Input
@@ -61,7 +61,7 @@ class _Windows(Dataset):
 
     def _cut(self, row: int, start: int, rng: np.random.Generator | None) -> dict[str, np.ndarray]:
         out = {}
-        if self.kind == "signal_features":
+        if self.kind in BEAT_INPUTS:
             assert self.cache.features is not None
             out["features"] = np.asarray(self.cache.features[row], np.float32)
         raw = crop(self.cache.signal(row), start, self.win.length)
@@ -141,7 +141,7 @@ class ECGDataModule(pl.LightningDataModule):
         self.rows = {name: load_npy(split_dir / f"{name}.npy") for name in SPLITS}
         meta = self.cache.meta
         spec = meta["spectrogram"] if kind != "signal" else None
-        if kind == "signal_features":
+        if kind in BEAT_INPUTS:
             spec = None
             if self.cache.features is None:
                 raise ValueError(
