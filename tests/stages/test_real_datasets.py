@@ -210,3 +210,70 @@ def test_predict_scores_the_raw_mat_files_as_evaluate_did(cinc: Path, tmp_path: 
     probs = got.loc[[str(source / i) for i in ids], [f"p_{c}" for c in dm.cache.classes]]
     assert (dm.cache.lengths[rows] < dm.eval_windows.length).any()  # some shorter than a window
     np.testing.assert_allclose(probs.to_numpy(), expected[:40], atol=1e-5)
+
+
+SNOMED = {  # PTB-XL's SCP statements as the 2020/2021 challenges coded them
+    "NORM": "426783006", "SR": "426783006", "AFIB": "164889003", "STACH": "427084000",
+    "SBRAD": "426177001", "SARRH": "427393009", "1AVB": "270492004", "IRBBB": "713426002",
+    "CRBBB": "713427006", "CLBBB": "164909002", "LAFB": "445118002", "LVH": "164873001",
+    "IMI": "164865005", "ASMI": "164865005", "NDT": "428750005",
+}  # fmt: skip
+
+
+def challenge_folder(tmp_path: Path, n: int = 80) -> Path:
+    """Real PTB-XL records at 100 Hz in the 2020/2021 challenge layout: no labels file, each
+    header's comments carry ``#Age``, ``#Sex`` and ``#Dx`` (SNOMED CT codes of its statements),
+    plus three headers that cannot be used."""
+    import ast
+
+    source = sample("ptbxl-sample", "ptbxl_database.csv")
+    db = pd.read_csv(source / "ptbxl_database.csv")
+    root = tmp_path / "challenge"
+    written = 0
+    for row in db.itertuples():
+        codes = sorted({SNOMED[s] for s in ast.literal_eval(row.scp_codes) if s in SNOMED})
+        if not codes or written == n:
+            continue
+        where = f"g{written % 2 + 1}/HR{row.ecg_id:05d}"
+        copy_record(source / row.filename_lr, root / where)
+        sex = "Female" if row.sex == 1 else "Male"
+        comments = [f"Age: {row.age:g}", f"Sex: {sex}", f"Dx: {','.join(codes)}"]
+        if written < 3:  # no #Dx; a code no table knows; a malformed line
+            comments[2] = ["", "Dx: 426783006,99999999", f"Dx {codes[0]}"][written]
+        comments += ["Rx: Unknown", "Hx: Unknown", "Sx: Unknown"]
+        header = root / f"{where}.hea"
+        lines = [line for line in header.read_text().splitlines() if not line.startswith("#")]
+        header.write_text("\n".join([*lines, *(f"#{c}" for c in comments if c)]) + "\n")
+        written += 1
+    return root
+
+
+@pytest.mark.realdata
+def test_a_folder_in_the_challenge_layout_runs_the_whole_dag_from_its_headers(
+    tmp_path: Path, monkeypatch
+):
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    folder = challenge_folder(tmp_path)
+    root = project(
+        tmp_path,
+        "data=wfdb_folder",
+        f"data.root={folder}",
+        "data.label_source=header",
+        "data.label_kind=multilabel",
+        "data.classes=[NSR,AF,CRBBB,IRBBB,IAVB,LAnFB]",
+        "split.strategy=stratified",
+        "validate.max_excluded_fraction=0.1",
+        *QUICK,
+    )
+    manifest = pd.read_csv(root / "data/prepared/manifest.csv", dtype=str, keep_default_na=False)
+    usable = manifest[manifest.label_error == ""]
+    assert set(usable.sex) == {"M", "F"} and (usable.age.astype(float) > 0).all()
+    report = json.loads((root / "reports/integrity.json").read_text())
+    why = {e["record_id"]: e["reason"] for e in report["excluded"]}
+    assert len(why) == 3 and report["n_kept"] == 77
+    for reason in ("no '#Dx:' line", "unknown SNOMED CT code(s) 99999999", "malformed line"):
+        assert sum(reason in r for r in why.values()) == 1, reason
+    info = json.loads((root / "data/validated/dataset.json").read_text())
+    assert info["classes"] == ["NSR", "AF", "RBBB", "IRBBB", "IAVB", "LAnFB"]
+    test = json.loads((root / "metrics/eval.json").read_text())["test"]
+    assert "macro_auroc" in test and test["per_patient"]

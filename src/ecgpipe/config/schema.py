@@ -133,6 +133,10 @@ class WfdbFolderDataConfig(_DataAtRoot, _Lengths):
     name: Literal["wfdb_folder"]
     has_folds: ClassVar[bool | None] = None  # when labels_file has a fold column
     labels_file: str = Field(description="relative to root")
+    label_source: Literal["file", "header"] = Field(
+        description="file: labels_file; header: each header's '#Dx:' SNOMED CT codes "
+        "(PhysioNet/CinC 2020/2021)"
+    )
     label_kind: Literal["multilabel", "multiclass"]
     task: str = Field(min_length=1, description="a name for what the labels describe")
     classes: list[str] | None = Field(

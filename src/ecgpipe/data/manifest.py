@@ -52,6 +52,9 @@ DTYPES = {
     "label_error": str,
     "fold": int,
 }
+EXTRA = ("age", "sex")
+"""Columns a reader may add (a record's demographics, where the dataset gives them); kept as
+text, empty where unknown."""
 LabelKind = Literal["multilabel", "multiclass", "beat"]
 
 
@@ -112,11 +115,13 @@ def decode_labels(text: str) -> list[str]:
 
 
 def write(df: pd.DataFrame, path: Path) -> None:
-    """Write ``df`` (columns :data:`COLUMNS`) atomically as CSV."""
+    """Write ``df`` (columns :data:`COLUMNS`, and those of :data:`EXTRA` it has) atomically as
+    CSV."""
     missing = [c for c in COLUMNS if c not in df.columns]
     if missing:
         raise ManifestError(f"{path}: manifest lacks columns {missing}")
-    atomic.write_text(path, df.loc[:, list(COLUMNS)].to_csv(index=False, lineterminator="\n"))
+    columns = [*COLUMNS, *(c for c in EXTRA if c in df.columns)]
+    atomic.write_text(path, df.loc[:, columns].to_csv(index=False, lineterminator="\n"))
 
 
 def read(path: Path) -> pd.DataFrame:
@@ -135,4 +140,4 @@ def read(path: Path) -> pd.DataFrame:
             except ValueError as err:
                 msg = f"{path}: column {col!r} is not {typ.__name__}: {err}"
                 raise ManifestError(msg) from None
-    return df.loc[:, list(COLUMNS)]
+    return df.loc[:, [*COLUMNS, *(c for c in EXTRA if c in df.columns)]]

@@ -1,4 +1,5 @@
-"""Reader for the user's own recordings: a folder of WFDB records and a labels file.
+"""Reader for the user's own recordings: a folder of WFDB records, labelled by a labels file or
+by their own headers.
 
 The folder holds WFDB records in any format wfdb reads (``.dat``, ``.mat``, ...), at any
 sampling rate, with any leads and length, in subfolders if wanted. The labels file (``labels.csv``
@@ -15,18 +16,34 @@ Nothing is dropped silently. A row whose labels cannot be used (an unknown class
 single-label data, a bad fold, a path outside the folder) and a record in the folder that the
 file does not list are kept with a ``label_error``, which validate reports and excludes; a listed
 record that is absent is validate's ``missing_file``.
+
+With ``data.label_source=header`` there is no labels file: each record's header carries its
+labels as the PhysioNet/CinC Challenges 2020 and 2021 distribute them (``#Dx:`` SNOMED CT codes,
+``#Age:``, ``#Sex:``; :mod:`ecgpipe.data.snomed`). Codes map onto the challenge's scored classes
+(equivalent codes counted as one); ``data.classes`` may name codes or abbreviations (null: every
+scored class some record has). Unscored codes are counted and reported, not labels. Age and sex go
+to the manifest. A header without ``#Dx``, with a code the table does not know, or with a
+malformed line is kept with a ``label_error`` (validate excludes it, with the reason); each record
+is its own patient.
 """
 
 from __future__ import annotations
 
+import logging
+from collections import Counter
+from dataclasses import replace
 from pathlib import Path, PurePosixPath
 
 import pandas as pd
 
 from ecgpipe.config.schema import WfdbFolderDataConfig
 from ecgpipe.core.paths import Paths
+from ecgpipe.data import snomed
 from ecgpipe.data.manifest import DatasetInfo, encode_labels
 from ecgpipe.data.tables import DatasetError, header_records, read_table
+from ecgpipe.data.wfdb_io import read_comments
+
+log = logging.getLogger("ecgpipe")
 
 REQUIRED = ("record", "labels")
 OPTIONAL = ("patient_id", "fold")
@@ -44,10 +61,25 @@ def read(
     leads: tuple[str, ...] | None,
     min_duration_s: float,
     max_duration_s: float | None,
+    label_source: str = "file",
 ) -> tuple[pd.DataFrame, DatasetInfo]:
-    """The manifest of the folder ``root`` and its labels file."""
+    """The manifest of the folder ``root`` and its labels file (or its headers' labels)."""
     if not root.is_dir():
         raise DatasetError(f"{root}: not a folder; point data.root at the folder of records")
+    info = DatasetInfo(
+        name="wfdb_folder",
+        root=root_label,
+        task=task,
+        label_kind=label_kind,
+        classes=(),
+        fs=sampling_rate,
+        leads=tuple(leads or ()),
+        min_duration_s=min_duration_s,
+        max_duration_s=max_duration_s,
+    )
+    if label_source == "header":
+        rows, known = _header_rows(root, label_kind, classes, sampling_rate, leads)
+        return pd.DataFrame(rows), replace(info, classes=known)
     path = root / labels_file
     table = read_table(path, required=REQUIRED, what="the records' labels")
     names = [_split(text) for text in table["labels"]]
@@ -66,18 +98,57 @@ def read(
         _row(record, record, [], f"not listed in {path.name}", -1, sampling_rate, leads)
         for record in sorted(header_records(root, recursive=True) - listed)
     ]
-    info = DatasetInfo(
-        name="wfdb_folder",
-        root=root_label,
-        task=task,
-        label_kind=label_kind,
-        classes=known,
-        fs=sampling_rate,
-        leads=tuple(leads or ()),
-        min_duration_s=min_duration_s,
-        max_duration_s=max_duration_s,
-    )
-    return pd.DataFrame(rows), info
+    return pd.DataFrame(rows), replace(info, classes=known)
+
+
+def _header_rows(
+    root: Path,
+    label_kind: str,
+    classes: tuple[str, ...] | None,
+    fs: float | None,
+    leads: tuple[str, ...] | None,
+) -> tuple[list[dict[str, object]], tuple[str, ...]]:
+    """A row per record under ``root``, labelled by its header; and the classes."""
+    records = sorted(header_records(root, recursive=True))
+    if not records:
+        raise DatasetError(f"{root}: no WFDB headers (.hea) in this folder or below it")
+    headers = {}
+    for record in records:
+        try:
+            headers[record] = snomed.parse(read_comments(root / record))
+        except (OSError, ValueError) as err:
+            headers[record] = snomed.Header((), (), None, "", f"header unreadable ({err})")
+    if classes:
+        known = tuple(snomed.class_of(n) or "" for n in classes)
+        if unknown := [n for n, k in zip(classes, known, strict=True) if not k]:
+            raise DatasetError(
+                f"data.classes: {', '.join(unknown)} name(s) no scored class of the 2020/2021 "
+                f"challenges (codes or abbreviations: {', '.join(snomed.scored_classes())})"
+            )
+        if len(set(known)) < len(known):
+            raise DatasetError(f"data.classes: {list(classes)} name one class twice")
+    else:
+        present = {c for h in headers.values() for c in h.classes}
+        known = tuple(c for c in snomed.scored_classes() if c in present)
+        if not known:
+            raise DatasetError(f"{root}: no header has a scored SNOMED CT code in '#Dx:'")
+    rows = []
+    for record, h in headers.items():
+        labels = [c for c in h.classes if c in known]
+        error = h.error
+        if not error and label_kind == "multiclass" and len(labels) > 1:
+            error = f"{len(labels)} classes ({';'.join(labels)}) for single-label data"
+        row = _row(record, record, labels, f"header: {error}" if error else "", -1, fs, leads)
+        rows.append(row | {"age": "" if h.age is None else f"{h.age:g}", "sex": h.sex})
+    unscored = Counter(c for h in headers.values() for c in h.unscored)
+    if unscored:
+        table = snomed.table()
+        log.info(
+            "prepare: %d records carry codes the challenge does not score (not labels): %s",
+            sum(1 for h in headers.values() if h.unscored),
+            ", ".join(f"{table[c].abbreviation} ({c}) {n}" for c, n in unscored.most_common()),
+        )
+    return rows, known
 
 
 def _split(text: str) -> list[str]:
@@ -150,4 +221,5 @@ def from_config(
         leads=tuple(data.leads) if data.leads else None,
         min_duration_s=data.min_duration_s,
         max_duration_s=data.max_duration_s,
+        label_source=data.label_source,
     )

@@ -85,6 +85,11 @@ def read_header(path: Path) -> Record:
     return wfdb.rdheader(str(path))
 
 
+def read_comments(path: Path) -> list[str]:
+    """The comment lines of the record's header (without ``#``)."""
+    return list(wfdb.rdheader(str(path)).comments)
+
+
 def read_annotations(path: Path, annotator: str) -> tuple[np.ndarray, np.ndarray]:
     """A record's annotations: (sample indices, symbols), in file order."""
     ann = wfdb.rdann(str(path), annotator)
