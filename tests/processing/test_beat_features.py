@@ -10,18 +10,8 @@ from ecgpipe.processing import beat_features as bf
 from ecgpipe.processing import beats, dsp
 from ecgpipe.processing.preprocessing import load_record
 
-from ..conftest import shared_data
-
 FS = 180.0
 BEFORE, AFTER = 45, 81  # 0.25 s and 0.45 s at 180 Hz
-
-
-@pytest.fixture(scope="module")
-def mitdb():
-    root = shared_data() / "mitdb-ds1"
-    if not (root / "RECORDS").is_file():
-        pytest.skip(f"real MIT-BIH DS1 not found at {root} (set ECGPIPE_SHARED_DATA)")
-    return root
 
 
 def record_beats(root, name):

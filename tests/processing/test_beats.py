@@ -9,16 +9,6 @@ import pytest
 from ecgpipe.data.wfdb_io import read_annotations
 from ecgpipe.processing import beats
 
-from ..conftest import shared_data
-
-
-@pytest.fixture(scope="module")
-def mitdb():
-    root = shared_data() / "mitdb-ds1"
-    if not (root / "RECORDS").is_file():
-        pytest.skip(f"real MIT-BIH DS1 not found at {root} (set ECGPIPE_SHARED_DATA)")
-    return root
-
 
 def test_aami_classes_of_every_beat_symbol():
     expected = {

@@ -89,19 +89,30 @@ def _prepared(job: _Job) -> list[tuple[str, np.ndarray | str]]:
     c = job.contract
     cfg = preprocess_config(c)
     layout = Layout(c.leads, Layout.of(cfg, c.leads).n_samples, None)  # the STFT is in the model
-    limits = Thresholds(**c.quality)
     out: list[tuple[str, np.ndarray | str]] = []
+    for path, got in _checked(job):
+        if isinstance(got, str):
+            out.append((path, got))
+            continue
+        x, fs, names = got
+        try:
+            out.append((path, transform(x, fs, names, cfg, layout)[0].astype(np.float32)))
+        except ValueError as err:  # e.g. a record too short to filter
+            out.append((path, str(err)))
+    return out
+
+
+def _checked(job: _Job) -> Iterator[tuple[str, tuple[np.ndarray, float, list[str]] | str]]:
+    """Each record of the job as (leads, samples) in mV, its rate and lead names, or why not:
+    the checks ``validate`` applied to the training records, with the training run's limits."""
+    c = job.contract
+    limits = Thresholds(**c.quality)
     for path in job.records:
         checked, record = read_record(Expected(path, None, c.leads, None), limits)
         if record is None:
-            out.append((str(path), "; ".join(f.reason for f in checked.failures)))
-            continue
-        x, fs, names = record.p_signal.T, float(record.fs), list(record.sig_name)
-        try:
-            out.append((str(path), transform(x, fs, names, cfg, layout)[0].astype(np.float32)))
-        except ValueError as err:  # e.g. a record too short to filter
-            out.append((str(path), str(err)))
-    return out
+            yield str(path), "; ".join(f.reason for f in checked.failures)
+        else:
+            yield str(path), (record.p_signal.T, float(record.fs), list(record.sig_name))
 
 
 @dataclass(frozen=True)
@@ -118,25 +129,23 @@ def _prepared_beats(job: _Job) -> list[tuple[str, _Beats | str]]:
     c = job.contract
     cfg = preprocess_config(c)
     layout = Layout(c.leads, None, None)
-    limits = Thresholds(**c.quality)
     out: list[tuple[str, _Beats | str]] = []
-    for path in job.records:
-        checked, record = read_record(Expected(path, None, c.leads, None), limits)
-        if record is None:
-            out.append((str(path), "; ".join(f.reason for f in checked.failures)))
+    for path, got in _checked(job):
+        if isinstance(got, str):
+            out.append((path, got))
             continue
-        x, fs, names = record.p_signal.T, float(record.fs), list(record.sig_name)
+        x, fs, names = got
         try:
             sig = transform(x, fs, names, cfg, layout)[0]
-            samples, symbols = beats_of(path, x, fs, names, c)
+            samples, symbols = beats_of(Path(path), x, fs, names, c)
             if not len(samples):
                 raise ValueError("no beats annotated or detected")
             windows, features, _ = beat_rows(sig, samples, fs, cfg)
         except (OSError, ValueError) as err:
-            out.append((str(path), str(err)))
+            out.append((path, str(err)))
             continue
         rows = np.concatenate([windows.reshape(len(windows), -1), features], axis=1)
-        out.append((str(path), _Beats(rows.astype(np.float32), samples, symbols)))
+        out.append((path, _Beats(rows.astype(np.float32), samples, symbols)))
     return out
 
 
