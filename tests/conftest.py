@@ -119,8 +119,9 @@ def service(argv: list[str], ready_url: str, log: Path, **popen) -> Iterator[Non
                 proc.wait()
 
 
-def make_dvc_project(root: Path) -> Path:
-    """A git + DVC copy of the project whose default is ``debug=tiny``, with ``dvc repro`` done.
+def make_dvc_project(root: Path, *overrides: str) -> Path:
+    """A git + DVC copy of the project whose default is ``debug=tiny`` (and ``overrides``),
+    with ``dvc repro`` done.
 
     ``src/`` is copied only because dvc.yaml names its files as dependencies; the stages run
     the installed package.
@@ -135,7 +136,7 @@ def make_dvc_project(root: Path) -> Path:
     sh("git", "init", "-q", cwd=root)
     sh("git", "config", "user.email", "test@example.org", cwd=root)
     sh("git", "config", "user.name", "test", cwd=root)
-    sh("ecgpipe", "compose", cwd=root)
+    sh("ecgpipe", "compose", *overrides, cwd=root)
     sh("git", "add", "-A", cwd=root)
     sh("git", "commit", "-qm", "tiny project", cwd=root)
     sh("dvc", "repro", cwd=root)

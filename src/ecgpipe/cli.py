@@ -58,6 +58,13 @@ def _model(args: argparse.Namespace):
     return tracking.load_record_model(args.model, mlflow_cfg, paths.root)
 
 
+def _external(args: argparse.Namespace) -> None:
+    from ecgpipe.stages import external
+
+    paths = Paths(Path(args.root))
+    external.run(load_params(args.params or paths.params), paths, args.name)
+
+
 def _predict(args: argparse.Namespace) -> int:
     from ecgpipe.serving import predict
 
@@ -108,6 +115,11 @@ def parser() -> argparse.ArgumentParser:
     c.set_defaults(func=_compose)
     for name, text in STAGES.items():
         sub.add_parser(name, help=text).set_defaults(func=_stage(name))
+    x = sub.add_parser(
+        "external", help="score the trained model on an external set (evaluate.external.NAME)"
+    )
+    x.add_argument("name", metavar="NAME", help="a set named in evaluate.external")
+    x.set_defaults(func=_external)
     r = sub.add_parser("predict", help="score WFDB records with a trained model (CSV or JSON)")
     r.add_argument("paths", nargs="+", metavar="PATH", help="WFDB records, or folders of them")
     r.add_argument(

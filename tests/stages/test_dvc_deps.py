@@ -72,21 +72,24 @@ def _runs_code(file: Path) -> bool:
 
 
 def _stages() -> dict[str, dict]:
-    return yaml.safe_load((ROOT / "dvc.yaml").read_text())["stages"]
+    """Each stage's definition (a ``foreach`` stage's ``do``, one for all its items)."""
+    stages = yaml.safe_load((ROOT / "dvc.yaml").read_text())["stages"]
+    return {name: stage.get("do", stage) for name, stage in stages.items()}
 
 
 def _code_deps(stage: dict) -> list[Path]:
-    """The stage's code dependencies; ``${data.source}`` as the default dataset has it (the
+    """The stage's code dependencies; a dataset's ``source`` as the default dataset has it (the
     synthetic generator's code)."""
     source = conf("data", "synthetic")["source"]
-    deps = [source if d == "${data.source}" else str(d) for d in stage["deps"]]
+    sources = ("${data.source}", "${item.data.source}")
+    deps = [source if d in sources else str(d) for d in stage["deps"]]
     return [ROOT / d for d in deps if d.startswith("src/")]
 
 
 @pytest.mark.parametrize("name", list(_stages()))
 def test_dvc_yaml_lists_every_module_a_stage_imports(name: str) -> None:
     stage = _stages()[name]
-    assert stage["cmd"] == f"ecgpipe {name}"
+    assert stage["cmd"] in (f"ecgpipe {name}", f"ecgpipe {name} ${{key}}")
     needed = _closure(f"ecgpipe.stages.{name}")
     listed = _code_deps(stage)
     missing = sorted(
@@ -104,9 +107,10 @@ def test_dvc_yaml_lists_every_module_a_stage_imports(name: str) -> None:
     assert not unused, f"dvc.yaml stage {name} lists modules it never imports: {unused}"
 
 
-def test_prepare_depends_on_the_tables_its_readers_read() -> None:
+@pytest.mark.parametrize("name", ["prepare", "external"])
+def test_stages_that_read_datasets_depend_on_the_tables_the_readers_read(name: str) -> None:
     shipped = {f"{RESOURCES}{p.name}" for p in (ROOT / RESOURCES).iterdir()}
-    assert shipped <= set(_stages()["prepare"]["deps"])
+    assert shipped <= set(_stages()[name]["deps"])
 
 
 def test_the_closure_follows_imports_inside_functions() -> None:

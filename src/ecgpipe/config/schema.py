@@ -7,6 +7,7 @@ into a :class:`Config`. A bad value is a :class:`ConfigError` that names the key
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Annotated, Any, ClassVar, Literal, Union
 
@@ -566,9 +567,41 @@ class TrainConfig(_Frozen):
         return self
 
 
+class ExternalSetConfig(_Frozen):
+    """A further dataset the trained model is judged on (external validation): read by its own
+    reader, scored through ``ecgpipe predict``'s path."""
+
+    data: DataConfig
+    label_map: dict[str, list[str]] | None = Field(
+        description="each model class -> the set's labels that mean it; null: the same names"
+    )
+
+    @model_validator(mode="after")
+    def _whole_records(self) -> ExternalSetConfig:
+        if self.data.name == "mitdb":
+            raise ValueError(
+                "external validation scores whole records; data=mitdb gives heartbeats"
+            )
+        if self.label_map and (empty := [k for k, v in self.label_map.items() if not v]):
+            raise ValueError(f"label_map: {empty} map onto no label of the set")
+        return self
+
+
 class EvaluateConfig(_Frozen):
     n_bootstrap: int = Field(ge=10)
     seed: int = Field(ge=0)
+    external: dict[str, ExternalSetConfig] = Field(
+        description="further datasets by name, each scored by `ecgpipe external NAME`"
+    )
+
+    @field_validator("external")
+    @classmethod
+    def _names(cls, value: dict[str, ExternalSetConfig]) -> dict[str, ExternalSetConfig]:
+        if bad := [k for k in value if not re.fullmatch(r"[A-Za-z0-9][\w.-]*", k)]:
+            raise ValueError(
+                f"external: {bad} are not usable names (letters, digits, '_', '-', '.')"
+            )
+        return value
 
 
 TRACKING_SCHEMES = ("sqlite:///PATH", "postgresql://...", "mysql://...", "http(s)://HOST")

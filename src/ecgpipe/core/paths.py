@@ -20,6 +20,8 @@ from ecgpipe.core.errors import PipelineError
 class Paths:
     root: Path
     out: Path | None = None
+    dataset: str = "data/prepared"
+    """Where ``prepare`` writes the dataset, relative to the root (an external set: elsewhere)."""
 
     def under_root(self, path: str | Path) -> Path:
         """``path`` as configured: absolute, or relative to the project root."""
@@ -42,7 +44,7 @@ class Paths:
     @property
     def prepared(self) -> Path:
         """prepare's output: ``manifest.csv``, ``dataset.json`` and, if generated, ``source/``."""
-        return self.root / "data" / "prepared"
+        return self.root / self.dataset
 
     @property
     def validated(self) -> Path:
@@ -81,6 +83,17 @@ class Paths:
     def eval_reports(self) -> Path:
         """evaluate's report and figures."""
         return self.results / "reports"
+
+    def external(self, name: str) -> Path:
+        """The external set ``name`` as its reader prepared it (manifest, generated records)."""
+        return self.root / "data" / "external" / name
+
+    def external_reports(self, name: str) -> Path:
+        """The external set's report, per-patient table and per-record scores."""
+        return self.eval_reports / "external" / name
+
+    def external_metrics(self, name: str) -> Path:
+        return self.metrics / "external" / f"{name}.json"
 
 
 MADE_BY = {

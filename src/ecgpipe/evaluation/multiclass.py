@@ -67,6 +67,9 @@ def score(
 
     cm = metrics.confusion(y, pred, c)
     point = metrics.confusion_rates(cm)
+    # a class without records here (another dataset's, say) has no F1: not a zero
+    absent = cm.sum(axis=1) == 0
+    point["f1"][absent] = boot["f1"][:, absent] = np.nan
     auroc, auprc = metrics.auroc(onehot, p), metrics.auprc(onehot, p)
     interval = {name: metrics.percentile_ci(boot[name]) for name in RATES}
     auroc_lo, auroc_hi = metrics.percentile_ci(boot_auroc)
@@ -93,7 +96,8 @@ def score(
         "macro_f1": num(macro(point["f1"])),
         "macro_f1_ci": ci(*metrics.percentile_ci(macro(boot["f1"]))),
     }
-    point_f1, boot_f1 = np.nan_to_num(point["f1"]), np.nan_to_num(boot["f1"])
+    point_f1 = np.where(absent, np.nan, np.nan_to_num(point["f1"]))
+    boot_f1 = np.where(absent, np.nan, np.nan_to_num(boot["f1"]))
     for key, value in metrics.challenge_f1(dataset, classes, point_f1).items():
         result[key] = num(float(value))
         result[f"{key}_ci"] = ci(

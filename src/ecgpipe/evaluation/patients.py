@@ -102,16 +102,19 @@ def _records(names: list[str], shown: int = 5) -> str:
     return ", ".join(names[:shown]) + (f" (+{more} more)" if more > 0 else "")
 
 
-def markdown(rows: list[dict[str, Any]], classes: Sequence[str], unit: str) -> str:
-    """The per-patient section of ``reports/eval.md``: every patient, worst first."""
+def markdown(
+    rows: list[dict[str, Any]], classes: Sequence[str], unit: str, scope: str = "test "
+) -> str:
+    """The per-patient section of a report: every (``scope``) patient, worst first."""
     single = any("missed_as" in r for r in rows)
     head = ["Patient", "Records", unit.capitalize(), "Wrong"]
     head += [f"{c}: Se / +P (n)" for c in classes] + (["Misses went to"] if single else [])
     lines = [
         "## Per patient",
         "",
-        f"Every test patient, worst first (by the share of its {unit} labelled wrong). Per class: "
-        "sensitivity / positive predictivity (the patient's true count); – where undefined.",
+        f"Every {scope}patient, worst first (by the share of its {unit} labelled wrong). "
+        "Per class: sensitivity / positive predictivity (the patient's true count); "
+        "– where undefined.",
         "",
         "| " + " | ".join(head) + " |",
         "|" + "---|" * len(head),

@@ -8,6 +8,7 @@ The rest of ecgpipe imports this package and calls its functions (``tracking.new
 from ecgpipe.tracking.model_io import SERVING_REQUIREMENTS, load_record_model, log_record_model
 from ecgpipe.tracking.registry import CHAMPION, Registered, register
 from ecgpipe.tracking.runs import (
+    EXTERNAL_CONTEXT,
     OWNER_HOST,
     OWNER_PID,
     SPLIT_CONTEXTS,
@@ -41,6 +42,7 @@ from ecgpipe.tracking.view import RUNS_VIEW, show_in_runs_table
 __all__ = [
     "CHAMPION",
     "EXPERIMENT_KIND",
+    "EXTERNAL_CONTEXT",
     "MODEL_TRAINING",
     "OWNER_HOST",
     "OWNER_PID",

@@ -112,6 +112,8 @@ def training_run(
 
 
 SPLIT_CONTEXTS = {"train": "training", "val": "validation", "test": "testing"}
+EXTERNAL_CONTEXT = "external"
+"""The context of an external validation set's dataset input."""
 
 
 def log_training(
@@ -171,11 +173,20 @@ def log_evaluation(
     values: Mapping[str, float],
     files: Sequence[tuple[str, Path]],
     columns: Sequence[str] = (),
+    dataset: tuple[str, pd.DataFrame, str] | None = None,
 ) -> None:
     """Into the training run ``run_id``: test metrics, and ``files`` (an artifact folder and a
-    file or folder each); the metrics ``columns`` join the experiment's runs-table view."""
+    file or folder each); the metrics ``columns`` join the experiment's runs-table view;
+    ``dataset`` (name, a row per record, source): a further dataset input, context
+    ``external``."""
+    import mlflow.data
+
     with store(cfg, root), mlflow.start_run(run_id=run_id) as run:
         mlflow.log_metrics(dict(values))
+        if dataset is not None:
+            name, rows, source = dataset
+            data = mlflow.data.from_pandas(rows, source=source, name=name)
+            mlflow.log_input(data, context=EXTERNAL_CONTEXT)
         show_in_runs_table(run.info.experiment_id, columns)
         for folder, path in files:
             if path.is_dir():

@@ -1,0 +1,226 @@
+"""External validation: a trained model judged on another dataset, beside its own test split.
+
+The set's labels are mapped onto the model's classes (:func:`map_labels`); a record whose labels
+map onto none of them (or, for a single-label model, onto more than one) is left out with that
+reason, never scored as a negative. A class the set has no record of is *absent*: reported as
+such, left out of the macro averages, never scored as zero (:func:`score`). The report
+(:func:`markdown`) puts every figure beside the same figure on the in-distribution test split.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from ecgpipe.evaluation import multiclass, multilabel
+from ecgpipe.evaluation.formats import f3, md, with_ci
+
+
+@dataclass(frozen=True)
+class Mapped:
+    """The set's records as the model's classes."""
+
+    truth: np.ndarray
+    """(n, C) booleans: the model classes each record is (rows of left-out records all False)."""
+    reasons: list[str]
+    """Per record, why it is left out; empty where it is kept."""
+    label_counts: dict[str, int]
+    """Records per label of the set."""
+    mapped_to: dict[str, list[str]]
+    """Each label of the set -> the model classes it counts as (empty: not mapped)."""
+
+    @property
+    def kept(self) -> np.ndarray:
+        return np.array([not r for r in self.reasons], dtype=bool)
+
+
+def translation(
+    classes: Sequence[str], label_map: Mapping[str, Sequence[str]] | None
+) -> dict[str, list[str]]:
+    """Each model class -> the set's labels that mean it (``None``: the class's own name).
+    Raises ValueError for a key that is not a model class."""
+    if label_map is None:
+        return {c: [c] for c in classes}
+    if unknown := [k for k in label_map if k not in classes]:
+        raise ValueError(
+            f"label_map names {unknown}, which the model does not have (it has "
+            f"{', '.join(classes)})"
+        )
+    return {c: list(label_map.get(c, [])) for c in classes}
+
+
+def map_labels(
+    labels: Sequence[Sequence[str]],
+    classes: Sequence[str],
+    label_map: Mapping[str, Sequence[str]] | None,
+    *,
+    single_label: bool,
+) -> Mapped:
+    """Each record's labels (the set's names) as the model's classes, or why it is left out."""
+    means = translation(classes, label_map)
+    counts: Counter[str] = Counter(label for record in labels for label in set(record))
+    mapped_to = {
+        label: [c for c in classes if label in means[c]] for label in sorted(counts, key=str)
+    }
+    truth = np.zeros((len(labels), len(classes)), dtype=bool)
+    reasons = []
+    for i, record in enumerate(labels):
+        hit = [k for k, c in enumerate(classes) if set(record) & set(means[c])]
+        if not record:
+            reasons.append("no label")
+        elif not hit:
+            reasons.append(f"its labels ({', '.join(sorted(record))}) map onto no model class")
+        elif single_label and len(hit) > 1:
+            names = ", ".join(classes[k] for k in hit)
+            reasons.append(f"its labels map onto several classes of a single-label model: {names}")
+        else:
+            truth[i, hit] = True
+            reasons.append("")
+    return Mapped(truth, reasons, dict(counts), mapped_to)
+
+
+def score(
+    truth: np.ndarray,
+    p: np.ndarray,
+    classes: Sequence[str],
+    *,
+    thresholds: np.ndarray | None,
+    factors: np.ndarray | None,
+    dataset: str,
+    groups: np.ndarray,
+    n_bootstrap: int,
+    seed: int,
+) -> dict[str, Any]:
+    """The metrics of ``evaluate`` on the kept records, with the absent classes named.
+
+    Multilabel (``thresholds`` given): the classes the set has are scored, as their own columns;
+    single-label: every class can be predicted, but an absent one's F1 and recall are undefined.
+    """
+    classes = list(classes)
+    present = truth.any(axis=0)
+    absent = [c for c, here in zip(classes, present, strict=True) if not here]
+    kw = {"groups": groups, "n_bootstrap": n_bootstrap, "seed": seed}
+    if thresholds is not None:
+        cols = np.flatnonzero(present)
+        if not len(cols):
+            raise ValueError("the set has no record of any of the model's classes")
+        names = [classes[k] for k in cols]
+        result = multilabel.score(truth[:, cols], p[:, cols], thresholds[cols], names, **kw)
+    else:
+        y = truth.argmax(axis=1)
+        result = multiclass.score(y, p, factors, classes, dataset=dataset, **kw)
+    return result | {"absent_classes": absent}
+
+
+HEADLINE = {
+    "multilabel": (
+        ("Macro AUROC", "macro_auroc"),
+        ("Micro AUROC", "micro_auroc"),
+        ("Macro AUPRC", "macro_auprc"),
+    ),
+    "multiclass": (
+        ("Accuracy", "accuracy"),
+        ("Macro F1", "macro_f1"),
+        ("Challenge score (mean F1 of N, A, O)", "cinc2017_f1"),
+        ("Macro AUROC (one-vs-rest)", "macro_auroc"),
+    ),
+}
+PER_CLASS = {"multilabel": ("auroc", "f1"), "multiclass": ("f1", "auroc")}
+
+
+def markdown(
+    name: str,
+    result: dict[str, Any],
+    inside: dict[str, Any],
+    mapped: Mapped,
+    failures: Sequence[tuple[str, str]],
+    *,
+    kind: str,
+    source: str,
+) -> str:
+    """The report of one external set: headline and per-class figures beside the test split's
+    (``inside``, from ``metrics/eval.json``), what was mapped, and what was left out."""
+    classes = list(inside["per_class"])
+    absent = result["absent_classes"]
+    lines = [
+        f"# External validation: {md(name)}",
+        "",
+        f"{result['n_records']} records of {result['n_groups']} patients from {md(source)}, "
+        "scored by the served model as `ecgpipe predict` scores them. Brackets hold 95% "
+        "bootstrap intervals over patients. Beside each figure: the same on the model's own "
+        f"test split ({inside['n_records']} records).",
+        "",
+        "| Metric | External | Test split (in-distribution) |",
+        "|---|---|---|",
+    ]
+    for label, key in HEADLINE[kind]:
+        if key in result or key in inside:
+            lines.append(f"| {label} | {_cell(result, key)} | {_cell(inside, key)} |")
+    if absent:
+        lines += [
+            "",
+            f"Absent from this set (not scored, left out of the macro averages): "
+            f"{', '.join(md(c) for c in absent)}.",
+        ]
+    n = result["n_records"]
+    if kind == "multilabel" and (
+        everywhere := [c for c, m in result["per_class"].items() if m["support"] == n]
+    ):
+        lines += [
+            "",
+            "Classes that every record has (AUROC undefined): "
+            f"{', '.join(md(c) for c in everywhere)}.",
+        ]
+    first, second = PER_CLASS[kind]
+    lines += [
+        "",
+        "## Per class",
+        "",
+        f"| Class | Support | {first.upper()} external | {first.upper()} test split "
+        f"| {second.upper()} external | {second.upper()} test split |",
+        "|---|--:|---|---|--:|--:|",
+    ]
+    for c in classes:
+        out = result["per_class"].get(c)
+        here = inside["per_class"][c]
+        if c in absent:
+            lines.append(
+                f"| {md(c)} | 0 | absent | {with_ci(here[first], here[f'{first}_ci'])} "
+                f"| absent | {f3(here[second])} |"
+            )
+            continue
+        assert out is not None
+        lines.append(
+            f"| {md(c)} | {out['support']} | {with_ci(out[first], out[f'{first}_ci'])} "
+            f"| {with_ci(here[first], here[f'{first}_ci'])} | {f3(out[second])} "
+            f"| {f3(here[second])} |"
+        )
+    lines += ["", "## Labels", "", "| Label of the set | Records | Counted as |", "|---|--:|---|"]
+    for label, to in mapped.mapped_to.items():
+        lines.append(
+            f"| {md(label)} | {mapped.label_counts[label]} | "
+            f"{md(', '.join(to)) if to else 'not mapped'} |"
+        )
+    left = Counter(r for r in mapped.reasons if r)
+    lines += [
+        "",
+        "## Left out",
+        "",
+        f"{len(failures)} records could not be scored and "
+        f"{sum(left.values())} have no label the model knows.",
+    ]
+    if failures or left:
+        lines += ["", "| Record(s) | Why |", "|---|---|"]
+        lines += [f"| {md(r)} | {md(why)} |" for r, why in failures]
+        lines += [f"| {n} records | {md(why)} |" for why, n in left.most_common()]
+    return "\n".join(lines) + "\n"
+
+
+def _cell(result: dict[str, Any], key: str) -> str:
+    if key not in result:
+        return "n/a"
+    return with_ci(result[key], result[f"{key}_ci"])

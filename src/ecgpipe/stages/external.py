@@ -1,0 +1,175 @@
+"""Stage ``external@NAME``: the trained model judged on a further dataset (external validation).
+
+``evaluate.external.NAME`` names a data config and a label map onto the model's classes. The
+set is read by its own reader into ``data/external/NAME`` (a generated set is written there),
+then every record goes through ``ecgpipe predict``'s path: the served model from the training
+run, the training run's quality checks and preprocessing. Records that cannot be scored, or
+whose labels map onto none of the model's classes, are left out with their reason and counted.
+The metrics are ``evaluate``'s, with bootstrap intervals over the set's patients and a
+per-patient table; classes the set lacks are reported absent. Writes
+``metrics/external/NAME.json``, ``reports/external/NAME/`` (report, per-patient table, every
+record's scores) and logs them, with the set as a dataset input, into the training run.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ecgpipe import tracking
+from ecgpipe.config.schema import Config
+from ecgpipe.core import atomic
+from ecgpipe.core.errors import PipelineError
+from ecgpipe.core.paths import Paths, read_json
+from ecgpipe.data import manifest, readers
+from ecgpipe.data.manifest import decode_labels
+from ecgpipe.evaluation import external, metrics, patients
+from ecgpipe.serving import predict
+
+log = logging.getLogger("ecgpipe")
+
+
+def run(cfg: Config, paths: Paths, name: str) -> dict:
+    """Score the trained model on the external set ``name``; the JSON-ready result."""
+    sets = cfg.evaluate.external
+    if name not in sets:
+        known = ", ".join(sets) or "none"
+        raise PipelineError(f"evaluate.external has no set {name!r} (it has: {known})")
+    chosen = sets[name]
+    run_id = read_json(paths.models / "run.json", ("run_id",))["run_id"]
+    inside = read_json(paths.metrics / "eval.json", ("test",))["test"]
+    model, uri = tracking.load_record_model(str(paths.models), cfg.mlflow, paths.root)
+    if model.per_beat:
+        raise PipelineError("external validation scores whole records; this is a beat model")
+    c = model.contract
+    classes, multilabel = list(c.classes), c.label_kind == "multilabel"
+
+    try:
+        external.translation(classes, chosen.label_map)
+    except ValueError as err:
+        raise PipelineError(f"evaluate.external.{name}: {err}") from None
+
+    df, root = prepare(cfg, paths, name)
+    mapped = external.map_labels(
+        [decode_labels(x) for x in df["labels"]],
+        classes,
+        chosen.label_map,
+        single_label=not multilabel,
+    )
+    reasons = [e or m for e, m in zip(df["label_error"], mapped.reasons, strict=True)]
+    mapped = replace(mapped, reasons=reasons)
+    records = [root / p for p in df["path"]]
+    labelled = [r for r, why in zip(records, reasons, strict=True) if not why]
+    outcomes = list(predict.score(model, labelled))
+    scored = {o.record: o for o in outcomes if o.error is None}
+    failures = [(o.record, o.error) for o in outcomes if o.error is not None]
+    keep = np.array([not why and str(r) in scored for r, why in zip(records, reasons, strict=True)])
+    if not keep.any():
+        raise PipelineError(
+            f"evaluate.external.{name}: no record of {root} could be scored with a label the "
+            "model knows; see the reasons above"
+            if failures
+            else f"evaluate.external.{name}: no record of {root} has a label the model knows"
+        )
+    kept = df[keep]
+    p = np.stack([scored[str(r)].probs for r, k in zip(records, keep, strict=True) if k])
+    truth = mapped.truth[keep]
+    groups = np.where(kept["patient_id"] == "", kept["record_id"], kept["patient_id"])
+    thresholds = None if c.thresholds is None else np.asarray(c.thresholds)
+    factors = None if c.factors is None else np.asarray(c.factors)
+    result = external.score(
+        truth,
+        p,
+        classes,
+        thresholds=thresholds if multilabel else None,
+        factors=factors,
+        dataset=str(c.source.get("dataset", "")),
+        groups=groups.astype(str),
+        n_bootstrap=cfg.evaluate.n_bootstrap,
+        seed=cfg.evaluate.seed,
+    )
+    hits = (
+        p >= thresholds
+        if multilabel
+        else np.eye(len(classes), dtype=bool)[metrics.predict_classes(p, factors)]
+    )
+    result["per_patient"] = patients.per_patient(
+        groups,
+        kept["record_id"].to_numpy(),
+        truth,
+        hits,
+        classes,
+        single_label=not multilabel,
+    )
+    result["n_left_out"] = {"unscorable": len(failures), "unlabelled": int(sum(map(bool, reasons)))}
+    kind = "multilabel" if multilabel else "multiclass"
+    report = (
+        external.markdown(name, result, inside, mapped, failures, kind=kind, source=str(root))
+        + "\n"
+        + patients.markdown(result["per_patient"], classes, "records", scope="")
+    )
+    out = paths.external_reports(name)
+    with atomic.directory(out) as tmp:
+        (tmp / "report.md").write_text(report)
+        (tmp / "per_patient.csv").write_text(patients.table(result["per_patient"], classes))
+        table = predict.table([*outcomes], c, uri)
+        table.to_csv(tmp / "predictions.csv", index=False)
+    payload = {"mlflow_run_id": run_id, "model": uri, "data": str(root), "external": result}
+    atomic.write_json(paths.external_metrics(name), payload)
+
+    headline = {k: v for k, v in result.items() if k != "per_patient"}
+    values = tracking.metric_values({"external": {name: headline}})
+    rows = pd.DataFrame(
+        {
+            "record_id": kept["record_id"].to_numpy(),
+            "patient_id": groups,
+            "labels": kept["labels"].to_numpy(),
+        }
+    )
+    tracking.log_evaluation(
+        cfg.mlflow,
+        paths.root,
+        run_id,
+        {metrics.metric_name(k): v for k, v in values.items()},
+        [
+            (f"evaluation/external/{name}", out),
+            ("evaluation/external", paths.external_metrics(name)),
+        ],
+        dataset=(f"{name}-external", rows, str(root)),
+    )
+    key = "macro_auroc" if multilabel else "cinc2017_f1" if "cinc2017_f1" in result else "macro_f1"
+    lo, hi = result[f"{key}_ci"]
+    log.info(
+        "external %s: %d records of %d patients (%d left out); %s %s [%s, %s], test split %s%s",
+        name,
+        result["n_records"],
+        result["n_groups"],
+        len(df) - len(kept),
+        key,
+        _f(result[key]),
+        _f(lo),
+        _f(hi),
+        _f(inside.get(key)),
+        f"; absent: {', '.join(result['absent_classes'])}" if result["absent_classes"] else "",
+    )
+    return payload
+
+
+def prepare(cfg: Config, paths: Paths, name: str) -> tuple[pd.DataFrame, Path]:
+    """The set's manifest as its reader makes it, written to ``data/external/NAME``, and the
+    folder its record paths are relative to."""
+    folder = paths.external(name)
+    at = replace(paths, dataset=str(folder.relative_to(paths.root)))
+    with atomic.directory(folder) as out:
+        df, info = readers.read(cfg.evaluate.external[name].data, at, out)
+        manifest.write(df, out / "manifest.csv")
+        info.write(out / "dataset.json")
+    return manifest.read(folder / "manifest.csv"), info.resolve_root(paths.root)
+
+
+def _f(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.4f}"
