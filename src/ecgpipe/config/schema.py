@@ -345,13 +345,20 @@ class _Options(_Frozen):
     input: ClassVar[ModelInput] = "signal"
 
 
-class Cnn1dOptions(_Options):
+class _ConvStackOptions(_Options):
     widths: Widths
     kernel_size: Count
     dropout: Dropout
 
 
-class Cnn1dRrOptions(Cnn1dOptions):
+class Cnn1dOptions(_ConvStackOptions):
+    stem_stride: Count = Field(
+        description="the first convolution's stride (its kernel that many times longer): a "
+        "signal at a higher rate than the network works at, e.g. 3 for 300 Hz into 100 Hz"
+    )
+
+
+class Cnn1dRrOptions(_ConvStackOptions):
     rr_width: int = Field(ge=0, description="RR-feature embedding; 0 drops the RR features")
 
 
@@ -484,6 +491,16 @@ MULTICLASS_ONLY = ("val/macro_f1", "val/accuracy", "val/cinc2017_f1")
 _LIMIT = "batches per epoch: a count (>= 1) or a fraction of them (0 < f <= 1)"
 
 
+class RhythmConfig(_Frozen):
+    """A second opinion from the whole record's rhythm: gradient-boosted trees (the estimator of
+    ``model=beat_gbm``) on R-R, P-wave, beat-likeness and noise features of the model's first
+    lead (:mod:`ecgpipe.processing.rhythm_features`), its probabilities pooled with the
+    network's (a weighted geometric mean). Single-label record data."""
+
+    weight: float = Field(ge=0, lt=1, description="its weight in the pooling; 0 = off")
+    options: BeatGbmOptions = Field(description="the trees; rounds chosen on validation")
+
+
 class TrainConfig(_Frozen):
     seed: int = Field(ge=0)
     max_epochs: int = Field(ge=1)
@@ -523,6 +540,7 @@ class TrainConfig(_Frozen):
         description="a deep ensemble of this many networks, each from its own initialisation "
         "and trained on its own loss; their probabilities averaged",
     )
+    rhythm: RhythmConfig
     early_stopping_patience: int = Field(ge=1)
     accelerator: Literal["auto", "cpu", "gpu", "cuda", "mps"] = Field(
         description="auto: a GPU when there is one, else the CPU"
@@ -664,6 +682,11 @@ class Config(_Frozen):
         if kind == "multilabel" and t.monitor in MULTICLASS_ONLY:
             raise ValueError(
                 f"train.monitor={t.monitor} is for single-label data; {name} is multilabel"
+            )
+        if t.rhythm.weight and (kind == "multilabel" or name == "mitdb"):
+            raise ValueError(
+                "train.rhythm (rhythm features beside the network) is for single-label "
+                f"whole-record data; {name} is {'heartbeats' if name == 'mitdb' else kind}"
             )
         if t.monitor == "val/cinc2017_f1" and self.data.name != "cinc2017":
             raise ValueError("train.monitor=val/cinc2017_f1 needs data=cinc2017")

@@ -82,6 +82,11 @@ def options_of(name: str) -> set[str]:
     return set(inspect.signature(cls).parameters) - GIVEN - set(fixed)
 
 
+ADDED_OPTIONS: dict[str, dict[str, Any]] = {"cnn1d": {"stem_stride": 1}}
+"""Options added after models were logged with the network's options, and the value that builds
+the network those models saved (so that they keep loading)."""
+
+
 def build(
     name: str,
     in_channels: int,
@@ -106,7 +111,7 @@ def build(
     if name not in _MODELS:
         raise ValueError(f"unknown model {name!r}; expected one of {', '.join(NAMES)}")
     cls, fixed = _MODELS[name]
-    checked = MODEL_OPTIONS[name].model_validate(options)
+    checked = MODEL_OPTIONS[name].model_validate(ADDED_OPTIONS.get(name, {}) | options)
     kwargs = {k: tuple(v) if isinstance(v, list) else v for k, v in checked}
     params = inspect.signature(cls).parameters
     if "fs" in params:

@@ -9,6 +9,10 @@ from ecgpipe.models.heads import ConcatPool1d, conv_bn, head
 
 
 class CNN1d(nn.Module):
+    """Stages of two convolutions, halving the time axis between stages. ``stem_stride`` > 1:
+    the first convolution strides (with a kernel that many times longer), so a signal at a
+    higher rate (finer QRS and P-wave detail) costs the later layers nothing more."""
+
     def __init__(
         self,
         in_channels: int,
@@ -16,12 +20,17 @@ class CNN1d(nn.Module):
         widths: tuple[int, ...],
         kernel_size: int,
         dropout: float,
+        stem_stride: int = 1,
     ):
         super().__init__()
         blocks: list[nn.Module] = []
         c = in_channels
         for i, w in enumerate(widths):
-            blocks += [conv_bn(c, w, kernel_size), conv_bn(w, w, kernel_size)]
+            if i == 0 and stem_stride > 1:
+                stem = conv_bn(c, w, kernel_size * stem_stride | 1, stride=stem_stride)
+                blocks += [stem, conv_bn(w, w, kernel_size)]
+            else:
+                blocks += [conv_bn(c, w, kernel_size), conv_bn(w, w, kernel_size)]
             if i < len(widths) - 1:
                 blocks.append(nn.MaxPool1d(2))
             c = w

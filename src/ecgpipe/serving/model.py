@@ -26,7 +26,7 @@ from torch import nn
 
 from ecgpipe.config.schema import BEAT_INPUTS
 from ecgpipe.models import INPUTS, classical, member_logits
-from ecgpipe.processing import dsp
+from ecgpipe.processing import dsp, rhythm_features
 from ecgpipe.processing.normalization import WINDOW_STD_FLOOR, Normalizer
 from ecgpipe.processing.windows import crop, window_starts
 
@@ -114,6 +114,37 @@ class FeatureModel:
         return classical.probabilities(self.estimator, features, self.n_classes)
 
 
+class RhythmModel:
+    """Gradient-boosted trees on a whole record's rhythm features (of its first lead, see
+    :mod:`ecgpipe.processing.rhythm_features`): record probabilities, pooled with the
+    network's at ``weight`` (``train.rhythm``)."""
+
+    def __init__(self, estimator, weight: float, fs: float, n_classes: int):
+        self.estimator, self.weight, self.fs, self.n_classes = estimator, weight, fs, n_classes
+
+    def features(self, records: Sequence[np.ndarray]) -> np.ndarray:
+        """(N, features) of records (leads, T) in mV."""
+        width = len(rhythm_features.NAMES)
+        rows = [rhythm_features.compute(np.asarray(x)[0], self.fs) for x in records]
+        return np.stack(rows) if rows else np.zeros((0, width), np.float32)
+
+    def probabilities(self, records: Sequence[np.ndarray]) -> np.ndarray:
+        return classical.probabilities(self.estimator, self.features(records), self.n_classes)
+
+    def blend(self, probs: np.ndarray, records: Sequence[np.ndarray]) -> np.ndarray:
+        """The network's record probabilities pooled with these (:func:`pool`)."""
+        return pool(probs, self.probabilities(records), self.weight)
+
+
+def pool(p: np.ndarray, q: np.ndarray, weight: float) -> np.ndarray:
+    """Two models' (N, C) class probabilities as one: their weighted geometric mean,
+    ``p ** (1 - weight) * q ** weight``, renormalised (log-linear pooling). Unlike the
+    arithmetic mean it lets the second model overrule a confident but wrong first one."""
+    logs = (1 - weight) * np.log(np.clip(p, 1e-7, 1)) + weight * np.log(np.clip(q, 1e-7, 1))
+    out = np.exp(logs - logs.max(axis=1, keepdims=True))
+    return (out / out.sum(axis=1, keepdims=True)).astype(np.float32)
+
+
 class InputError(ValueError):
     """A record the model cannot score: wrong shape, leads, length, or non-finite samples."""
 
@@ -155,10 +186,15 @@ class RecordModel(nn.Module):
     """Whole records (leads, T) in mV at ``contract.fs`` -> per-class probabilities."""
 
     def __init__(
-        self, windows: WindowModel | FeatureModel, contract: Contract, batch_windows: int = 64
+        self,
+        windows: WindowModel | FeatureModel,
+        contract: Contract,
+        batch_windows: int = 64,
+        rhythm: RhythmModel | None = None,
     ):
         super().__init__()
         self.windows, self.contract, self.batch_windows = windows, contract, batch_windows
+        self.rhythm = rhythm
         self.eval()
 
     @property
@@ -202,19 +238,23 @@ class RecordModel(nn.Module):
             width = len(c.leads) * c.window + self.windows.n_features
             rows = [self.check_row(r, width, f"beat {i}") for i, r in enumerate(records)]
             return self.score_windows(np.stack(rows) if rows else np.zeros((0, width)))
-        cuts, counts = [], []
+        cuts, counts, checked = [], [], []
         for i, record in enumerate(records):
             x = self.check(record, f"record {i}")
             starts = window_starts(x.shape[1], c.window, c.stride)
             cuts.extend(crop(x, s, c.window) for s in starts)
             counts.append(len(starts))
+            checked.append(x)
         if not cuts:
             return np.zeros((0, len(c.classes)), np.float32)
         probs = self.score_windows(np.stack(cuts))
         edges = np.concatenate([[0], np.cumsum(counts)[:-1]])
         if c.aggregate == "max":
-            return np.maximum.reduceat(probs, edges, axis=0)
-        return np.add.reduceat(probs, edges, axis=0) / np.asarray(counts)[:, None]
+            probs = np.maximum.reduceat(probs, edges, axis=0)
+        else:
+            probs = np.add.reduceat(probs, edges, axis=0) / np.asarray(counts)[:, None]
+        rhythm = getattr(self, "rhythm", None)  # models logged before it lack the attribute
+        return probs if rhythm is None else rhythm.blend(probs, checked)
 
     def score_windows(self, windows: np.ndarray) -> np.ndarray:
         """(N, C) probabilities of windows (N, leads, window) cut from records (a beat model: its

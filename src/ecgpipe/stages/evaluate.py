@@ -21,6 +21,7 @@ from ecgpipe.core.errors import PipelineError
 from ecgpipe.core.paths import Paths, broken, read_json
 from ecgpipe.evaluation import metrics, multiclass, multilabel, patients, plots
 from ecgpipe.processing.normalization import Normalizer
+from ecgpipe.serving.model import RhythmModel
 from ecgpipe.training import classical
 from ecgpipe.training.classifier import load_checkpoint, predict
 from ecgpipe.training.datamodule import ECGDataModule
@@ -227,6 +228,10 @@ def test_scores(cfg: Config, paths: Paths) -> tuple[ECGDataModule, np.ndarray, n
         )
     module = load_checkpoint(model_file(cfg, paths))
     y, p = predict(module, dm.test_dataloader(), cfg.train.accelerator)
+    if r := cfg.train.rhythm.weight:  # as the served model averages them
+        estimator = classical.load(paths.models / classical.RHYTHM_FILE)
+        rhythm = RhythmModel(estimator, r, float(dm.cache.meta["fs"]), dm.n_classes)
+        p = rhythm.blend(p, [np.asarray(dm.cache.signal(i)) for i in dm.rows["test"]])
     return dm, y, p
 
 

@@ -33,7 +33,14 @@ from ecgpipe.config.schema import Config, TrainConfig
 from ecgpipe.core import atomic
 from ecgpipe.core.paths import Paths
 from ecgpipe.evaluation import metrics
-from ecgpipe.serving.model import Contract, FeatureModel, RecordModel, WindowModel
+from ecgpipe.serving.model import (
+    Contract,
+    FeatureModel,
+    RecordModel,
+    RhythmModel,
+    WindowModel,
+    pool,
+)
 from ecgpipe.training import classical, losses
 from ecgpipe.training.classifier import (
     ECGClassifier,
@@ -142,7 +149,10 @@ def run(cfg: Config, paths: Paths, *, run_id: str | None = None) -> tuple[str, f
             trainer.save_checkpoint(out / "best.ckpt")
             best = float(trainer.callback_metrics.get(monitor, float("nan")))
         decision = save_extras(module, dm, out, cfg.train.accelerator)
-        served = record_model(cfg, dm, window_model(cfg, dm, module), decision, logger.run_id)
+        rhythm = fit_rhythm(cfg, dm, module, out, logger) if cfg.train.rhythm.weight else None
+        served = record_model(
+            cfg, dm, window_model(cfg, dm, module), decision, logger.run_id, rhythm
+        )
         finish(cfg, paths, dm, out, logger, best, served)
     log.info("train: best %s %.4f; MLflow run %s", monitor, best, logger.run_id)
     return logger.run_id, best
@@ -341,12 +351,63 @@ def window_model(cfg: Config, dm: ECGDataModule, module: ECGClassifier) -> Windo
     )
 
 
+def fit_rhythm(
+    cfg: Config, dm: ECGDataModule, module: ECGClassifier, out: Path, logger: Logger
+) -> RhythmModel:
+    """``train.rhythm``: trees on the training records' rhythm features, their rounds chosen on
+    validation as a classical model's, saved beside the network; their validation figures
+    (``rhythm/val/...``) and those of the average the served model gives (``blend/val/...``)."""
+    r, classes = cfg.train.rhythm, list(dm.cache.classes)
+    served = RhythmModel(None, r.weight, float(dm.cache.meta["fs"]), len(classes))
+    x, y = {}, {}
+    for split in ("train", "val"):
+        rows = dm.rows[split]
+        x[split] = served.features([np.asarray(dm.cache.signal(i)) for i in rows])
+        y[split] = dm.cache.labels[rows]
+    counts = dm.class_counts()
+    factors = decision_factors(cfg, counts)
+    judged = {
+        "classes": classes,
+        "factors": None if factors is None else np.asarray(factors),
+        "dataset": dm.cache.meta["dataset"],
+    }
+    weights = classical.class_weights(counts, cfg.train.class_weight)
+    fitted = classical.fit(
+        "beat_gbm",
+        dict(r.options),
+        cfg.train.seed,
+        (x["train"], y["train"]),
+        (x["val"], y["val"]),
+        weights=weights,
+        monitor=cfg.monitor,
+        **judged,
+    )
+    served.estimator = fitted.estimator
+    classical.save(fitted.estimator, out / classical.RHYTHM_FILE)
+    _, p_net = predict(module, dm.val_dataloader(), cfg.train.accelerator)
+    p_rhythm = models.classical.probabilities(fitted.estimator, x["val"], len(classes))
+    values = {}
+    for name, p in (("rhythm", p_rhythm), ("blend", pool(p_net, p_rhythm, r.weight))):
+        judged_p = classical.validation_metrics(y["val"], p, **judged, weights=weights)
+        values |= {f"{name}/{k}": v for k, v in judged_p.items()}
+    logger.log_metrics({metrics.metric_name(k): v for k, v in values.items()})
+    log.info(
+        "train: rhythm features beside the network (weight %.2f): %s %.4f alone, %.4f blended",
+        r.weight,
+        cfg.monitor,
+        values.get(f"rhythm/{cfg.monitor}", float("nan")),
+        values.get(f"blend/{cfg.monitor}", float("nan")),
+    )
+    return served
+
+
 def record_model(
     cfg: Config,
     dm: ECGDataModule,
     windows: WindowModel | FeatureModel,
     decision: dict,
     run_id: str,
+    rhythm: RhythmModel | None = None,
 ) -> RecordModel:
     """The trained model as it scores new records (or beats): windows, normalisation,
     aggregation and labelling as ``evaluate`` applies them (see :mod:`ecgpipe.serving.model`)."""
@@ -375,7 +436,7 @@ def record_model(
         },
         **decision,
     )
-    return RecordModel(windows, contract)
+    return RecordModel(windows, contract, rhythm=rhythm)
 
 
 def example_input(dm: ECGDataModule, model: RecordModel) -> np.ndarray:

@@ -26,6 +26,8 @@ from ecgpipe.training.classifier import epoch_metrics_multiclass
 from ecgpipe.training.losses import CLASS_WEIGHT_POWER
 
 ESTIMATOR_FILE = "estimator.joblib"
+RHYTHM_FILE = "rhythm.joblib"
+"""``train.rhythm``'s trees, beside a network's checkpoint."""
 STEP = 10
 """Boosting rounds between two validation checks."""
 
