@@ -25,8 +25,9 @@ training time per fold, with its extrapolation to the full 8,528 records.
 
 times the whole DAG (every stage, as ``dvc repro`` runs them) of ``experiment=cinc2017`` on a
 set as large as the full one, 8,528 records, made by repeating the sample's records under new
-names: a measurement of the 30-minute budget on real signals, not an extrapolation (its
-figures mean nothing, since the copies leak across the split).
+names, beside the plain CNN trained (14 epochs, 80% of them) and tested on the same records on
+the same machine: a measurement of the budget (2.5x the plain CNN, and 30 minutes) on real
+signals, not an extrapolation (its scores mean nothing, since the copies leak across the split).
 """
 
 from __future__ import annotations
@@ -155,9 +156,19 @@ def full_size_copy(source: Path, target: Path, n: int = FULL_SET) -> Path:
 
 
 def budget(root: str, overrides: list[str], console: Console) -> int:
-    """The whole DAG on a full-size copy, stage by stage, against the 30-minute budget."""
+    """The whole DAG on a full-size copy, stage by stage, against the plain CNN trained on the
+    same records on the same machine (the budget is 2.5x its time) and the 30-minute budget."""
     with tempfile.TemporaryDirectory(prefix="ecgpipe-cinc-budget-") as tmp:
         data = full_size_copy(Path(root), Path(tmp) / "cinc2017-full")
+        reference = Path(tmp) / "plain"
+        build(reference, ["experiment=cinc2017", f"data.root={data}", "preprocess.fs=100"])
+        cache = Cache.open(reference / "data/processed")
+        rows = np.arange(len(cache.labels))
+        train, test = train_test_split(rows, test_size=0.2, stratify=cache.labels, random_state=0)
+        console.print(f"[bold]plain CNN on {len(train)} of the {FULL_SET} records...")
+        start = time.perf_counter()
+        plain_cnn(cache, {"train": train, "val": rows[:0], "test": test})
+        plain = time.perf_counter() - start
         project = Path(tmp) / "project"
         project.mkdir()
         (project / "conf").symlink_to(PROJECT / "conf")
@@ -176,8 +187,10 @@ def budget(root: str, overrides: list[str], console: Console) -> int:
             total += seconds
             table.add_row(stage, f"{seconds / 60:.1f} min")
         table.add_row("whole DAG", f"{total / 60:.1f} min (budget 30 min)")
+        table.add_row("plain CNN, training and test", f"{plain / 60:.1f} min")
+        table.add_row("whole DAG / plain CNN", f"{total / plain:.2f}x (budget 2.5x)")
         console.print(table)
-        return 0 if total < 30 * 60 else 1
+        return 0 if total < 30 * 60 and total < 2.5 * plain else 1
 
 
 def main() -> int:

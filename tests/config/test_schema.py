@@ -225,3 +225,19 @@ def test_record_lists_are_text_and_may_not_repeat_a_record():
         parse_config(params(data=mit, split={"strategy": "records"}) | beat)
     with pytest.raises(ConfigError, match=r"split\.strategy=folds needs the dataset's own folds"):
         parse_config(params(data=mit) | beat)
+
+
+def test_rhythm_features_beside_the_network_need_single_label_records():
+    with pytest.raises(ConfigError, match=r"train\.rhythm .* single-label whole-record data"):
+        parse_config(params(train={"rhythm": {**params()["train"]["rhythm"], "weight": 0.3}}))
+
+
+def test_an_external_set_needs_a_usable_name_and_whole_records():
+    data = params()["data"]
+    for name, entry, match in (
+        ("a b", {"data": data, "label_map": None}, r"\['a b'\] are not usable names"),
+        ("x", {"data": data, "label_map": {"NORM": []}}, r"\['NORM'\] map onto no label"),
+    ):
+        evaluate = {**params()["evaluate"], "external": {name: entry}}
+        with pytest.raises(ConfigError, match=match):
+            parse_config(params(evaluate=evaluate))

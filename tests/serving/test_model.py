@@ -112,3 +112,14 @@ def test_forward_takes_a_batch_of_records_as_a_tensor(tmp_path):
     out = served(x)
     assert out.shape == (3, 3)
     np.testing.assert_allclose(out.numpy(), served.score(list(x.numpy())))
+
+
+def test_pooling_is_the_renormalised_weighted_geometric_mean():
+    from ecgpipe.serving.model import pool
+
+    p = np.array([[0.98, 0.01, 0.01], [0.2, 0.5, 0.3]])
+    q = np.array([[0.1, 0.8, 0.1], [0.2, 0.5, 0.3]])
+    got = pool(p, q, 0.4)
+    want = p**0.6 * q**0.4
+    np.testing.assert_allclose(got, want / want.sum(1, keepdims=True), rtol=1e-5)
+    np.testing.assert_allclose(pool(p, q, 0.0), p, rtol=1e-5)

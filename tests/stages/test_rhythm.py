@@ -49,9 +49,7 @@ def write_rhythm_folder(folder: Path, n: int, seed: int = 0) -> Path:
             x += 0.04 * gain * np.sin(2 * np.pi * rng.uniform(5, 8) * t)
         x += rng.normal(0, 0.01, len(t))
         name = f"rec{i:03d}"
-        wfdb.wrsamp(
-            name, FS, ["mV"], ["I"], p_signal=x[:, None], fmt=["16"], write_dir=str(folder)
-        )
+        wfdb.wrsamp(name, FS, ["mV"], ["I"], p_signal=x[:, None], fmt=["16"], write_dir=str(folder))
         rows.append({"record": name, "labels": label})
     pd.DataFrame(rows).to_csv(folder / "labels.csv", index=False)
     return folder

@@ -138,8 +138,8 @@ class RhythmModel:
 
 def pool(p: np.ndarray, q: np.ndarray, weight: float) -> np.ndarray:
     """Two models' (N, C) class probabilities as one: their weighted geometric mean,
-    ``p ** (1 - weight) * q ** weight``, renormalised (log-linear pooling). Unlike the
-    arithmetic mean it lets the second model overrule a confident but wrong first one."""
+    ``p ** (1 - weight) * q ** weight``, renormalised (log-linear pooling): a class either
+    model finds unlikely stays unlikely, where an arithmetic mean follows the more confident."""
     logs = (1 - weight) * np.log(np.clip(p, 1e-7, 1)) + weight * np.log(np.clip(q, 1e-7, 1))
     out = np.exp(logs - logs.max(axis=1, keepdims=True))
     return (out / out.sum(axis=1, keepdims=True)).astype(np.float32)
