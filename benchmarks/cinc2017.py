@@ -33,6 +33,7 @@ signals, not an extrapolation (its scores mean nothing, since the copies leak ac
 from __future__ import annotations
 
 import argparse
+import itertools
 import os
 import sys
 import tempfile
@@ -193,6 +194,78 @@ def budget(root: str, overrides: list[str], console: Console) -> int:
         return 0 if total < 30 * 60 and total < 2.5 * plain else 1
 
 
+def pooling(root: str, saved: Path, folds_k: int, console: Console) -> int:
+    """``train.rhythm``'s weight, chosen by cross-validation: the rhythm trees fitted per fold as
+    ``train`` fits them (training records, rounds chosen on validation), pooled with the saved
+    out-of-fold test probabilities of a network-only run at each weight."""
+    from ecgpipe.config.parse import load_params
+    from ecgpipe.models import classical as models_classical
+    from ecgpipe.serving.model import RhythmModel, pool
+    from ecgpipe.training import classical
+
+    with tempfile.TemporaryDirectory(prefix="ecgpipe-cinc-pool-") as tmp:
+        project = Path(tmp) / "data"
+        build(project, ["experiment=cinc2017", f"data.root={root}", "preprocess.fs=100"])
+        cfg = load_params(project / "params.yaml")
+        cache = Cache.open(project / "data/processed")
+        rhythm = RhythmModel(None, 0.0, float(cache.meta["fs"]), len(cache.classes))
+        x = rhythm.features([np.asarray(cache.signal(i)) for i in range(len(cache.labels))])
+    labels, classes = cache.labels, list(cache.classes)
+    net = np.load(saved)
+    trees, edges = [], [0]
+    splits = folds(labels, folds_k)
+    for split in splits:
+        weights = classical.class_weights(
+            np.bincount(labels[split["train"]], minlength=len(classes)), cfg.train.class_weight
+        )
+        fitted = classical.fit(
+            "beat_gbm",
+            dict(cfg.train.rhythm.options),
+            cfg.train.seed,
+            (x[split["train"]], labels[split["train"]]),
+            (x[split["val"]], labels[split["val"]]),
+            classes=classes,
+            weights=weights,
+            factors=None,
+            dataset="cinc2017",
+            monitor=cfg.monitor,
+        )
+        trees.append(
+            models_classical.probabilities(fitted.estimator, x[split["test"]], len(classes))
+        )
+        edges.append(edges[-1] + len(split["test"]))
+    y = labels[np.concatenate([s["test"] for s in splits])]
+    p_net, p_trees = net["p"], np.concatenate(trees)
+    if not np.array_equal(y, net["y"]):
+        sys.exit(f"{saved}: not the out-of-fold probabilities of all {folds_k} folds in order")
+    table = Table(
+        title=f"Pooling the network ({saved.name}) with the rhythm trees, {folds_k}-fold CV"
+    )
+    for col in ("model", "pooled challenge F1", "per fold", "F1 N / A / O / ~"):
+        table.add_column(col, justify="left" if col == "model" else "right")
+
+    def row(name: str, p: np.ndarray) -> None:
+        score, f1 = challenge(y, p.argmax(1), classes)
+        per = [
+            challenge(y[a:b], p[a:b].argmax(1), classes)[0] for a, b in itertools.pairwise(edges)
+        ]
+        table.add_row(
+            name,
+            f"{score:.4f}",
+            " ".join(f"{v:.3f}" for v in per),
+            " / ".join(f"{v:.2f}" for v in f1),
+        )
+
+    row("network alone", p_net)
+    row("rhythm trees alone", p_trees)
+    for w in (0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.5):
+        row(f"geometric pooling, weight {w}", pool(p_net, p_trees, w))
+    for w in (0.3, 0.5):
+        row(f"arithmetic mean, weight {w}", (1 - w) * p_net + w * p_trees)
+    console.print(table)
+    return 0
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--root", default=str(PROJECT.parent / "shared/data/cinc2017-sample"))
@@ -214,6 +287,13 @@ def main() -> int:
     )
     ap.add_argument("--keep", default="", help="keep the projects in this folder")
     ap.add_argument("--budget", action="store_true", help="time the whole DAG at full size")
+    ap.add_argument(
+        "--pooling",
+        default="",
+        metavar="NPZ",
+        help="choose train.rhythm.weight: pool these saved network-only test probabilities "
+        "(--save of a run with train.rhythm.weight=0) with the rhythm trees, per weight",
+    )
     ap.add_argument("--save", default="", help="write each configuration's test scores here")
     args = ap.parse_args()
     root = str(Path(args.root).resolve())
@@ -221,6 +301,8 @@ def main() -> int:
     base = ["experiment=cinc2017", f"data.root={root}", "evaluate.n_bootstrap=100"]
     console = Console(width=120)
     os.environ.pop("MLFLOW_TRACKING_URI", None)
+    if args.pooling:
+        return pooling(root, Path(args.pooling), args.folds, console)
     if args.budget:
         return budget(root, next(iter(configs.values())).split(), console)
 
@@ -298,7 +380,32 @@ def main() -> int:
         "full set, est.: training time per fold scaled linearly to 80% of 8,528 records "
         "(the preset's training split), on this machine."
     )
+    first, *others = results
+    for other in others:
+        gain, lo, hi, ahead = paired_gain(results[first], results[other], classes)
+        console.print(
+            f"{first} - {other}: {gain:+.3f} [{lo:+.3f}, {hi:+.3f}] (paired bootstrap over "
+            f"records), ahead in {ahead:.0%} of the resamples"
+        )
     return 0
+
+
+def paired_gain(a: list[tuple], b: list[tuple], classes: list[str], n: int = 1000) -> tuple:
+    """The challenge score of runs ``a`` minus that of ``b`` on the same records, its paired
+    bootstrap 95% interval over records, and the share of resamples where ``a`` is ahead."""
+    y = np.concatenate([r[0] for r in a])
+    pa, pb = (np.concatenate([r[1] for r in runs]) for runs in (a, b))
+    assert np.array_equal(y, np.concatenate([r[0] for r in b])), "not the same records"
+    rng = np.random.default_rng(0)
+    draws = np.array(
+        [
+            challenge(y[i], pa[i], classes)[0] - challenge(y[i], pb[i], classes)[0]
+            for i in rng.integers(0, len(y), (n, len(y)))
+        ]
+    )
+    gain = challenge(y, pa, classes)[0] - challenge(y, pb, classes)[0]
+    lo, hi = np.percentile(draws, [2.5, 97.5])
+    return gain, lo, hi, float(np.mean(draws > 0))
 
 
 if __name__ == "__main__":

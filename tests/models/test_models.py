@@ -88,3 +88,19 @@ def test_each_model_overfits_one_batch(name):
         loss(net(*inputs), target).backward()
         opt.step()
     assert evaluated() < before / 2
+
+
+def test_a_strided_stem_gives_a_higher_rate_the_same_later_layers():
+    """cnn1d at 300 Hz with stem_stride 3: after the stem, the time axis is the 100 Hz one's."""
+    options = OPTIONS["cnn1d"] | {"widths": [8, 16]}
+    at_100 = models.build("cnn1d", 1, 4, 100.0, **options)
+    at_300 = models.build("cnn1d", 1, 4, 300.0, **(options | {"stem_stride": 3}))
+    x = torch.randn(2, 1, 3000)
+    assert at_300.features(torch.randn(2, 1, 9000)).shape == at_100.features(x).shape
+    stem = at_300.features[0][0]
+    assert stem.stride == (3,) and stem.kernel_size == (3 * options["kernel_size"] | 1,)
+
+
+def test_models_logged_before_an_option_existed_still_build():
+    old = {k: v for k, v in OPTIONS["cnn1d"].items() if k != "stem_stride"}
+    assert models.build("cnn1d", 1, 4, 100.0, **old).features[0][0].stride == (1,)
