@@ -288,6 +288,13 @@ def main() -> int:
     ap.add_argument("--keep", default="", help="keep the projects in this folder")
     ap.add_argument("--budget", action="store_true", help="time the whole DAG at full size")
     ap.add_argument(
+        "--against",
+        action="append",
+        default=[],
+        metavar="NPZ",
+        help="also the paired gain against these saved runs (--save) of the same folds",
+    )
+    ap.add_argument(
         "--pooling",
         default="",
         metavar="NPZ",
@@ -381,6 +388,10 @@ def main() -> int:
         "(the preset's training split), on this machine."
     )
     first, *others = results
+    for saved in map(Path, args.against):
+        run = np.load(saved)
+        results[saved.stem] = [(run["y"], run["pred"])]
+        others.append(saved.stem)
     for other in others:
         gain, lo, hi, ahead = paired_gain(results[first], results[other], classes)
         console.print(

@@ -40,6 +40,10 @@ NAMES = (
     "hf_power",
     "lf_power",
     "f_wave_power",
+    "detector_agreement",
+    "rr_implausible",
+    "rr_lorenz_occupancy",
+    "clipped",
 )
 """The features, in :func:`compute`'s order; each is finite (0 where undefined)."""
 
@@ -122,9 +126,35 @@ def compute(x: np.ndarray, fs: float) -> np.ndarray:
         out["rr_longest_run_irregular"] = _longest_true_run(irregular > 0.1) / len(d)
         local = ndimage.median_filter(rr, 5, mode="nearest")
         out["rr_premature"] = float(np.mean(rr < 0.8 * local))
+        out["rr_implausible"] = float(np.mean((rr < 0.3) | (rr > 2.0)))
+        # the Lorenz plot of successive differences: how much of it an irregular rhythm fills
+        pairs = np.floor(np.stack([d[1:], d[:-1]], axis=1) / 0.04)
+        out["rr_lorenz_occupancy"] = len(np.unique(pairs, axis=0)) / max(len(pairs), 1)
+    out["detector_agreement"] = _agreement(peaks, _amplitude_peaks(x, fs), round(0.1 * fs))
+    top = np.abs(x - np.median(x)) if len(x) else x
+    out["clipped"] = float(np.mean(top >= 0.99 * top.max())) if len(x) and top.max() > 0 else 0.0
     _morphology(x, fs, peaks, out)
     _spectrum(x, fs, out)
     return np.array([out[k] for k in NAMES], dtype=np.float32)
+
+
+def _amplitude_peaks(x: np.ndarray, fs: float) -> np.ndarray:
+    """A second, simpler detector: prominent peaks of the rectified signal itself."""
+    if not len(x):
+        return np.zeros(0, np.int64)
+    rectified = np.abs(x - np.median(x))
+    level = 0.4 * np.percentile(rectified, 99)
+    peaks, _ = signal.find_peaks(rectified, prominence=level, distance=max(1, round(0.25 * fs)))
+    return peaks
+
+
+def _agreement(a: np.ndarray, b: np.ndarray, tolerance: int) -> float:
+    """The share of peaks that two detectors agree on (within ``tolerance`` samples): a signal
+    quality index (bSQI), low where noise makes either detector go astray."""
+    if not len(a) or not len(b):
+        return 0.0
+    matched = (np.abs(a[:, None] - b[None, :]).min(axis=1) <= tolerance).sum()
+    return float(matched / (len(a) + len(b) - matched))
 
 
 def _morphology(x: np.ndarray, fs: float, peaks: np.ndarray, out: dict[str, float]) -> None:

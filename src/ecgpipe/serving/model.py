@@ -121,12 +121,14 @@ class RhythmModel:
 
     def __init__(self, estimator, weight: float, fs: float, n_classes: int):
         self.estimator, self.weight, self.fs, self.n_classes = estimator, weight, fs, n_classes
+        self.names = rhythm_features.NAMES
+        """The features it was fitted on, by name: a later version with more still serves it."""
 
     def features(self, records: Sequence[np.ndarray]) -> np.ndarray:
         """(N, features) of records (leads, T) in mV."""
-        width = len(rhythm_features.NAMES)
-        rows = [rhythm_features.compute(np.asarray(x)[0], self.fs) for x in records]
-        return np.stack(rows) if rows else np.zeros((0, width), np.float32)
+        columns = [rhythm_features.NAMES.index(name) for name in self.names]
+        rows = [rhythm_features.compute(np.asarray(x)[0], self.fs)[columns] for x in records]
+        return np.stack(rows) if rows else np.zeros((0, len(columns)), np.float32)
 
     def probabilities(self, records: Sequence[np.ndarray]) -> np.ndarray:
         return classical.probabilities(self.estimator, self.features(records), self.n_classes)
