@@ -50,8 +50,8 @@ tracking-server: $(STAMP)
 	$(VENV)/bin/ecgpipe server
 
 lint: $(STAMP)
-	$(VENV)/bin/ruff check src tests benchmarks
-	$(VENV)/bin/ruff format --check src tests benchmarks
+	$(VENV)/bin/ruff check src tests benchmarks notebooks
+	$(VENV)/bin/ruff format --check src tests benchmarks notebooks
 
 # The documentation site (mkdocs.yml, docs/) into build/site; --strict fails on a broken link or
 # anchor. Not --quiet: mkdocs 1.6 then drops the warnings before --strict counts them.

@@ -93,3 +93,21 @@ def test_an_irregularly_irregular_rhythm_stands_out():
 def test_any_record_gives_every_feature_finite(x):
     values = rf.compute(x, FS)
     assert values.shape == (len(rf.NAMES),) and np.isfinite(values).all()
+
+
+def test_noise_makes_the_two_detectors_disagree_and_intervals_implausible():
+    from scipy import ndimage
+
+    clean = pulses(np.full(40, 0.8))
+    noise = ndimage.gaussian_filter1d(np.random.default_rng(2).normal(0, 1, len(clean)), 2)
+    quiet, noisy = rf.compute(clean, FS), rf.compute(clean + 0.6 * noise, FS)
+    assert feature(quiet, "detector_agreement") == 1.0
+    assert feature(noisy, "detector_agreement") < 0.8
+    assert feature(quiet, "rr_implausible") == 0 < feature(noisy, "rr_implausible")
+
+
+def test_a_clipped_record_has_many_samples_at_its_extreme():
+    x = pulses(np.full(40, 0.8))
+    assert feature(rf.compute(np.clip(3 * x, -1, 1), FS), "clipped") > 3 * feature(
+        rf.compute(x, FS), "clipped"
+    )

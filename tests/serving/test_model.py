@@ -123,3 +123,15 @@ def test_pooling_is_the_renormalised_weighted_geometric_mean():
     want = p**0.6 * q**0.4
     np.testing.assert_allclose(got, want / want.sum(1, keepdims=True), rtol=1e-5)
     np.testing.assert_allclose(pool(p, q, 0.0), p, rtol=1e-5)
+
+
+def test_rhythm_trees_are_served_the_features_they_were_fitted_on():
+    """A model logged before features were added keeps being given its own, by name."""
+    from ecgpipe.processing import rhythm_features
+    from ecgpipe.serving.model import RhythmModel
+
+    x = np.random.default_rng(0).normal(0, 0.1, (1, 2000)).astype(np.float32)
+    now = RhythmModel(None, 0.3, 100.0, 2)
+    old = RhythmModel(None, 0.3, 100.0, 2)
+    old.names = rhythm_features.NAMES[:20]
+    np.testing.assert_array_equal(old.features([x]), now.features([x])[:, :20])
