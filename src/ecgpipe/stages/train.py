@@ -19,6 +19,7 @@ import copy
 import logging
 import sys
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -111,10 +112,17 @@ def build_module(cfg: Config, dm: ECGDataModule) -> ECGClassifier:
     )
 
 
-def run(cfg: Config, paths: Paths, *, run_id: str | None = None) -> tuple[str, float]:
+def run(
+    cfg: Config,
+    paths: Paths,
+    *,
+    run_id: str | None = None,
+    callbacks: Sequence[Callback] = (),
+) -> tuple[str, float]:
     """Train; returns the MLflow run id and the best value of the monitored validation metric.
 
     Logs into ``run_id`` when given (a sweep job creates its runs), else into a new run.
+    ``callbacks`` join the trainer's own (a sweep's pruning, for instance).
     """
     pl.seed_everything(cfg.train.seed, workers=True)
     dm = ECGDataModule(paths.processed, paths.split, models.INPUTS[cfg.model.name], cfg.train)
@@ -124,7 +132,7 @@ def run(cfg: Config, paths: Paths, *, run_id: str | None = None) -> tuple[str, f
     monitor = cfg.monitor
     if rank_zero_only.rank > 0:  # a further DDP rank (the environment says which): fit only
         with tempfile.TemporaryDirectory(prefix="ecgpipe-rank-") as scratch:
-            trainer, _ = make_trainer(cfg.train, monitor, False, Path(scratch))
+            trainer, _ = make_trainer(cfg.train, monitor, False, Path(scratch), callbacks)
             trainer.fit(module, datamodule=dm)
         return "", float("nan")
     for split, win in (("train", dm.train_windows), ("val", dm.eval_windows)):
@@ -140,7 +148,7 @@ def run(cfg: Config, paths: Paths, *, run_id: str | None = None) -> tuple[str, f
         training_run(cfg, paths, dm, run_id) as logger,
     ):
         describe_run(cfg, paths, dm, sum(p.numel() for p in module.parameters()))
-        trainer, checkpoint = make_trainer(cfg.train, monitor, logger, out)
+        trainer, checkpoint = make_trainer(cfg.train, monitor, logger, out, callbacks)
         trainer.fit(module, datamodule=dm)
         if checkpoint.best_model_path:
             module = load_checkpoint(Path(checkpoint.best_model_path))
@@ -274,7 +282,11 @@ def describe_run(cfg: Config, paths: Paths, dm: ECGDataModule, n_parameters: int
 
 
 def make_trainer(
-    t: TrainConfig, monitor: str, logger: Logger | bool, out: Path
+    t: TrainConfig,
+    monitor: str,
+    logger: Logger | bool,
+    out: Path,
+    extra: Sequence[Callback] = (),
 ) -> tuple[pl.Trainer, ModelCheckpoint]:
     mode = "min" if monitor == "val/loss" else "max"
     checkpoint = ModelCheckpoint(
@@ -285,6 +297,7 @@ def make_trainer(
         checkpoint,
         EarlyStopping(monitor, mode=mode, patience=t.early_stopping_patience),
         RichProgressBar() if tty else EpochLines(monitor),
+        *extra,
     ]
     trainer = pl.Trainer(
         max_epochs=t.max_epochs,
