@@ -1,10 +1,12 @@
-"""DVC experiments over the Hydra composition: a run, a queued grid, ``dvc exp show``, and each
-experiment an MLflow run in the project's store tagged with its DVC name. Slow: about 4 minutes."""
+"""DVC experiments over the Hydra composition: a run, a queued grid, ``dvc exp show`` (in a
+160-column terminal too), ``dvc plots diff`` of learning curves, and each experiment an MLflow run
+in the project's store tagged with its DVC name. Slow: about 4 minutes each."""
 
 from __future__ import annotations
 
 import csv
 import io
+import json
 import shutil
 import time
 from pathlib import Path
@@ -15,6 +17,9 @@ from mlflow import MlflowClient
 from .conftest import sh
 
 pytestmark = pytest.mark.slow
+
+SHOW = ("--only-changed", "--drop", "Executor|models|mlflow_run_id")
+"""docs/sweeps.md's `dvc exp show` of a grid: what changed, less what nobody reads there."""
 
 
 def wait_for_queue(project: Path, timeout_s: float = 900) -> str:
@@ -75,3 +80,32 @@ def test_queued_grid_runs_and_every_experiment_is_tagged_in_mlflow(tiny_project,
         n for n, s in settings.items() if s == ("resnet1d_wang", 3e-3) and n != "single-resnet"
     )
     assert runs[repeat].info.run_id == runs["single-resnet"].info.run_id
+
+
+def test_a_grid_fits_a_terminal_and_plots_diff_draws_each_learning_curve(tiny_project, tmp_path):
+    """`dvc exp show` of a 4-experiment grid, with the column filter docs/sweeps.md gives, fits
+    160 columns uncompressed; `dvc plots diff` draws the learning curves of two experiments."""
+    project = tmp_path / "project"
+    shutil.copytree(tiny_project, project, ignore=shutil.ignore_patterns("multirun"))
+    shutil.rmtree(project / ".dvc" / "tmp", ignore_errors=True)
+    sh(
+        "dvc", "exp", "run", "--queue", "-S", "train.lr=1e-3,3e-3", "-S", "train.seed=0,1",
+        cwd=project,
+    )  # fmt: skip
+    sh("dvc", "exp", "run", "--run-all", cwd=project, timeout=1200)
+
+    table = sh("dvc", "exp", "show", "--csv", cwd=project).stdout
+    rows = [r for r in csv.DictReader(io.StringIO(table)) if r["Experiment"]]
+    assert len(rows) == 4 and all(r["State"] == "Success" for r in rows), table
+    wide = {"COLUMNS": "1000"}  # room for every column at its full width: nothing compressed
+    shown = sh("dvc", "exp", "show", *SHOW, "--no-pager", cwd=project, env=wide).stdout
+    assert all(len(line) <= 160 for line in shown.splitlines()), shown
+    for column in ("test.macro_auroc", "test.macro_auroc_lo", "train.lr", "train.seed"):
+        assert column in shown, shown
+
+    names = [r["Experiment"] for r in rows][:2]
+    diff = json.loads(sh("dvc", "plots", "diff", *names, "--json", cwd=project).stdout)
+    assert not diff.get("errors"), diff["errors"]
+    for plot in ("Learning curves, loss", "Learning curves, validation"):
+        values = diff["data"][plot][0]["content"]["data"]["values"]
+        assert {v["rev"] for v in values} == set(names), plot

@@ -18,7 +18,7 @@ LAYERS = (
     ("models", "evaluation"),
     ("training", "serving"),
     ("tracking",),
-    ("stages",),
+    ("stages", "tuning"),
     ("cli", "sweep"),
     ("__main__",),
 )

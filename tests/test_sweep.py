@@ -6,15 +6,18 @@ import json
 import shutil
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
 import pytest
 import yaml
 from hydra import compose, initialize_config_dir
 from mlflow import MlflowClient
 
 from ecgpipe.config.parse import load_params
+from ecgpipe.processing.cache import Cache
 from ecgpipe.stages import data_state
 
-from .conftest import PROJECT, sh
+from .conftest import PROJECT, make_dvc_project, sh
 
 
 def sweep(project: Path, name: str, *overrides: str, check: bool = True):
@@ -53,6 +56,7 @@ def test_grid_sweep_nests_one_run_per_combination_under_a_parent(tiny_project: P
     for run in children:
         assert run.info.status == "FINISHED"
         assert {"best/val/macro_auroc", "test/macro_auroc"} <= set(run.data.metrics)
+        assert "system/cpu_utilization_percentage" in run.data.metrics  # sampled (debug=tiny: 1 s)
         assert run.data.params["model.name"] in run.info.run_name
     best = max(children, key=lambda r: r.data.metrics["best/val/macro_auroc"])
     assert parent.data.tags["best_run_id"] == best.info.run_id
@@ -62,6 +66,7 @@ def test_grid_sweep_nests_one_run_per_combination_under_a_parent(tiny_project: P
     # each job wrote into its own directory; the DAG's outputs are as dvc repro left them
     for job in range(4):
         assert (tiny_project / f"multirun/grid/{job}/metrics/eval.json").is_file()
+        assert (tiny_project / f"multirun/grid/{job}/plots/training.csv").is_file()
     assert sorted(p.name for p in (tiny_project / "models").iterdir()) == models_before
     assert (tiny_project / "dvc.lock").read_text() == lock_before
     registered = {v.run_id for v in versions(tiny_project)}
@@ -110,7 +115,11 @@ def test_a_job_whose_configuration_is_refused_is_recorded_failed(tiny_project: P
 
 def test_optuna_search_runs_n_trials_and_maximises_validation_auroc(tiny_project: Path):
     _, parent, children = sweep(
-        tiny_project, "optuna", "hparams_search=optuna", "hydra.sweeper.n_trials=3"
+        tiny_project,
+        "optuna",
+        "hparams_search=optuna",
+        "hydra.sweeper.n_trials=3",
+        "hydra.sweeper.study_name=optuna-3",  # the tiny project's optuna.db is shared
     )
     assert len(children) == 3
     assert all(r.info.status == "FINISHED" for r in children)
@@ -169,3 +178,59 @@ def test_launcher_and_sweeper_configs_compose(override, target, key, value):
     node = cfg.hydra.sweeper if "Sweeper" in target else cfg.hydra.launcher
     assert node._target_.endswith(target)
     assert node[key] == value
+
+
+@pytest.fixture(scope="module")
+def kfold_project(tmp_path_factory) -> Path:
+    """The tiny project split into 5 patient-disjoint folds (``dvc repro`` on fold 0)."""
+    return make_dvc_project(tmp_path_factory.mktemp("kfold"), "split.strategy=kfold")
+
+
+def test_a_kfold_sweep_pools_every_record_out_of_fold_into_one_report(kfold_project: Path):
+    folds = ("split.strategy=kfold", "split.fold=range(5)")
+    _, parent, children = sweep(kfold_project, "cv", *folds)
+    assert parent.info.status == "FINISHED" and len(children) == 5
+    assert sorted(r.data.tags["split.fold"] for r in children) == list("01234")
+
+    out = kfold_project / "multirun/cv/crossval"
+    result = json.loads((out / "eval.json").read_text())
+    labelled = np.flatnonzero(Cache.open(kfold_project / "data/processed").labels.any(axis=1))
+    pooled = pd.read_csv(out / "predictions.csv", dtype={"patient_id": str})
+    assert sorted(pooled["row"]) == sorted(labelled)  # every labelled record, once
+    assert pooled.groupby("patient_id")["fold"].nunique().max() == 1  # patients kept whole
+    assert result["cv"]["n_records"] == len(pooled) and result["k"] == 5
+    assert [f["fold"] for f in result["per_fold"]] == list(range(5))
+    assert {f["run_id"] for f in result["per_fold"]} == {r.info.run_id for r in children}
+    report = (out / "eval.md").read_text()
+    assert "5-fold cross-validation" in report and "## Per fold" in report
+    assert "## Per patient" in report
+
+    low, high = result["cv"]["macro_auroc_ci"]
+    assert parent.data.metrics["cv/macro_auroc"] == pytest.approx(result["cv"]["macro_auroc"])
+    assert parent.data.metrics["cv/macro_auroc_lo"] == pytest.approx(low)
+    assert parent.data.metrics["cv/macro_auroc_hi"] == pytest.approx(high)
+    client = MlflowClient(f"sqlite:///{kfold_project / 'mlflow.db'}")
+    logged = {a.path for a in client.list_artifacts(parent.info.run_id, "crossval")}
+    assert {"crossval/eval.md", "crossval/eval.json", "crossval/predictions.csv"} <= logged
+
+
+def test_folds_that_are_missing_or_mixed_up_are_not_pooled(kfold_project: Path, tmp_path: Path):
+    from ecgpipe.evaluation import crossval
+
+    jobs = kfold_project / "multirun/cv"
+    if not (jobs / "crossval").is_dir():
+        sweep(kfold_project, "cv", "split.strategy=kfold", "split.fold=range(5)")
+    folds = [crossval.Fold(f, jobs / str(f)) for f in range(5)]
+    with pytest.raises(crossval.CrossValidationError, match="one finished run of each fold"):
+        crossval.pool(kfold_project, folds[:4], 5, 10, 0, tmp_path)
+    swapped = [crossval.Fold(1, jobs / "0"), crossval.Fold(0, jobs / "1"), *folds[2:]]
+    with pytest.raises(crossval.CrossValidationError, match="not of its test records"):
+        crossval.pool(kfold_project, swapped, 5, 10, 0, tmp_path)
+
+
+def test_sweeping_the_fold_of_a_split_that_is_not_kfold_says_what_to_set(tiny_project: Path):
+    proc, parent, _ = sweep(tiny_project, "nofold", "split.fold=0,1", check=False)
+    assert proc.returncode != 0 and parent is None
+    assert "split.fold, the fold of a k-fold cross-validation, but split.strategy is" in (
+        proc.stderr + proc.stdout
+    )

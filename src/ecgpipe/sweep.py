@@ -17,12 +17,14 @@ Run it from the project root.
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import json
 import logging
 import math
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import hydra
 from hydra.core.hydra_config import HydraConfig
@@ -38,20 +40,34 @@ from ecgpipe.config.schema import Config, ConfigError, MlflowConfig
 from ecgpipe.core import atomic
 from ecgpipe.core.errors import PipelineError
 from ecgpipe.core.paths import Paths
+from ecgpipe.evaluation import crossval, metrics
 from ecgpipe.stages import data_state
+from ecgpipe.tuning.config import TRIAL_KEY
+
+if TYPE_CHECKING:
+    from ecgpipe.tuning.trial import TrialLink
 
 log = logging.getLogger("ecgpipe")
 PARENT_FILE = "mlflow_parent.json"  # in the sweep directory: how jobs find their parent run
 _CALLBACKS: list[SweepTracking] = []  # instantiated by Hydra; closed by main() on a crash
 
 
+FOLD = "split.fold"
+"""Swept with ``split.strategy=kfold``: a cross-validation, pooled at the sweep's end."""
+
+PRUNED_TAG = ("optuna.state", "PRUNED")
+"""The tag of an Optuna trial's run that the pruner stopped (see ``ecgpipe.tuning.trial``)."""
+
 REGISTER_BEST = "register_best"
 """``+register_best=true``: register the sweep's best child at its end (no job registers)."""
 
 
 def _config(cfg: DictConfig) -> Config:
-    """The composed configuration without Hydra's own node (or the sweep's own flag), validated."""
-    ours = OmegaConf.masked_copy(cfg, [k for k in cfg if k not in ("hydra", REGISTER_BEST)])
+    """The composed configuration without Hydra's own node (or the sweep's own flag, or an
+    Optuna job's trial), validated."""
+    ours = OmegaConf.masked_copy(
+        cfg, [k for k in cfg if k not in ("hydra", REGISTER_BEST, TRIAL_KEY)]
+    )
     return parse_config(OmegaConf.to_container(ours, resolve=True), origin="sweep configuration")
 
 
@@ -79,7 +95,7 @@ class SweepTracking(Callback):
     def _open(self, config: DictConfig) -> None:
         root = Path(config.hydra.runtime.cwd)
         cfg = _config(config)
-        _check_sweep_keeps_data(config)
+        _check_sweep_keeps_data(config, cfg)
         data_state.check_current(root)
         data_state.check_matches(cfg, root)
         sweep_dir = root / config.hydra.sweep.dir
@@ -94,6 +110,8 @@ class SweepTracking(Callback):
         }
         if "params" in config.hydra.sweeper and config.hydra.sweeper.params:
             tags["sweep.search_space"] = json.dumps(dict(config.hydra.sweeper.params))
+        if config.hydra.sweeper.get("study_name"):  # an Optuna search: its sweeps share a study
+            tags["sweep.study"] = str(config.hydra.sweeper.study_name)
         run_id = tracking.new_run(cfg.mlflow, root, name=f"sweep {sweep_dir.name}", tags=tags)
         atomic.write_json(sweep_dir / PARENT_FILE, {"run_id": run_id})
         self.parent = (cfg, root, run_id)
@@ -106,9 +124,16 @@ class SweepTracking(Callback):
         self.parent = None
         objective = f"best/{cfg.monitor}"
         children = tracking.child_runs(cfg.mlflow, root, run_id)
-        done = [r for r in children if r.info.status == "FINISHED" and objective in r.data.metrics]
+        pruned = [r for r in children if r.data.tags.get(PRUNED_TAG[0]) == PRUNED_TAG[1]]
+        done = [
+            r
+            for r in children
+            if r.info.status == "FINISHED" and objective in r.data.metrics and r not in pruned
+        ]
         failed = [r for r in children if r.info.status == "FAILED"]
         values = {"n_runs": len(children), "n_failed": len(failed)}
+        if pruned:  # an Optuna search's trials stopped early: no best of theirs is comparable
+            values["n_pruned"] = len(pruned)
         tags = {}
         if done:
             pick = min if cfg.monitor == "val/loss" else max
@@ -130,10 +155,19 @@ class SweepTracking(Callback):
                 name = f"ecgpipe-{best.data.tags.get('dataset')}-{best.data.tags.get('task')}"
                 reg = register_model(cfg, Paths(root), best.info.run_id, name)
                 tags["registered"] = f"{reg.name} version {reg.version}"
-        status = "FINISHED" if done else "FAILED"
+        if FOLD in _swept(config) and cfg.split.strategy == "kfold":
+            sweep_dir = root / config.hydra.sweep.dir
+            _pool_folds(cfg, root, sweep_dir, done, run_id)
+        status = "FINISHED" if done or not children else "FAILED"
         tracking.end_run(cfg.mlflow, root, run_id, status, values=values, tags=tags)
-        if not done:
-            log.error("ecgpipe-sweep: error: all %d runs failed (see their logs)", len(children))
+        if not children:  # a resumed Optuna study that already held its n_trials
+            log.info("sweep: no job ran")
+        elif not done:
+            log.error(
+                "ecgpipe-sweep: error: no run finished: %d failed, %d pruned (see their logs)",
+                len(failed),
+                len(pruned),
+            )
             sys.exit(1)
 
     def abandon(self) -> None:
@@ -144,19 +178,64 @@ class SweepTracking(Callback):
             self.parent = None
 
 
+def _pool_folds(cfg: Config, root: Path, sweep_dir: Path, done: list, parent: str) -> None:
+    """A cross-validation sweep's end: per configuration swept beside ``split.fold``, its k
+    folds pooled under ``<sweep dir>/crossval/`` and into the parent run (artifacts
+    ``crossval/``; metrics ``cv/...``, prefixed by the configuration when there are several)."""
+    groups: dict[str, list[crossval.Fold]] = {}
+    for r in done:
+        fold = crossval.Fold(int(r.data.tags["split.fold"]), Path(r.data.tags["sweep.job_dir"]))
+        groups.setdefault(r.data.tags["crossval.group"], []).append(
+            dataclasses.replace(fold, run_id=r.info.run_id)
+        )
+    for group, folds in sorted(groups.items()):
+        out = sweep_dir / "crossval" / (group.replace("/", "_") if len(groups) > 1 else "")
+        try:
+            result = crossval.pool(
+                root, folds, cfg.split.k, cfg.evaluate.n_bootstrap, cfg.evaluate.seed, out
+            )
+        except PipelineError as err:
+            log.error("sweep: cross-validation of %s not pooled: %s", group, err)
+            continue
+        key, pooled = result["headline"], result["cv"]
+        prefix = f"cv/{group}/" if len(groups) > 1 else "cv/"
+        figures = {f"{prefix}{key}": pooled[key]} | {
+            f"{prefix}{key}_{end}": bound
+            for end, bound in zip(("lo", "hi"), pooled[f"{key}_ci"], strict=True)
+        }
+        figures = {metrics.metric_name(k): v for k, v in figures.items() if v is not None}
+        artifacts = "crossval" + (f"/{metrics.metric_name(group)}" if len(groups) > 1 else "")
+        tracking.log_evaluation(cfg.mlflow, root, parent, figures, [(artifacts, out)])
+        log.info(
+            "sweep: %d-fold cross-validation of %s: %s %s [%s, %s] over %d records; %s",
+            cfg.split.k,
+            group,
+            key,
+            *(f"{v:.4f}" if v is not None else "n/a" for v in (pooled[key], *pooled[f"{key}_ci"])),
+            pooled["n_records"],
+            out / "eval.md",
+        )
+
+
 def _target_name(node: DictConfig) -> str:
     return str(node.get("_target_", "?")).rsplit(".", 1)[-1]
 
 
-def _check_sweep_keeps_data(config: DictConfig) -> None:
-    """A sweep over a data section (a grid value or an Optuna dimension) is refused up front."""
-    swept = [
-        o.key_or_group
-        for o in OverridesParser.create().parse_overrides(list(config.hydra.overrides.task))
-        if o.is_sweep_override()
+def _check_sweep_keeps_data(config: DictConfig, cfg: Config) -> None:
+    """A sweep over a data section (a grid value or an Optuna dimension) is refused up front;
+    but for ``split.fold`` of a k-fold split, whose every fold ``split`` wrote."""
+    data = [
+        k
+        for k in _swept(config)
+        if k.split("/")[0].split(".")[0] in data_state.SECTIONS.values()
+        and not (k == FOLD and cfg.split.strategy == "kfold")
     ]
-    swept += list(config.hydra.sweeper.get("params") or {})
-    data = [k for k in swept if k.split("/")[0].split(".")[0] in data_state.SECTIONS.values()]
+    if data == [FOLD]:
+        raise data_state.StaleDataError(
+            f"the sweep varies {FOLD}, the fold of a k-fold cross-validation, but "
+            f"split.strategy is {cfg.split.strategy}: set split.strategy=kfold in conf/ (or "
+            "on this command line) and run `dvc repro split`"
+        )
     if data:
         raise data_state.StaleDataError(
             f"the sweep varies {', '.join(data)}, which the data stages depend on; a sweep trains "
@@ -164,17 +243,30 @@ def _check_sweep_keeps_data(config: DictConfig) -> None:
         )
 
 
+def _swept(config: DictConfig) -> list[str]:
+    """The keys a sweep varies: sweep overrides (``a=1,2``) and the sweeper's own dimensions."""
+    swept = [
+        o.key_or_group
+        for o in OverridesParser.create().parse_overrides(list(config.hydra.overrides.task))
+        if o.is_sweep_override()
+    ]
+    return swept + list(config.hydra.sweeper.get("params") or {})
+
+
 def job(cfg: DictConfig) -> float:
     """One configuration: train and evaluate into the job directory; returns the objective."""
     hc = HydraConfig.get()
     root = Path(hc.runtime.cwd)
-    paths = Paths(root, out=Path(hc.runtime.output_dir))
+    out = Path(hc.runtime.output_dir)
     multirun = hc.mode == RunMode.MULTIRUN
     parent = None
     if multirun:
         parent = json.loads((root / hc.sweep.dir / PARENT_FILE).read_text())["run_id"]
     name = hc.job.override_dirname or "defaults"
     tags = {"ecgpipe.sweep": "child" if multirun else "single", "sweep.job": str(hc.job.num)}
+    link = _trial(cfg)
+    if link is not None:
+        tags |= link.tags()
     try:
         config = _config(cfg)
     except ConfigError as err:  # refused: a FAILED child run says why, and the sweep goes on
@@ -186,8 +278,18 @@ def job(cfg: DictConfig) -> float:
         except ValidationError:
             return math.nan  # no store to record it in: the log line is all there is
         run_id = tracking.new_run(store, root, name=name, parent_run_id=parent, tags=tags)
-        tracking.end_run(store, root, run_id, "FAILED", tags={"error": str(err)[:5000]})
+        error = {"error": str(err)[:5000]} | _failed(link)
+        tracking.end_run(store, root, run_id, "FAILED", tags=error)
         return math.nan
+    kfold = config.split.strategy == "kfold"
+    paths = Paths(root, out=out, fold=config.split.fold if kfold else None)
+    if kfold:  # for pooling the folds at the sweep's end
+        others = sorted(o for o in hc.overrides.task if not o.startswith(f"{FOLD}="))
+        tags |= {
+            "split.fold": str(config.split.fold),
+            "crossval.group": ",".join(others) or "defaults",
+            "sweep.job_dir": str(out),
+        }
     run_id = tracking.new_run(config.mlflow, root, name=name, parent_run_id=parent, tags=tags)
     from ecgpipe.stages import evaluate, train
 
@@ -195,19 +297,48 @@ def job(cfg: DictConfig) -> float:
         if not multirun:
             data_state.check_current(root)
         data_state.check_matches(config, root)
-        _, best = train.run(config, paths, run_id=run_id)
+        pruning = None
+        if link is not None:  # reports each epoch's value to the trial, stops it if pruned
+            pruner, max_epochs = hc.sweeper.get("pruner"), config.train.max_epochs
+            pruning = link.pruning(pruner, config.monitor, max_epochs, run_id)
+        _, best = train.run(config, paths, run_id=run_id, callbacks=[pruning] if pruning else [])
+        if pruning is not None and pruning.pruned_at is not None:  # no test set for it
+            tags = link.state_tags(best, pruning)
+            tracking.end_run(config.mlflow, root, run_id, "KILLED", tags=tags)
+            return best
         evaluate.run(config, paths, register=False)
     except Exception as err:  # a failed job is recorded, and the sweep goes on
         hint = ""
         if "database is locked" in str(err):  # the embedded SQLite store, over-shared
             hint = "; with many parallel jobs, share a tracking server instead (`ecgpipe server`)"
         log.error("sweep job %s (%s) failed: %s%s", hc.job.num, name, err, hint)
-        error = {"error": f"{type(err).__name__}: {err}"[:5000]}
+        error = {"error": f"{type(err).__name__}: {err}"[:5000]} | _failed(link)
         tracking.end_run(config.mlflow, root, run_id, "FAILED", tags=error)
         if not multirun:
             raise
         return math.nan
+    except BaseException:  # Ctrl-C (Lightning turns it into SystemExit): the run is KILLED
+        with contextlib.suppress(Exception):
+            tags = _failed(link) | ({"optuna.interrupted": "true"} if link else {})
+            tracking.end_run(config.mlflow, root, run_id, "KILLED", tags=tags)
+        raise
+    if link is not None:
+        tracking.end_run(config.mlflow, root, run_id, "FINISHED", tags=link.state_tags(best))
     return best
+
+
+def _trial(cfg: DictConfig) -> TrialLink | None:
+    """The Optuna trial an ``hparams_search=optuna`` job runs (``+optuna_trial=...``), or None."""
+    if cfg.get(TRIAL_KEY) is None:
+        return None
+    from ecgpipe.tuning.trial import TrialLink
+
+    return TrialLink.of(cfg)
+
+
+def _failed(link: TrialLink | None) -> dict[str, str]:
+    """The tag of an Optuna job that failed: the sweeper tells its trial FAIL."""
+    return {} if link is None else link.state_tags(math.nan)
 
 
 def main() -> None:
@@ -219,6 +350,9 @@ def main() -> None:
     app = hydra.main(config_path=str(conf), config_name="config", version_base="1.3")(job)
     try:
         app()
+    except KeyboardInterrupt:  # Ctrl-C outside a training (Lightning's exits with status 1)
+        log.error("ecgpipe-sweep: interrupted")
+        sys.exit(130)
     finally:
         for callback in _CALLBACKS:
             callback.abandon()

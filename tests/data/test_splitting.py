@@ -131,3 +131,29 @@ def test_the_random_split_mixes_patients_on_purpose():
     split = splitting.random_rows(y, 3, {"train": 0.8, "val": 0.1, "test": 0.1}, seed=0)
     assert sorted(np.concatenate(list(split.parts().values()))) == list(range(len(y)))
     assert splitting.overlapping_patients(split, patients) == ["101", "106", "108"]
+
+
+def test_kfold_tests_every_labelled_record_once_with_patients_kept_whole():
+    patients, y, _ = cohort(600)
+    y[:5] = 0  # unlabelled: in no fold
+    folds = splitting.kfold(patients, y, 4, k=5, seed=0)
+    labelled = np.flatnonzero(y.any(axis=1))
+    assert (folds[~y.any(axis=1)] == -1).all() and set(folds[labelled]) == set(range(5))
+    tested = np.concatenate([splitting.kfold_split(folds, f, 5).test for f in range(5)])
+    assert sorted(tested) == sorted(labelled)  # each labelled record tested exactly once
+    overall = y[labelled].mean(axis=0)
+    for f in range(5):
+        split = splitting.kfold_split(folds, f, 5)
+        assert splitting.patient_overlap(split, patients) == 0
+        assert np.array_equal(split.val, np.flatnonzero(folds == (f + 1) % 5))  # the next fold
+        assert split.train.size + split.val.size + split.test.size == labelled.size
+        assert split.test.size / labelled.size == pytest.approx(0.2, abs=0.02)
+        assert y[split.test].mean(axis=0) == pytest.approx(overall, abs=0.06)
+    assert np.array_equal(folds, splitting.kfold(patients, y, 4, k=5, seed=0))
+    assert not np.array_equal(folds, splitting.kfold(patients, y, 4, k=5, seed=1))
+
+
+def test_kfold_needs_a_patient_per_fold():
+    patients, y, _ = cohort(4)
+    with pytest.raises(SplitError, match="labelled patients cannot make 5 folds"):
+        splitting.kfold(patients, y, 4, k=5, seed=0)

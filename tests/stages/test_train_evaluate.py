@@ -1,6 +1,7 @@
 """train + evaluate end to end through the CLI on a tiny synthetic dataset, with the MLflow
 store queried afterwards, and two runs with one seed compared."""
 
+import csv
 import json
 import shutil
 from pathlib import Path
@@ -8,6 +9,7 @@ from pathlib import Path
 import mlflow
 import numpy as np
 import pytest
+import yaml
 from mlflow.tracking import MlflowClient
 
 from ecgpipe.cli import main
@@ -17,7 +19,7 @@ from ecgpipe.core.paths import Paths
 from ecgpipe.processing.cache import Cache
 from ecgpipe.stages import evaluate
 
-from ..conftest import PROJECT
+from ..conftest import PROJECT, sh
 
 TINY = (
     "data.n_records=240",
@@ -242,3 +244,49 @@ def test_the_runs_table_view_shows_the_key_validation_and_test_metrics(runs):
         "test/macro_auroc_hi",
     ]
     assert set(metrics) <= set(run.data.metrics)  # columns the run fills
+
+
+def test_the_learning_curve_has_a_row_per_epoch_as_mlflow_logged(runs):
+    c, run_id = client(runs[0])
+    with (runs[0] / "plots/training.csv").open(newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    logged = c.get_metric_history(run_id, "val/macro_auroc")
+    assert [int(r["epoch"]) for r in rows] == list(range(len(logged)))
+    assert [float(r["val/macro_auroc"]) for r in rows] == pytest.approx(
+        [m.value for m in sorted(logged, key=lambda m: m.step)], rel=1e-5
+    )
+    assert all(float(r["train/loss"]) > 0 and float(r["val/loss"]) > 0 for r in rows)
+
+
+def test_the_tiny_dag_shows_headline_metrics_learning_curves_and_system_use(tiny_project):
+    """`dvc metrics show` lists about a dozen figures, not every class and check; `dvc plots
+    show` draws the learning curves; the training run sampled CPU and memory."""
+    shown = json.loads(sh("dvc", "metrics", "show", "--json", cwd=tiny_project).stdout)
+    files = shown[""]["data"]
+    assert set(files) == {"metrics/integrity.json", "metrics/split.json", "metrics/test.json"}
+
+    def numbers(d):
+        if isinstance(d, dict):
+            return sum(numbers(v) for v in d.values())
+        return isinstance(d, int | float) and not isinstance(d, bool)
+
+    assert numbers({f: files[f]["data"] for f in files}) <= 15
+    test = files["metrics/test.json"]["data"]
+    assert test["test"]["macro_auroc_lo"] <= test["test"]["macro_auroc"]
+    assert test["test"]["macro_auroc"] <= test["test"]["macro_auroc_hi"]
+
+    plots = json.loads(sh("dvc", "plots", "show", "--json", cwd=tiny_project).stdout)
+    assert not plots.get("errors"), plots["errors"]
+    for name in ("Learning curves, loss", "Learning curves, validation"):
+        values = plots["data"][name][0]["content"]["data"]["values"]
+        assert {v["rev"] for v in values} == {"workspace"}
+    with (tiny_project / "plots/training.csv").open(newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    params = yaml.safe_load((tiny_project / "params.yaml").read_text())
+    assert 1 <= len(rows) <= params["train"]["max_epochs"]
+
+    c, run_id = client(tiny_project)
+    run = c.get_run(run_id)
+    assert run_id == test["mlflow_run_id"] and run.info.status == "FINISHED"
+    for name in ("cpu_utilization_percentage", "system_memory_usage_megabytes"):
+        assert f"system/{name}" in run.data.metrics, sorted(run.data.metrics)

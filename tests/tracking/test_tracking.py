@@ -165,3 +165,26 @@ os.kill(os.getpid(), signal.SIGKILL)
     assert f"MLflow run {doomed} (doomed) was RUNNING, but its process" in caplog.text
     tracking.new_run(cfg, tmp_path, name="next")
     assert client.get_run(mine).info.status == "RUNNING"
+
+
+@pytest.mark.parametrize("enabled", [True, False])
+def test_a_training_run_samples_system_metrics_and_stops_when_it_ends(
+    tmp_path: Path, monkeypatch, enabled: bool
+):
+    """CPU and memory use every ``interval_s`` while the block runs; the sampler is gone, and the
+    run FINISHED, when it ends; nothing is sampled when disabled."""
+    import threading
+    import time
+
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    monkeypatch.delenv("MLFLOW_SYSTEM_METRICS_SAMPLING_INTERVAL", raising=False)
+    sampling = {"enabled": enabled, "interval_s": 0.2}
+    cfg = MlflowConfig(**conf("mlflow", system_metrics=sampling))
+    with tracking.training_run(cfg, tmp_path, name="sampled") as logger:
+        time.sleep(1.5)
+    assert not [t for t in threading.enumerate() if t.name == "SystemMetricsMonitor"]
+    run = MlflowClient(tracking.tracking_uri(cfg, tmp_path)).get_run(logger.run_id)
+    assert run.info.status == "FINISHED"
+    system = {k for k in run.data.metrics if k.startswith("system/")}
+    expected = {"system/cpu_utilization_percentage", "system/system_memory_usage_megabytes"}
+    assert expected <= system if enabled else not system

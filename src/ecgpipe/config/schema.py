@@ -281,7 +281,9 @@ class SplitConfig(_Frozen):
     """Patient-disjoint train / val / test (or, ``random``, deliberately not: see
     :mod:`ecgpipe.data.splitting`)."""
 
-    strategy: Literal["folds", "stratified", "records", "random"]
+    strategy: Literal["folds", "stratified", "records", "kfold", "random"]
+    k: int = Field(ge=3, description="strategy=kfold: how many patient-disjoint folds")
+    fold: int = Field(ge=0, description="strategy=kfold: the fold tested (the next one validates)")
     train_folds: list[int]
     val_folds: list[int]
     test_folds: list[int]
@@ -309,6 +311,8 @@ class SplitConfig(_Frozen):
             raise ValueError(
                 f"ratios must add up to 1; {self.ratios} adds up to {sum(self.ratios.values()):g}"
             )
+        if self.fold >= self.k:
+            raise ValueError(f"fold {self.fold} does not exist: folds are 0 to {self.k - 1}")
         if self.strategy == "folds":
             folds = {"train": self.train_folds, "val": self.val_folds, "test": self.test_folds}
             for part, listed in folds.items():
@@ -542,6 +546,17 @@ class TrainConfig(_Frozen):
     )
     rhythm: RhythmConfig
     early_stopping_patience: int = Field(ge=1)
+    init_from: str | None = Field(
+        description="fine-tune: start from this network (a .ckpt path, runs:/ID/model or "
+        "models:/NAME@ALIAS); its head afresh where the classes differ"
+    )
+    freeze_epochs: int = Field(
+        ge=0, description="with init_from: all but the head frozen for this many epochs"
+    )
+    resume: bool = Field(
+        description="continue the training that was interrupted from its last checkpoint, "
+        "into the same MLflow run"
+    )
     accelerator: Literal["auto", "cpu", "gpu", "cuda", "mps"] = Field(
         description="auto: a GPU when there is one, else the CPU"
     )
@@ -577,6 +592,8 @@ class TrainConfig(_Frozen):
                 f"eval_stride_s ({self.eval_stride_s}) exceeds eval_window_s "
                 f"({self.eval_window_s}): windows would skip part of each record"
             )
+        if self.freeze_epochs and not self.init_from:
+            raise ValueError("freeze_epochs needs init_from: a backbone to keep frozen")
         if self.accelerator == "cpu" and self.precision in ("16-mixed", "16-true"):
             raise ValueError(
                 f"precision={self.precision} needs a GPU; on accelerator=cpu use 32-true or "
@@ -643,6 +660,14 @@ def check_tracking_uri(uri: str) -> str:
     return uri
 
 
+class SystemMetricsConfig(_Frozen):
+    """MLflow's system metrics (CPU, memory, disk, network, and GPU where there is one) in every
+    training run, as ``system/...`` (``system/cpu_utilization_percentage``, ...)."""
+
+    enabled: bool
+    interval_s: float = Field(gt=0, description="seconds between samples, each one logged")
+
+
 class MlflowConfig(_Frozen):
     """Tracking: a SQLite store at the project root; ``MLFLOW_TRACKING_URI`` overrides it."""
 
@@ -651,6 +676,7 @@ class MlflowConfig(_Frozen):
         description="for new experiments in a local store (a server keeps its own)"
     )
     experiment: str = Field(min_length=1)
+    system_metrics: SystemMetricsConfig
 
     @field_validator("tracking_uri")
     @classmethod

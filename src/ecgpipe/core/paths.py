@@ -22,6 +22,9 @@ class Paths:
     out: Path | None = None
     dataset: str = "data/prepared"
     """Where ``prepare`` writes the dataset, relative to the root (an external set: elsewhere)."""
+    fold: int | None = None
+    """``split.strategy=kfold``: the fold whose split to train and test on (a sweep job's);
+    ``None``: the one ``split`` wrote for ``split.fold``."""
 
     def under_root(self, path: str | Path) -> Path:
         """``path`` as configured: absolute, or relative to the project root."""
@@ -58,8 +61,10 @@ class Paths:
 
     @property
     def split(self) -> Path:
-        """split's output: ``train.npy``, ``val.npy``, ``test.npy`` row indices."""
-        return self.root / "data" / "split"
+        """split's output: ``train.npy``, ``val.npy``, ``test.npy`` row indices (of every fold
+        under ``folds/<fold>/`` too, for ``split.strategy=kfold``)."""
+        split = self.root / "data" / "split"
+        return split if self.fold is None else split / "folds" / str(self.fold)
 
     @property
     def models(self) -> Path:
@@ -67,8 +72,21 @@ class Paths:
         return self.results / "models"
 
     @property
+    def checkpoints(self) -> Path:
+        """train's checkpoints while it runs (``last.ckpt`` to resume from, ``best.ckpt``) and
+        the run they belong to (``run.json``); removed when the training ends."""
+        return self.results / "checkpoints"
+
+    @property
     def metrics(self) -> Path:
         return self.results / "metrics"
+
+    def headline(self, name: str) -> Path:
+        """A stage's headline figures, its DVC metrics (see :mod:`ecgpipe.core.headline`):
+        ``integrity`` (validate) and ``split`` under the root's ``metrics/``, ``test``
+        (evaluate) and ``external_NAME`` under ``out``'s."""
+        data = name in ("integrity", "split")
+        return (self.root / "metrics" if data else self.metrics) / f"{name}.json"
 
     @property
     def plots(self) -> Path:

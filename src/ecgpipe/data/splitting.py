@@ -12,6 +12,10 @@ Strategies:
   the records' rows (for beat data, their beats). Patients can only be in two splits where the
   lists put their records there (the published DS1/DS2 part records 201 and 202 of one subject):
   that is reported, never made by the project.
+- ``kfold``: k patient-disjoint folds by iterative stratification over patients (as
+  ``stratified``); fold ``f`` is the test split, the next one (``f + 1`` mod k) validation, the
+  rest training. Every labelled record is tested in exactly one fold: run all k
+  (``ecgpipe-sweep -m split.fold='range(k)'``) for out-of-fold predictions of every record.
 - ``random``: rows stratified by class with no regard to patients: the leaky split, for showing
   what leakage does (beats of one patient on both sides). Its report says so.
 
@@ -25,7 +29,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from iterstrat.ml_stratifiers import MultilabelStratifiedShuffleSplit
+from iterstrat.ml_stratifiers import MultilabelStratifiedKFold, MultilabelStratifiedShuffleSplit
 
 from ecgpipe.core.errors import PipelineError
 
@@ -148,6 +152,37 @@ def by_records(
         unassigned=np.flatnonzero(~listed & has_label),
     )
     return split, absent
+
+
+def kfold(patients: np.ndarray, y: np.ndarray, n_classes: int, k: int, seed: int) -> np.ndarray:
+    """(N,) the fold (0..k-1) of each row, patient-disjoint and stratified over patients; -1 for
+    rows without a label."""
+    has_label = labelled(y)
+    rows = np.flatnonzero(has_label)
+    table = pd.DataFrame(one_hot(y[rows], n_classes), index=patients[rows])
+    per_patient = table.groupby(level=0, sort=True).max()
+    ids = per_patient.index.to_numpy()
+    if len(ids) < k:
+        raise SplitError(f"{len(ids)} labelled patients cannot make {k} folds")
+    splitter = MultilabelStratifiedKFold(n_splits=k, shuffle=True, random_state=seed)
+    fold_of = np.empty(len(ids), np.int64)
+    for fold, (_, held) in enumerate(splitter.split(np.zeros(len(ids)), per_patient.to_numpy())):
+        fold_of[held] = fold
+    folds = np.full(len(y), -1, np.int64)
+    folds[rows] = pd.Series(fold_of, index=ids).loc[patients[rows]].to_numpy()
+    return folds
+
+
+def kfold_split(folds: np.ndarray, fold: int, k: int) -> Split:
+    """Fold ``fold`` of :func:`kfold`'s assignment: it is the test split, the next one
+    validation, the rest training."""
+    val = (fold + 1) % k
+    parts = {
+        "train": np.flatnonzero((folds >= 0) & (folds != fold) & (folds != val)),
+        "val": np.flatnonzero(folds == val),
+        "test": np.flatnonzero(folds == fold),
+    }
+    return Split(**parts, unlabelled=np.flatnonzero(folds < 0), unassigned=np.array([], np.int64))
 
 
 def random_rows(y: np.ndarray, n_classes: int, ratios: dict[str, float], seed: int) -> Split:

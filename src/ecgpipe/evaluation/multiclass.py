@@ -142,6 +142,7 @@ def markdown(
     *,
     unit: str = "records",
     warning: str | None = None,
+    scope: str = "Test split",
 ) -> str:
     """A Markdown report of :func:`score` results: model vs label-prior baseline, per class,
     and the confusion matrix; ``warning`` (a leaky split, say) is its first line."""
@@ -154,7 +155,7 @@ def markdown(
         *([f"**{warning}**", ""] if warning else []),
         f"# {title}",
         "",
-        f"Test split: {test['n_records']} {unit}, {len(classes)} classes, one label each. "
+        f"{scope}: {test['n_records']} {unit}, {len(classes)} classes, one label each. "
         f"Brackets hold 95% percentile-bootstrap intervals over {over}.",
         "",
         "| Metric | Model | Label prior |",

@@ -27,9 +27,11 @@ RATES = ("precision", "recall", "f1", "specificity")
 def check(y: np.ndarray, p: np.ndarray, thresholds: np.ndarray, classes: Sequence[str]) -> None:
     if y.ndim != 2 or y.shape != p.shape or len(y) == 0:
         raise ValueError(f"y and p must be the same non-empty (N, C); got {y.shape}, {p.shape}")
-    if not y.shape[1] == len(thresholds) == len(classes):
+    per_row = thresholds.shape == y.shape
+    if not y.shape[1] == len(classes) or not (per_row or thresholds.shape == (len(classes),)):
         raise ValueError(
-            f"{y.shape[1]} columns, {len(thresholds)} thresholds, {len(classes)} class names"
+            f"{y.shape[1]} columns, thresholds of shape {thresholds.shape}, "
+            f"{len(classes)} class names"
         )
 
 
@@ -44,7 +46,8 @@ def score(
     groups: np.ndarray | None = None,
 ) -> dict[str, Any]:
     """Headline and per-class metrics with 95% bootstrap intervals over ``groups`` (patients;
-    by default each record its own), as JSON-ready values."""
+    by default each record its own), as JSON-ready values. ``thresholds``: (C,), or (N, C) a
+    row each (a cross-validation's records, each at its fold's thresholds)."""
     y, p, thresholds = np.asarray(y).astype(np.int8), np.asarray(p, float), np.asarray(thresholds)
     check(y, p, thresholds, classes)
     n, c = y.shape
@@ -83,7 +86,7 @@ def score(
             "auroc_ci": ci(auroc_lo[k], auroc_hi[k]),
             "auprc": num(auprc[k]),
             "auprc_ci": ci(auprc_lo[k], auprc_hi[k]),
-            "threshold": float(thresholds[k]),
+            "threshold": float(thresholds[k]) if thresholds.ndim == 1 else None,
         }
         for rate in RATES:
             entry[rate] = num(at[rate][k])
@@ -114,12 +117,14 @@ def label_prior(y_train: np.ndarray, n: int) -> np.ndarray:
     return np.tile(y_train.mean(axis=0, dtype=float), (n, 1))
 
 
-def markdown(test: dict, baseline: dict, classes: list[str], title: str) -> str:
+def markdown(
+    test: dict, baseline: dict, classes: list[str], title: str, scope: str = "Test split"
+) -> str:
     """A Markdown report of :func:`score` results: model vs label-prior baseline, per class."""
     lines = [
         f"# {title}",
         "",
-        f"Test split: {test['n_records']} records, {len(classes)} classes. "
+        f"{scope}: {test['n_records']} records, {len(classes)} classes. "
         "Brackets hold 95% percentile-bootstrap intervals over "
         + (
             "records."

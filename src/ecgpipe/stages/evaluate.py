@@ -1,9 +1,11 @@
 """Stage ``evaluate``: the best checkpoint on the test split, against a label-prior baseline.
 
 Labels records as ``train`` decided: at the thresholds it tuned on validation (multilabel), or by
-its argmax rule (single-label). Writes ``metrics/eval.json`` (DVC metrics), ``reports/eval.md``,
+its argmax rule (single-label). Writes ``metrics/eval.json`` (every figure; the headline ones,
+the DVC metrics, in ``metrics/test.json``), ``reports/eval.md``,
 DVC plot data under ``plots/``, PNG figures under ``reports/figures/`` and every test patient's
 figures (``test.per_patient`` in eval.json, a section of eval.md, ``reports/per_patient.csv``),
+every test record's probabilities and call (``reports/predictions.csv``),
 and logs all of it into the training run in MLflow.
 """
 
@@ -18,8 +20,9 @@ from ecgpipe import models, tracking
 from ecgpipe.config.schema import Config
 from ecgpipe.core import atomic
 from ecgpipe.core.errors import PipelineError
+from ecgpipe.core.headline import test as test_headline
 from ecgpipe.core.paths import Paths, broken, read_json
-from ecgpipe.evaluation import metrics, multiclass, multilabel, patients, plots
+from ecgpipe.evaluation import metrics, multiclass, multilabel, patients, plots, predictions
 from ecgpipe.processing.normalization import Normalizer
 from ecgpipe.serving.model import RhythmModel
 from ecgpipe.training import classical
@@ -99,9 +102,22 @@ def run(cfg: Config, paths: Paths, *, register: bool = True) -> dict:
     if cfg.split.strategy == "random":
         result = {"leaky_split": True, **result}
     atomic.write_json(paths.metrics / "eval.json", result)
+    atomic.write_json(paths.headline("test"), test_headline(result, dm.multilabel))
     atomic.write_text(paths.eval_reports / "eval.md", report)
     atomic.write_text(
         paths.eval_reports / "per_patient.csv", patients.table(test["per_patient"], classes)
+    )
+    atomic.write_text(
+        paths.eval_reports / "predictions.csv",
+        predictions.table(
+            rows,
+            dm.cache.index["record_id"].to_numpy()[rows],
+            dm.cache.patients[rows],
+            truth,
+            hits,
+            p,
+            classes,
+        ),
     )
 
     shown = [k for k in ("cinc2017_f1", "macro_f1", "accuracy", "macro_auroc") if k in test]
@@ -118,6 +134,7 @@ def run(cfg: Config, paths: Paths, *, register: bool = True) -> dict:
             ("evaluation", paths.metrics / "eval.json"),
             ("evaluation", paths.eval_reports / "eval.md"),
             ("evaluation", paths.eval_reports / "per_patient.csv"),
+            ("evaluation", paths.eval_reports / "predictions.csv"),
             ("evaluation/figures", figures),
             ("evaluation/plots", paths.plots),
         ],

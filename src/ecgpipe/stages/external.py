@@ -7,7 +7,8 @@ run, the training run's quality checks and preprocessing. Records that cannot be
 whose labels map onto none of the model's classes, are left out with their reason and counted.
 The metrics are ``evaluate``'s, with bootstrap intervals over the set's patients and a
 per-patient table; classes the set lacks are reported absent. Writes
-``metrics/external/NAME.json``, ``reports/external/NAME/`` (report, per-patient table, every
+``metrics/external/NAME.json`` (its headline figures, the DVC metrics, in
+``metrics/external_NAME.json``), ``reports/external/NAME/`` (report, per-patient table, every
 record's scores) and logs them, with the set as a dataset input, into the training run.
 """
 
@@ -24,6 +25,7 @@ from ecgpipe import tracking
 from ecgpipe.config.schema import Config
 from ecgpipe.core import atomic
 from ecgpipe.core.errors import PipelineError
+from ecgpipe.core.headline import external as external_headline
 from ecgpipe.core.paths import Paths, read_json
 from ecgpipe.data import manifest, readers
 from ecgpipe.data.manifest import decode_labels
@@ -120,6 +122,9 @@ def run(cfg: Config, paths: Paths, name: str) -> dict:
         table.to_csv(tmp / "predictions.csv", index=False)
     payload = {"mlflow_run_id": run_id, "model": uri, "data": str(root), "external": result}
     atomic.write_json(paths.external_metrics(name), payload)
+    atomic.write_json(
+        paths.headline(f"external_{name}"), external_headline(name, result, multilabel)
+    )
 
     headline = {k: v for k, v in result.items() if k != "per_patient"}
     values = tracking.metric_values({"external": {name: headline}})

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import copy
 import logging
+import shutil
 import sys
 import tempfile
 from collections.abc import Sequence
@@ -42,7 +43,7 @@ from ecgpipe.serving.model import (
     WindowModel,
     pool,
 )
-from ecgpipe.training import classical, losses
+from ecgpipe.training import classical, curves, finetune, losses, resume
 from ecgpipe.training.classifier import (
     ECGClassifier,
     Labels,
@@ -143,15 +144,51 @@ def run(
                 split,
                 win.length / float(dm.cache.meta["fs"]),
             )
+    config = cfg.model_dump(by_alias=True, mode="json")
+    if run_id is not None and cfg.train.resume:
+        raise resume.ResumeError(
+            "train.resume continues a training of `ecgpipe train` (or `dvc repro`), not a "
+            "sweep job: a sweep starts its jobs afresh"
+        )
+    interrupted = resume.find(paths.checkpoints, config, cfg.train.resume)
+    source = None
+    if interrupted is not None:
+        run_id = interrupted.run_id
+        log.info(
+            "train: resuming after epoch %d from %s into MLflow run %s",
+            interrupted.epoch,
+            interrupted.checkpoint,
+            run_id,
+        )
+    elif cfg.train.init_from:
+        source = start_from(cfg, paths, dm, module)
+    extra = [*callbacks, resume.RandomState()]
+    if cfg.train.freeze_epochs:
+        extra.append(finetune.FreezeBackbone(cfg.train.freeze_epochs))
     with (
         atomic.directory(paths.models) as out,
         training_run(cfg, paths, dm, run_id) as logger,
     ):
-        describe_run(cfg, paths, dm, sum(p.numel() for p in module.parameters()))
-        trainer, checkpoint = make_trainer(cfg.train, monitor, logger, out, callbacks)
-        trainer.fit(module, datamodule=dm)
+        if interrupted is None:
+            describe_run(cfg, paths, dm, sum(p.numel() for p in module.parameters()), source)
+            resume.record(paths.checkpoints, logger.run_id, config)
+        trainer, checkpoint = make_trainer(
+            cfg.train,
+            monitor,
+            logger,
+            paths.checkpoints,
+            extra,
+            curve=paths.plots / curves.FILE,
+            resuming=interrupted is not None,
+        )
+        trainer.fit(
+            module,
+            datamodule=dm,
+            ckpt_path=None if interrupted is None else interrupted.checkpoint,
+        )
         if checkpoint.best_model_path:
-            module = load_checkpoint(Path(checkpoint.best_model_path))
+            shutil.copyfile(checkpoint.best_model_path, out / "best.ckpt")
+            module = load_checkpoint(out / "best.ckpt")
             best = float(checkpoint.best_model_score)
         else:  # fast_dev_run keeps no checkpoint: keep the last weights
             trainer.save_checkpoint(out / "best.ckpt")
@@ -162,8 +199,59 @@ def run(
             cfg, dm, window_model(cfg, dm, module), decision, logger.run_id, rhythm
         )
         finish(cfg, paths, dm, out, logger, best, served)
+    resume.finished(paths.checkpoints)
     log.info("train: best %s %.4f; MLflow run %s", monitor, best, logger.run_id)
     return logger.run_id, best
+
+
+def start_from(
+    cfg: Config, paths: Paths, dm: ECGDataModule, module: ECGClassifier
+) -> finetune.Source:
+    """``train.init_from``: the network's weights from the source model (its head afresh
+    where the classes differ)."""
+    ref = cfg.train.init_from or ""
+    source = (
+        served_source(ref, cfg, paths)
+        if finetune.is_mlflow_uri(ref)
+        else finetune.from_checkpoint(ref, paths.root)
+    )
+    kept = finetune.start_from(
+        source,
+        module.net,
+        cfg.model.name,
+        tuple(dm.cache.meta["leads"]),
+        float(dm.cache.meta["fs"]),
+        tuple(dm.cache.classes),
+    )
+    log.info(
+        "train: starting from %s (%s; %s)",
+        source.ref,
+        source.model,
+        "its head kept" if kept else f"a new head for {', '.join(dm.cache.classes)}",
+    )
+    return source
+
+
+def served_source(ref: str, cfg: Config, paths: Paths) -> finetune.Source:
+    """The network of a logged model (``runs:/ID/model``, ``models:/NAME@ALIAS``), with the
+    leads, rate and classes its contract records."""
+    model, _ = tracking.load_record_model(ref, cfg.mlflow, paths.root)
+    contract, net = model.contract, getattr(model.windows, "net", None)
+    if net is None:
+        raise finetune.FineTuneError(
+            f"train.init_from={ref}: a {contract.source.get('model')} model has no network to "
+            "start from (a classical model is fitted anew)"
+        )
+    return finetune.Source(
+        ref=ref,
+        model=str(contract.source.get("model")),
+        n_leads=len(contract.leads),
+        leads=tuple(contract.leads),
+        fs=float(contract.fs),
+        classes=tuple(contract.classes),
+        state=net.state_dict(),
+        run_id=contract.source.get("mlflow_run_id"),
+    )
 
 
 def training_run(cfg: Config, paths: Paths, dm: ECGDataModule, run_id: str | None):
@@ -228,6 +316,7 @@ def run_classical(
         describe_run(cfg, paths, dm, models.classical.n_parameters(fitted.estimator))
         for step, values in fitted.curve:
             logger.log_metrics({metrics.metric_name(k): v for k, v in values.items()}, step)
+        curves.write(paths.plots / curves.FILE, [curves.row(s, v) for s, v in fitted.curve])
         classical.save(fitted.estimator, out / classical.ESTIMATOR_FILE)
         dm.normalizer.save(out / "normalization.json")
         decision = write_decision(out, dm.cache.classes, factors)
@@ -247,8 +336,15 @@ def run_classical(
     return logger.run_id, fitted.best
 
 
-def describe_run(cfg: Config, paths: Paths, dm: ECGDataModule, n_parameters: int) -> None:
-    """The whole configuration as parameters; what identifies the run as tags; the splits."""
+def describe_run(
+    cfg: Config,
+    paths: Paths,
+    dm: ECGDataModule,
+    n_parameters: int,
+    source: finetune.Source | None = None,
+) -> None:
+    """The whole configuration as parameters; what identifies the run as tags; the splits;
+    where a fine-tuning started (``source``)."""
     meta = dm.cache.meta
     index = dm.cache.index
     splits = {}
@@ -279,6 +375,16 @@ def describe_run(cfg: Config, paths: Paths, dm: ECGDataModule, n_parameters: int
         paths.processed,
         paths.root,
     )
+    if source is not None:
+        tracking.log_starting_point(
+            {
+                "init_from": source.ref,
+                "init_from.model": source.model,
+                "init_from.classes": ",".join(source.classes),
+                "init_from.head": "kept" if source.classes == tuple(dm.cache.classes) else "new",
+            },
+            source.run_id,
+        )
 
 
 def make_trainer(
@@ -287,16 +393,28 @@ def make_trainer(
     logger: Logger | bool,
     out: Path,
     extra: Sequence[Callback] = (),
+    curve: Path | None = None,
+    resuming: bool = False,
 ) -> tuple[pl.Trainer, ModelCheckpoint]:
+    """The trainer, and its checkpoint callback (best by ``monitor``, and the last epoch's,
+    into ``out``); ``curve``: the CSV of per-epoch figures (:mod:`ecgpipe.training.curves`) to
+    write, if any; ``resuming``: a checkpoint will be loaded."""
     mode = "min" if monitor == "val/loss" else "max"
     checkpoint = ModelCheckpoint(
-        dirpath=out, filename="best", monitor=monitor, mode=mode, save_top_k=1
+        dirpath=out,
+        filename="best",
+        monitor=monitor,
+        mode=mode,
+        save_top_k=1,
+        save_last=True,  # to resume from (train.resume)
+        enable_version_counter=False,
     )
     tty = sys.stderr.isatty()
     callbacks = [
         checkpoint,
         EarlyStopping(monitor, mode=mode, patience=t.early_stopping_patience),
         RichProgressBar() if tty else EpochLines(monitor),
+        *([curves.TrainingCurve(curve)] if curve else []),
         *extra,
     ]
     trainer = pl.Trainer(
@@ -315,6 +433,7 @@ def make_trainer(
         enable_model_summary=tty,
         default_root_dir=out,
         log_every_n_steps=10,
+        num_sanity_val_steps=0 if resuming else 2,  # it would draw from the restored generators
     )
     return trainer, checkpoint
 

@@ -1,6 +1,7 @@
 """Stage ``validate``: check every prepared record, report, and pass on the kept ones.
 
-Writes ``reports/integrity.json`` (DVC metrics), ``reports/integrity.md`` and
+Writes ``reports/integrity.json`` (its headline counts, the DVC metrics, in
+``metrics/integrity.json``), ``reports/integrity.md`` and
 ``data/validated/`` (the kept records' manifest and ``dataset.json``). Under policy ``exclude`` a
 failing record is excluded and reported; under ``fail`` any failure stops the stage. Either way the
 stage fails when the excluded share exceeds ``validate.max_excluded_fraction``, after writing the
@@ -16,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from ecgpipe.config.schema import Config
-from ecgpipe.core import atomic
+from ecgpipe.core import atomic, headline
 from ecgpipe.core.errors import PipelineError
 from ecgpipe.core.paths import Paths
 from ecgpipe.data import manifest
@@ -209,6 +210,7 @@ def run(cfg: Config, paths: Paths) -> Report:
     report = build_report(df, info, failures, kept, checked.symbols)
 
     atomic.write_json(paths.reports / "integrity.json", report.as_json())
+    atomic.write_json(paths.headline("integrity"), headline.integrity(report.as_json()))
     atomic.write_text(paths.reports / "integrity.md", report.as_markdown())
     if kept.empty:
         reasons = {k: v for k, v in report.checks.items() if v}

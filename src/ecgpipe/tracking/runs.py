@@ -19,6 +19,8 @@ import mlflow
 import numpy as np
 import pandas as pd
 from mlflow import MlflowClient
+from mlflow.exceptions import MlflowException
+from mlflow.utils.mlflow_tags import MLFLOW_DATASET_CONTEXT
 
 from ecgpipe.config.schema import MlflowConfig
 from ecgpipe.core.parallel import alive
@@ -101,14 +103,51 @@ def training_run(
     cfg: MlflowConfig, root: Path, run_id: str | None = None, name: str | None = None
 ) -> Iterator[Any]:
     """The training's run (``run_id``, or a new one named ``name``), active for the block;
-    yields Lightning's logger into it (per-epoch curves)."""
+    yields Lightning's logger into it (per-epoch curves). With ``system_metrics.enabled`` the
+    machine's use is sampled into the run meanwhile (:func:`system_metrics`)."""
     from pytorch_lightning.loggers import MLFlowLogger
 
+    resumed = run_id is not None
     run_id = run_id or new_run(cfg, root, name=name)
-    with store(cfg, root) as uri, mlflow.start_run(run_id=run_id) as active:
+    with (
+        store(cfg, root) as uri,
+        mlflow.start_run(run_id=run_id, log_system_metrics=False) as active,
+        system_metrics(cfg, uri, active.info.run_id, resume=resumed),
+    ):
         yield MLFlowLogger(
             cfg.experiment, tracking_uri=uri, run_id=active.info.run_id, log_model=False
         )
+
+
+@contextmanager
+def system_metrics(cfg: MlflowConfig, uri: str, run_id: str, *, resume: bool) -> Iterator[None]:
+    """MLflow's system metrics (``system/cpu_utilization_percentage``,
+    ``system/system_memory_usage_megabytes``, disk, network, ``system/gpu_*`` where a GPU is)
+    sampled every ``system_metrics.interval_s`` into ``run_id`` for the block, then stopped and
+    flushed while the run is still open; ``resume``: continue the steps the run already has
+    (an existing run logged into again), else start at 0."""
+    if not cfg.system_metrics.enabled:
+        yield
+        return
+    from mlflow.system_metrics.system_metrics_monitor import SystemMetricsMonitor
+
+    monitor = SystemMetricsMonitor(
+        run_id,
+        sampling_interval=cfg.system_metrics.interval_s,
+        samples_before_logging=1,
+        resume_logging=resume,
+        tracking_uri=uri,
+    )
+    monitor.start()
+    try:
+        yield
+    finally:
+        monitor.finish()
+        # what the last interval sampled, or all of a block shorter than one (the sampler also
+        # gives up early when it cannot read the run back from a busy store)
+        monitor.collect_metrics()
+        monitor.publish_metrics(monitor.aggregate_metrics())
+        monitor.mlflow_logger.flush()
 
 
 SPLIT_CONTEXTS = {"train": "training", "val": "validation", "test": "testing"}
@@ -142,6 +181,34 @@ def log_training(
     for split, rows in splits.items():
         data = mlflow.data.from_pandas(rows, source=str(source), name=f"{tags['dataset']}-{split}")
         mlflow.log_input(data, context=SPLIT_CONTEXTS[split])
+
+
+PRETRAINING_CONTEXT = "pretraining"
+"""The context of a fine-tuned run's dataset inputs that its starting model trained on."""
+
+
+def log_starting_point(tags: Mapping[str, str], source_run_id: str | None) -> None:
+    """Into the active run: where its network started (``tags``), and the run of the model it
+    started from (a tag), whose training data become dataset inputs of context
+    ``pretraining``."""
+    from mlflow.entities import DatasetInput, InputTag
+
+    mlflow.set_tags({**tags, **({"init_from.run_id": source_run_id} if source_run_id else {})})
+    if not source_run_id:
+        return
+    client = MlflowClient()
+    try:
+        inputs = client.get_run(source_run_id).inputs.dataset_inputs
+    except MlflowException:  # a run of another store: the tag says which
+        return
+    context = InputTag(MLFLOW_DATASET_CONTEXT, PRETRAINING_CONTEXT)
+    pretrained = [
+        DatasetInput(i.dataset, [context])
+        for i in inputs
+        if any(t.key == MLFLOW_DATASET_CONTEXT and t.value == "training" for t in i.tags)
+    ]
+    if pretrained:
+        client.log_inputs(mlflow.active_run().info.run_id, datasets=pretrained)
 
 
 def log_training_result(

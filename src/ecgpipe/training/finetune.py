@@ -1,0 +1,130 @@
+"""Fine-tuning: a training that starts from another trained network (``train.init_from``).
+
+The source is a checkpoint file, a run's model (``runs:/ID/model``) or a registered one
+(``models:/NAME@ALIAS``). Its weights go into the new network where the two agree: the same model
+of the zoo, the same leads in the same order, the same sampling rate (each checked, with a clear
+error). With the same classes the whole network is kept; with others the head (every parameter
+under a ``head`` module) starts afresh and the rest is kept. ``train.freeze_epochs`` keeps all but
+the head frozen for the first epochs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytorch_lightning as pl
+import torch
+
+from ecgpipe.core.errors import PipelineError
+from ecgpipe.core.paths import read_json
+
+HEAD = "head"
+"""The name of the module every model of the zoo classifies with (see ``models.heads``)."""
+
+
+class FineTuneError(PipelineError):
+    """The starting model cannot start this training."""
+
+
+@dataclass(frozen=True)
+class Source:
+    """A trained network to start from, and what it was trained for."""
+
+    ref: str
+    model: str
+    n_leads: int
+    leads: tuple[str, ...] | None
+    """Lead names, where the source records them (a logged model does; a bare checkpoint
+    only knows how many)."""
+    fs: float
+    classes: tuple[str, ...]
+    state: dict[str, torch.Tensor]
+    run_id: str | None
+
+
+def from_checkpoint(ref: str, root: Path) -> Source:
+    """The network of the checkpoint ``ref`` names (a ``.ckpt`` file or a project's ``models/``
+    folder, absolute or from ``root``); its run from the ``run.json`` beside it, if any."""
+    path = Path(ref) if Path(ref).is_absolute() else root / ref
+    if path.is_dir() and (path / "best.ckpt").is_file():
+        path = path / "best.ckpt"
+    if not path.is_file():
+        raise FineTuneError(
+            f"train.init_from={ref}: no such checkpoint; give a .ckpt file, runs:/ID/model or "
+            "models:/NAME@ALIAS"
+        )
+    from ecgpipe.training.classifier import load_checkpoint
+
+    module = load_checkpoint(path)
+    run_file = path.parent / "run.json"
+    return Source(
+        ref=ref,
+        model=module.network.model,
+        n_leads=module.network.n_leads,
+        leads=None,
+        fs=float(module.network.fs),
+        classes=tuple(module.labels.classes),
+        state=module.net.state_dict(),
+        run_id=read_json(run_file, ("run_id",))["run_id"] if run_file.is_file() else None,
+    )
+
+
+def is_mlflow_uri(ref: str) -> bool:
+    """Whether ``ref`` names a logged model (``runs:/...``, ``models:/...``, a URI)."""
+    return ref.startswith(("runs:", "models:")) or "://" in ref
+
+
+def is_head(key: str) -> bool:
+    """Whether a parameter (or buffer) belongs to a classification head."""
+    return HEAD in key.split(".")
+
+
+def start_from(
+    source: Source,
+    net: torch.nn.Module,
+    model: str,
+    leads: tuple[str, ...],
+    fs: float,
+    classes: tuple[str, ...],
+) -> bool:
+    """Load ``source``'s weights into ``net`` (a ``model`` for ``leads`` at ``fs`` Hz, scoring
+    ``classes``); returns whether the head was kept (the same classes) or starts afresh."""
+    where = f"train.init_from={source.ref}"
+    if source.model != model:
+        raise FineTuneError(f"{where} is a {source.model}; this training's model is {model}")
+    if source.n_leads != len(leads) or (source.leads is not None and source.leads != leads):
+        theirs = ", ".join(source.leads) if source.leads else f"{source.n_leads} leads"
+        raise FineTuneError(
+            f"{where} was trained on {theirs}; this data has {', '.join(leads)}: the first "
+            "layer cannot take them"
+        )
+    if abs(source.fs - fs) > 1e-6:
+        raise FineTuneError(
+            f"{where} was trained at {source.fs:g} Hz; this data is at {fs:g} Hz: set "
+            f"preprocess.target_fs={source.fs:g}"
+        )
+    keep_head = source.classes == classes
+    wanted = net.state_dict()
+    state = {k: v for k, v in source.state.items() if keep_head or not is_head(k)}
+    if odd := [k for k in wanted if not is_head(k) and k not in state]:
+        raise FineTuneError(f"{where} lacks {len(odd)} weights of this network, e.g. {odd[0]}")
+    if odd := [k for k, v in state.items() if k not in wanted or wanted[k].shape != v.shape]:
+        raise FineTuneError(
+            f"{where} has weights this network does not (or of another shape), e.g. {odd[0]}: "
+            "were the model's options changed?"
+        )
+    net.load_state_dict(state, strict=keep_head)
+    return keep_head
+
+
+class FreezeBackbone(pl.Callback):
+    """All but the head frozen for the first ``epochs`` epochs, then everything trains."""
+
+    def __init__(self, epochs: int) -> None:
+        self.epochs = epochs
+
+    def on_train_epoch_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        frozen = trainer.current_epoch < self.epochs
+        for name, parameter in pl_module.named_parameters():
+            parameter.requires_grad_(is_head(name) or not frozen)

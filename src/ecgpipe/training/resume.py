@@ -1,0 +1,116 @@
+"""Picking up an interrupted training (``train.resume=true``).
+
+While ``train`` runs, ``checkpoints/`` holds ``last.ckpt`` (every epoch: weights, optimiser,
+schedule, early-stopping and best-checkpoint state, and the random generators), ``best.ckpt``,
+and ``run.json``: the MLflow run and the configuration it trains. A killed training leaves them
+behind; resumed, it goes on from the last epoch into the same run, with the same result as an
+uninterrupted one where the training is deterministic. A finished training removes them.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import random
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytorch_lightning as pl
+import torch
+
+from ecgpipe.core import atomic
+from ecgpipe.core.errors import PipelineError
+
+log = logging.getLogger("ecgpipe")
+
+LAST = "last.ckpt"
+RUN = "run.json"
+IGNORED = ("resume",)
+"""Settings of ``train`` a resumed training may change."""
+
+
+class ResumeError(PipelineError):
+    """The interrupted training cannot be resumed as asked."""
+
+
+@dataclass(frozen=True)
+class Interrupted:
+    """A training that stopped before its end: its last checkpoint and MLflow run."""
+
+    checkpoint: Path
+    run_id: str
+    epoch: int
+
+
+def _trained(config: dict[str, Any]) -> dict[str, Any]:
+    """What the checkpoints depend on: the configuration less the settings in ``IGNORED``."""
+    train = {k: v for k, v in config["train"].items() if k not in IGNORED}
+    return {**config, "train": train}
+
+
+def find(where: Path, config: dict[str, Any], resume: bool) -> Interrupted | None:
+    """The interrupted training in ``where`` to resume (``resume``), or none; without
+    ``resume`` any left there is removed, since this training starts afresh."""
+    last, run = where / LAST, where / RUN
+    if not resume:
+        if where.exists():
+            log.info("train: %s holds an interrupted training; starting afresh", where)
+            shutil.rmtree(where)
+        return None
+    if not (last.is_file() and run.is_file()):
+        log.info("train: train.resume=true, but no interrupted training in %s; starting", where)
+        return None
+    saved = json.loads(run.read_text(encoding="utf-8"))
+    if _trained(saved["config"]) != _trained(config):
+        raise ResumeError(
+            f"{where}: the interrupted training had another configuration"
+            f"{_differences(saved['config'], config)}; resume it with that one, or set "
+            "train.resume=false to start afresh"
+        )
+    epoch = int(torch.load(last, map_location="cpu", weights_only=False)["epoch"])
+    return Interrupted(last, saved["run_id"], epoch)
+
+
+def _differences(before: dict[str, Any], now: dict[str, Any], prefix: str = "") -> str:
+    """``: a.b 1 -> 2, ...`` for the settings that differ (``IGNORED`` left out)."""
+    out = []
+    for key in sorted(before.keys() | now.keys()):
+        a, b = before.get(key), now.get(key)
+        name = f"{prefix}{key}"
+        if isinstance(a, dict) and isinstance(b, dict):
+            inner = _differences(a, b, f"{name}.")
+            out += [inner.removeprefix(": ")] if inner else []
+        elif a != b and not (prefix == "train." and key in IGNORED):
+            out.append(f"{name} {a!r} -> {b!r}")
+    return f": {', '.join(out)}" if out else ""
+
+
+def record(where: Path, run_id: str, config: dict[str, Any]) -> None:
+    """Note the run and configuration the checkpoints in ``where`` belong to."""
+    atomic.write_json(where / RUN, {"run_id": run_id, "config": config})
+
+
+def finished(where: Path) -> None:
+    """The training ended: its checkpoints are no longer needed."""
+    shutil.rmtree(where, ignore_errors=True)
+
+
+class RandomState(pl.Callback):
+    """Saves the random generators with each checkpoint and restores them as the checkpoint is
+    loaded, so a resumed training draws the crops and shuffles it would have drawn (the project
+    draws from torch's generator; NumPy generators are seeded from it). Exact where nothing
+    draws between loading and the first batch: the resumed trainer skips its sanity check."""
+
+    def state_dict(self) -> dict[str, Any]:
+        state = {"torch": torch.get_rng_state(), "python": random.getstate()}
+        if torch.cuda.is_available():
+            state["cuda"] = torch.cuda.get_rng_state_all()
+        return state
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        torch.set_rng_state(state_dict["torch"])
+        random.setstate(state_dict["python"])
+        if "cuda" in state_dict and torch.cuda.is_available():
+            torch.cuda.set_rng_state_all(state_dict["cuda"])

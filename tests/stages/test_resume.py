@@ -1,0 +1,147 @@
+"""``train.resume``: a training killed mid-way (SIGKILL, a real process) goes on from its last
+checkpoint into the same MLflow run, and ends where an uninterrupted one ends."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+import torch
+from mlflow import MlflowClient
+
+from ecgpipe.cli import main
+
+from ..conftest import DATA, tool_env
+
+EPOCHS = ("train.max_epochs=4", "train.early_stopping_patience=10", "train.batch_size=16")
+
+
+def compose(root: Path, *more: str) -> None:
+    assert main(["--root", str(root), "compose", *DATA, *EPOCHS, *more]) == 0
+
+
+def train(root: Path) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        ["ecgpipe", "--root", str(root), "train"],
+        env=tool_env(),
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+
+
+def kill_after_epoch(root: Path, epoch: int) -> None:
+    """Start ``ecgpipe train`` and SIGKILL it once the checkpoint of ``epoch`` is written."""
+    proc = subprocess.Popen(
+        ["ecgpipe", "--root", str(root), "train"],
+        env=tool_env(),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    last = root / "checkpoints" / "last.ckpt"
+    deadline = time.monotonic() + 300
+    try:
+        while time.monotonic() < deadline and proc.poll() is None:
+            try:
+                if torch.load(last, map_location="cpu", weights_only=False)["epoch"] >= epoch:
+                    break
+            except (OSError, RuntimeError, EOFError, KeyError):
+                pass  # not written yet
+            time.sleep(0.05)
+        assert proc.poll() is None, "the training ended before it could be killed"
+    finally:
+        proc.kill()
+        proc.wait()
+
+
+def weights(root: Path) -> dict[str, torch.Tensor]:
+    return torch.load(root / "models/best.ckpt", map_location="cpu", weights_only=False)[
+        "state_dict"
+    ]
+
+
+def runs(root: Path) -> list:
+    client = MlflowClient(f"sqlite:///{root / 'mlflow.db'}")
+    return client.search_runs([e.experiment_id for e in client.search_experiments()])
+
+
+@pytest.fixture(scope="module")
+def uninterrupted(data_project: Path, tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("whole") / "p"
+    shutil.copytree(data_project, root)
+    compose(root)
+    assert train(root).returncode == 0
+    return root
+
+
+def test_a_killed_training_resumes_into_its_run_and_ends_as_an_uninterrupted_one(
+    data_project: Path, uninterrupted: Path, tmp_path: Path
+):
+    root = tmp_path / "p"
+    shutil.copytree(data_project, root)
+    compose(root)
+    kill_after_epoch(root, 1)
+    killed = runs(root)
+    assert len(killed) == 1 and killed[0].info.status != "FINISHED"
+    assert not (root / "models").exists()  # nothing half-written where evaluate reads
+
+    compose(root, "train.resume=true")
+    proc = train(root)
+    assert proc.returncode == 0, proc.stderr
+    run_id = killed[0].info.run_id
+    assert f"train: resuming after epoch 1 from {root / 'checkpoints/last.ckpt'}" in proc.stderr
+    assert f"into MLflow run {run_id}" in proc.stderr
+
+    (run,) = runs(root)  # no second run
+    assert run.info.run_id == run_id and run.info.status == "FINISHED"
+    assert json.loads((root / "models/run.json").read_text())["run_id"] == run_id
+    client = MlflowClient(f"sqlite:///{root / 'mlflow.db'}")
+    curve = client.get_metric_history(run_id, "val/macro_auroc")
+    steps = [m.step for m in curve]
+    assert len(curve) == 4 and steps == sorted(set(steps))  # the curve goes on, no repeats
+    assert not (root / "checkpoints").exists()  # a finished training leaves none
+
+    whole = weights(uninterrupted)
+    resumed = weights(root)
+    assert whole.keys() == resumed.keys()
+    for key in whole:
+        torch.testing.assert_close(resumed[key], whole[key], rtol=0, atol=0, msg=key)
+    (reference,) = runs(uninterrupted)
+    assert (
+        run.data.metrics["best/val/macro_auroc"] == reference.data.metrics["best/val/macro_auroc"]
+    )
+
+
+def test_resuming_with_another_configuration_is_refused_with_the_difference(
+    data_project: Path, tmp_path: Path, caplog
+):
+    root = tmp_path / "p"
+    shutil.copytree(data_project, root)
+    compose(root)
+    kill_after_epoch(root, 0)
+    compose(root, "train.resume=true", "train.lr=0.01")
+    assert main(["--root", str(root), "train"]) != 0
+    err = caplog.text
+    assert "the interrupted training had another configuration: train.lr 0.003 -> 0.01" in err
+    assert "train.resume=false to start afresh" in err
+
+    compose(root)  # resume=false: the interrupted training is dropped, a new one starts
+    assert main(["--root", str(root), "train"]) == 0
+    assert not (root / "checkpoints").exists()
+    assert len(runs(root)) == 2
+
+
+def test_resume_with_nothing_to_resume_trains_from_the_start(
+    data_project: Path, tmp_path: Path, caplog
+):
+    root = tmp_path / "p"
+    shutil.copytree(data_project, root)
+    compose(root, "train.resume=true", "train.max_epochs=1")
+    with caplog.at_level("INFO", logger="ecgpipe"):
+        assert main(["--root", str(root), "train"]) == 0
+    assert "no interrupted training" in caplog.text
+    assert (root / "models/best.ckpt").is_file()
