@@ -1,10 +1,20 @@
 """The ecgpipe command: errors are one clear line, never a traceback."""
 
+import builtins
+import errno
+import io
+import logging
+import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from ecgpipe.cli import main
+
+from .conftest import DATA, TRAIN
 
 
 def test_compose_writes_params_with_overrides(project: Path):
@@ -98,3 +108,159 @@ def test_a_full_disk_in_any_stage_is_one_line_naming_the_file(project: Path, mon
         "ecgpipe prepare: error: no space left on device while writing data/prepared/manifest.csv"
         in caplog.text
     )
+
+
+# --- OSErrors a user can cause: one line naming the real path, never a temp one (issue 25) ---
+
+
+def unwritable(monkeypatch, folder: Path, code: int) -> None:
+    """Creating a file or folder directly in ``folder`` fails with ``code``, raised where the OS
+    raises it (``os.open``, ``os.mkdir``, ``open``) and with its filename.
+
+    Injected: the tests run as root, whom permission bits do not stop (EACCES), and mounting a
+    read-only file system (EROFS) needs privileges a test machine may lack; ENOENT is injected
+    too, as a folder removed while a stage writes."""
+    folder = folder.absolute()
+    real_open, real_mkdir, real_io_open = os.open, os.mkdir, io.open
+
+    def check(name) -> None:
+        if (
+            isinstance(name, (str, bytes, os.PathLike))
+            and Path(os.fsdecode(name)).absolute().parent == folder
+        ):
+            raise OSError(code, os.strerror(code), os.fsdecode(name))
+
+    def os_open(path, flags, mode=0o777, *, dir_fd=None):
+        if flags & (os.O_WRONLY | os.O_RDWR | os.O_CREAT):
+            check(path)
+        return real_open(path, flags, mode, dir_fd=dir_fd)
+
+    def mkdir(path, mode=0o777, *, dir_fd=None):
+        check(path)
+        return real_mkdir(path, mode, dir_fd=dir_fd)
+
+    def io_open(file, mode="r", *args, **kwargs):
+        if set(mode) & set("wax+"):
+            check(file)
+        return real_io_open(file, mode, *args, **kwargs)
+
+    monkeypatch.setattr(os, "open", os_open)
+    monkeypatch.setattr(os, "mkdir", mkdir)
+    monkeypatch.setattr(io, "open", io_open)
+    monkeypatch.setattr(builtins, "open", io_open)
+
+
+def one_error_line(caplog) -> str:
+    errors = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
+    assert len(errors) == 1, errors
+    assert "\n" not in errors[0] and ".tmp" not in errors[0] and "Traceback" not in errors[0]
+    return errors[0]
+
+
+CODES = (errno.EACCES, errno.EROFS, errno.ENOENT)
+SAYS = {errno.EACCES: "permission denied", errno.EROFS: "read-only file system"}
+
+# stage: (the folder made unwritable, the output its error line names)
+OUTPUTS = {
+    "prepare": ("data", "data/prepared"),
+    "validate": ("reports", "reports/integrity.json"),
+    "preprocess": ("data", "data/processed"),
+    "split": ("data", "data/split"),
+    "train": (".", "models"),
+    "evaluate": ("plots", "plots/"),
+    "external": ("data/external", "data/external/site2"),
+}
+
+
+@pytest.fixture(scope="module")
+def evaluated(cnn, tmp_path_factory) -> Path:
+    """The trained project, with few resamples, an external set and its test metrics (faked:
+    ``external`` only reads them)."""
+    root = tmp_path_factory.mktemp("oserrors") / "p"
+    shutil.copytree(cnn[0], root)
+    external = (
+        "+data@evaluate.external.site2.data=synthetic",
+        "evaluate.external.site2.data.n_records=20",
+        "+evaluate.external.site2.label_map=null",
+    )
+    overrides = (*DATA, "model=cnn1d", *TRAIN, "evaluate.n_bootstrap=10", *external)
+    assert main(["--root", str(root), "compose", *overrides]) == 0
+    (root / "metrics").mkdir(exist_ok=True)
+    (root / "metrics/eval.json").write_text('{"test": {}}')
+    return root
+
+
+@pytest.mark.parametrize("code", CODES, ids=errno.errorcode.get)
+@pytest.mark.parametrize("stage", OUTPUTS)
+def test_an_unwritable_output_of_any_stage_is_one_line_naming_it(
+    stage, code, data_project, evaluated, tmp_path, monkeypatch, caplog
+):
+    folder, output = OUTPUTS[stage]
+    if stage in ("train", "evaluate", "external"):
+        root = evaluated
+    else:
+        root = tmp_path / "p"
+        shutil.copytree(data_project, root)
+    (root / folder).mkdir(parents=True, exist_ok=True)
+    unwritable(monkeypatch, root / folder, code)
+    argv = [stage, "site2"] if stage == "external" else [stage]
+    assert main(["--root", str(root), *argv]) == 1
+    line = one_error_line(caplog)
+    assert line.startswith(f"ecgpipe {stage}: error: {root / output}"), line
+    assert SAYS.get(code, "cannot create") in line
+
+
+@pytest.mark.parametrize("code", CODES, ids=errno.errorcode.get)
+def test_predict_out_into_a_folder_it_cannot_create_is_one_line(
+    code, cnn, tmp_path, monkeypatch, caplog
+):
+    root, uri = cnn
+    record = next((root / "data/prepared/source").rglob("*.hea")).with_suffix("")
+    unwritable(monkeypatch, tmp_path, code)
+    out = tmp_path / "new" / "scores.csv"
+    assert main(["--root", str(root), "predict", str(record), "--model", uri, "--out", str(out)])
+    line = one_error_line(caplog)
+    assert line.startswith(f"ecgpipe predict: error: {tmp_path / 'new'} (for {out}): "), line
+    assert SAYS.get(code, f"cannot create new in {tmp_path}") in line
+
+
+def test_predict_out_past_a_file_or_onto_a_folder_is_one_line(cnn, tmp_path, caplog):
+    """Real conditions: a file where a folder should be (ENOTDIR, EEXIST), a folder where the
+    output file should be (EISDIR)."""
+    root, uri = cnn
+    record = str(next((root / "data/prepared/source").rglob("*.hea")).with_suffix(""))
+    (tmp_path / "file").write_text("x")
+    cases = {
+        tmp_path / "file/sub/out.csv": "file is a file where a folder should be",
+        tmp_path / "file/out.csv": "a file where a folder should be",
+        tmp_path: "a folder where a file should be",
+    }
+    for out, says in cases.items():
+        caplog.clear()
+        argv = ["--root", str(root), "predict", record, "--model", uri, "--out", str(out)]
+        assert main(argv) == 1
+        line = one_error_line(caplog)
+        assert line.startswith("ecgpipe predict: error: ") and says in line, line
+
+
+def test_too_many_open_files_is_one_line_saying_what_to_do(project: Path):
+    """Real EMFILE: every descriptor under a low limit taken before ``compose`` runs."""
+    script = f"""
+import resource, sys
+from ecgpipe.cli import main
+import ecgpipe.config.compose, hydra  # imported before the descriptors run out
+resource.setrlimit(resource.RLIMIT_NOFILE, (64, resource.getrlimit(resource.RLIMIT_NOFILE)[1]))
+held = []
+try:
+    while True:
+        held.append(open("/dev/null"))
+except OSError:
+    pass
+sys.exit(main(["--root", {str(project)!r}, "compose"]))
+"""
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert proc.returncode == 1, proc.stderr[-2000:]
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in proc.stderr, proc.stderr[-2000:]
+    assert lines[0].startswith("ecgpipe compose: error: too many open files"), lines
+    assert "ulimit -n" in lines[0] and "now 64" in lines[0]

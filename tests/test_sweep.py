@@ -113,6 +113,19 @@ def test_a_job_whose_configuration_is_refused_is_recorded_failed(tiny_project: P
     assert parent.info.status == "FINISHED" and parent.data.metrics["n_failed"] == 1
 
 
+def test_the_sweep_exits_non_zero_only_when_every_job_failed(tiny_project: Path):
+    """One job of two failing leaves the exit status 0 (the tests above); both failing, 1."""
+    proc, parent, children = sweep(
+        tiny_project, "all-fail", "model.options.kernel_size=0,-1", check=False
+    )
+    assert proc.returncode == 1, proc.stderr[-2000:]
+    assert "no run finished: 2 failed" in proc.stdout + proc.stderr
+    assert sorted(r.info.status for r in children) == ["FAILED", "FAILED"]
+    assert parent.info.status == "FAILED" and parent.data.metrics["n_failed"] == 2
+    proc, _, _ = sweep(tiny_project, "one-fails", "model.options.kernel_size=0,5", check=False)
+    assert proc.returncode == 0
+
+
 def test_optuna_search_runs_n_trials_and_maximises_validation_auroc(tiny_project: Path):
     _, parent, children = sweep(
         tiny_project,
@@ -234,3 +247,15 @@ def test_sweeping_the_fold_of_a_split_that_is_not_kfold_says_what_to_set(tiny_pr
     assert "split.fold, the fold of a k-fold cross-validation, but split.strategy is" in (
         proc.stderr + proc.stdout
     )
+
+
+def test_a_sweep_folder_it_cannot_create_is_one_line(tiny_project: Path):
+    """A file where the sweep's folder should be: one line naming it, before any job."""
+    (tiny_project / "not-a-folder").write_text("x")
+    argv = ("ecgpipe-sweep", "-m", "hydra.sweep.dir=not-a-folder/sweep", "train.lr=1e-3")
+    proc = sh(*argv, cwd=tiny_project, check=False)
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr, proc.stderr[-2000:]
+    errors = [line for line in proc.stderr.splitlines() if "error" in line]
+    assert len(errors) == 1, proc.stderr[-2000:]
+    assert f"ecgpipe-sweep: error: {tiny_project / 'not-a-folder'}" in errors[0]  # Hydra's log
+    assert "a file where a folder should be" in errors[0]

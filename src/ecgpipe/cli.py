@@ -7,13 +7,12 @@ Stages read ``params.yaml`` (never ``@hydra.main``: DVC's ``-S`` overrides compo
 from __future__ import annotations
 
 import argparse
-import errno
 import logging
 import sys
 from pathlib import Path
 
 from ecgpipe.config.parse import load_params
-from ecgpipe.core.errors import PipelineError
+from ecgpipe.core.errors import PipelineError, os_error_line
 from ecgpipe.core.paths import Paths
 
 log = logging.getLogger("ecgpipe")
@@ -160,11 +159,11 @@ def main(argv: list[str] | None = None) -> int:
     except PipelineError as err:
         log.error("ecgpipe %s: error: %s", args.command, err)
         return 1
-    except OSError as err:
-        if err.errno != errno.ENOSPC:
+    except OSError as err:  # a user's: a read-only, full or missing folder, ...; else a bug
+        line = os_error_line(err)
+        if line is None:
             raise
-        where = f" while writing {err.filename}" if err.filename else ""
-        log.error("ecgpipe %s: error: no space left on device%s", args.command, where)
+        log.error("ecgpipe %s: error: %s", args.command, line)
         return 1
 
 

@@ -38,7 +38,7 @@ from ecgpipe import tracking
 from ecgpipe.config.parse import parse_config
 from ecgpipe.config.schema import Config, ConfigError, MlflowConfig
 from ecgpipe.core import atomic
-from ecgpipe.core.errors import PipelineError
+from ecgpipe.core.errors import PipelineError, os_error_line
 from ecgpipe.core.paths import Paths
 from ecgpipe.evaluation import crossval, metrics
 from ecgpipe.stages import data_state
@@ -88,6 +88,11 @@ class SweepTracking(Callback):
         except PipelineError as err:
             log.error("ecgpipe-sweep: error: %s", err)
             sys.exit(1)
+        except OSError as err:  # a user's (an unwritable sweep folder, ...): one line
+            if (line := os_error_line(err)) is None:
+                raise
+            log.error("ecgpipe-sweep: error: %s", line)
+            sys.exit(1)
         except Exception:
             log.exception("ecgpipe-sweep: error: cannot start the sweep's MLflow run")
             sys.exit(1)
@@ -113,8 +118,8 @@ class SweepTracking(Callback):
         if config.hydra.sweeper.get("study_name"):  # an Optuna search: its sweeps share a study
             tags["sweep.study"] = str(config.hydra.sweeper.study_name)
         run_id = tracking.new_run(cfg.mlflow, root, name=f"sweep {sweep_dir.name}", tags=tags)
+        self.parent = (cfg, root, run_id)  # KILLED by abandon() if the sweep cannot go on
         atomic.write_json(sweep_dir / PARENT_FILE, {"run_id": run_id})
-        self.parent = (cfg, root, run_id)
         log.info("sweep: parent MLflow run %s (%s)", run_id, tags["sweep.overrides"])
 
     def on_multirun_end(self, config: DictConfig, **_: Any) -> None:
@@ -311,10 +316,13 @@ def job(cfg: DictConfig) -> float:
         hint = ""
         if "database is locked" in str(err):  # the embedded SQLite store, over-shared
             hint = "; with many parallel jobs, share a tracking server instead (`ecgpipe server`)"
-        log.error("sweep job %s (%s) failed: %s%s", hc.job.num, name, err, hint)
-        error = {"error": f"{type(err).__name__}: {err}"[:5000]} | _failed(link)
+        line = os_error_line(err) if isinstance(err, OSError) else None
+        log.error("sweep job %s (%s) failed: %s%s", hc.job.num, name, line or err, hint)
+        error = {"error": line or f"{type(err).__name__}: {err}"[:5000]} | _failed(link)
         tracking.end_run(config.mlflow, root, run_id, "FAILED", tags=error)
         if not multirun:
+            if line is not None:  # a user's OSError: the line above, no traceback
+                sys.exit(1)
             raise
         return math.nan
     except BaseException:  # Ctrl-C (Lightning turns it into SystemExit): the run is KILLED

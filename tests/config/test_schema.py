@@ -241,3 +241,9 @@ def test_an_external_set_needs_a_usable_name_and_whole_records():
         evaluate = {**params()["evaluate"], "external": {name: entry}}
         with pytest.raises(ConfigError, match=match):
             parse_config(params(evaluate=evaluate))
+
+
+def test_an_empty_lead_list_is_refused_null_keeps_all_leads():
+    with pytest.raises(ConfigError, match=r"preprocess\.leads: .*null means all leads"):
+        parse_config(params(preprocess={"leads": []}))
+    assert parse_config(params(preprocess={"leads": None})).preprocess.leads is None

@@ -115,3 +115,35 @@ with atomic.directory(Path("models")) as d:
     assert sorted(p.name for p in repo.iterdir() if p.name != ".git") == [
         ".gitignore", "models", "params.yaml"
     ]  # fmt: skip
+
+
+def test_an_error_names_the_final_path_never_a_temp_one(tmp_path, monkeypatch):
+    """EROFS injected at ``os.replace`` (the tests run as root, and mounting a read-only file
+    system needs privileges): the error names the target, and says it was being written."""
+    import errno
+
+    from ecgpipe.core.errors import OUTPUT, os_error_line
+
+    def refuse(src, dst, **_):
+        raise OSError(errno.EROFS, "Read-only file system", str(src), str(dst))
+
+    monkeypatch.setattr(atomic.os, "replace", refuse)
+    target = tmp_path / "f.json"
+    with pytest.raises(OSError) as file_error:
+        atomic.write_json(target, {"a": 1})
+    with pytest.raises(OSError) as folder_error, atomic.directory(tmp_path / "out") as d:
+        (d / "a").write_text("1")
+    monkeypatch.undo()
+    with pytest.raises(OSError) as inner_error, atomic.directory(tmp_path / "out") as d:
+        open(d / "missing" / "b")  # noqa: SIM115 - an error about a file inside the folder
+    for err, path in (
+        (file_error.value, target),
+        (folder_error.value, tmp_path / "out"),
+        (inner_error.value, tmp_path / "out" / "missing" / "b"),
+    ):
+        assert err.filename == str(path) and ".tmp" not in str(err)
+        assert getattr(err, OUTPUT) in (str(target), str(tmp_path / "out"))
+    assert os_error_line(file_error.value).startswith(f"{target}: read-only file system")
+    assert os_error_line(folder_error.value).startswith(f"{tmp_path / 'out'}: read-only")
+    assert os_error_line(inner_error.value) is None  # inside a folder ecgpipe builds: a bug
+    assert [x.name for x in tmp_path.iterdir()] == []

@@ -246,3 +246,29 @@ def test_a_format_212_record_is_read_and_its_size_checked(tmp_path):
     os.truncate(e.path.with_suffix(".dat"), need - 30)
     [f] = check_record(e, THR).failures
     assert f.check == "header_data_mismatch" and f"need {need} (truncated?)" in f.reason
+
+
+def test_a_record_in_uv_passes_as_in_mv_and_an_unusable_name_or_unit_is_excluded(tmp_path):
+    mv = write_record(tmp_path, "mv")
+    uv = write_record(tmp_path, "uv")  # the same samples, its header in microvolts
+    hea = uv.path.with_suffix(".hea")
+    hea.write_text(hea.read_text().replace("1000.0(0)/mV", "1.0(0)/uV"))
+    for e in (mv, uv):
+        assert check_record(e, THR).failures == []  # not "lead I reaches 1000x its mV"
+    np.testing.assert_allclose(
+        read_record(uv, THR)[1].p_signal, read_record(mv, THR)[1].p_signal, rtol=0, atol=1e-9
+    )
+    not_utf8, unknown, not_volts = (write_record(tmp_path, n) for n in ("bytes", "pleth", "nu"))
+    hea = not_utf8.path.with_suffix(".hea")
+    hea.write_bytes(hea.read_bytes().replace(b" V1\n", b" V\xff1\n"))
+    edit_header(unknown, " V1\n", " Pleth\n")
+    edit_header(not_volts, "/mV", "/NU")
+    for e, check, reason in (
+        (not_utf8, "leads", "signal 3's lead name 'V\\xff1' is not UTF-8"),
+        (unknown, "leads", "signal 3's lead name 'Pleth' is no ECG lead ecgpipe knows"),
+        (not_volts, "units", "lead I is in 'NU': not a voltage ecgpipe reads"),
+    ):
+        result, record = read_record(e, THR)
+        [failure] = result.failures
+        assert record is None and failure.check == check
+        assert failure.reason.startswith(f"{e.path}.hea: ") and reason in failure.reason

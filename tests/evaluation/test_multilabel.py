@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from sklearn.metrics import precision_recall_curve, roc_curve
+from sklearn.metrics import f1_score, precision_recall_curve, roc_auc_score, roc_curve
 
 from ecgpipe.evaluation import metrics, multilabel
 from ecgpipe.evaluation import plots as evaluation_plots
@@ -86,6 +86,34 @@ def test_score_intervals_match_the_scikit_learn_bootstrap(problem) -> None:
         y, p, lambda a, b: metrics.at_thresholds(a, b, thresholds)["f1"][0], 40, seed=3
     )
     np.testing.assert_allclose(result["per_class"]["CD"]["f1_ci"], f1)
+
+
+def test_intervals_resample_patients_with_all_their_records() -> None:
+    """Records of one patient are not independent: a resample draws patients (groups) and
+    takes every record of each, as a hand-written patient bootstrap with scikit-learn does."""
+    rng = np.random.default_rng(1)
+    groups = np.repeat(np.arange(12).astype(str), 20)
+    skill = rng.uniform(-0.5, 2.0, 12)[np.repeat(np.arange(12), 20)]  # some patients are hard
+    y = (rng.random((len(groups), 4)) < [0.3, 0.2, 0.4, 0.0]).astype(np.int8)
+    p = 1 / (1 + np.exp(-(skill[:, None] * (2 * y - 1) + rng.normal(0, 1, y.shape))))
+    thresholds = metrics.tune_thresholds(y, p)
+    kw = {"n_bootstrap": 200, "seed": 0}
+    by_patient = multilabel.score(y, p, thresholds, CLASSES, groups=groups, **kw)
+    ids = np.unique(groups)
+    aurocs, f1s, macro = [], [], []
+    for draw in metrics.resample_indices(len(ids), 200, 0):
+        idx = np.concatenate([np.flatnonzero(groups == ids[g]) for g in draw])
+        aurocs.append(roc_auc_score(y[idx, 0], p[idx, 0]))
+        f1s.append(f1_score(y[idx, 1], p[idx, 1] >= thresholds[1], zero_division=0))
+        macro.append(np.mean([roc_auc_score(y[idx, k], p[idx, k]) for k in range(3)]))
+    cd, lao = by_patient["per_class"]["CD"], by_patient["per_class"]["LAO/LAE"]
+    assert cd["auroc_ci"] == pytest.approx(list(np.percentile(aurocs, [2.5, 97.5])))
+    assert lao["f1_ci"] == pytest.approx(list(np.percentile(f1s, [2.5, 97.5])))
+    assert by_patient["macro_auroc_ci"] == pytest.approx(list(np.percentile(macro, [2.5, 97.5])))
+    assert by_patient["n_groups"] == 12
+    by_record = multilabel.score(y, p, thresholds, CLASSES, **kw)
+    width = np.diff(by_patient["macro_auroc_ci"])[0]
+    assert width > 1.5 * np.diff(by_record["macro_auroc_ci"])[0]
 
 
 def test_score_is_deterministic_from_seed(problem, scored: dict) -> None:

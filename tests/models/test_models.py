@@ -63,7 +63,9 @@ def test_xresnet101_is_deeper_than_50():
 
 @pytest.mark.parametrize("name", models.NETWORKS)
 def test_each_model_overfits_one_batch(name):
-    """A network that can learn at all fits 8 fixed examples: the loss halves in 60 steps."""
+    """A network that can learn at all fits 8 fixed examples: the loss falls below 0.05 in 80
+    steps (measured at lr 1e-2: 0.001 for cnn1d, cnn1d_rr and resnet1d_wang), and its first
+    layer learned too (a frozen backbone under a trained head would not)."""
     torch.manual_seed(0)
     net = models.build(name, 2, 3, 100.0, n_features=4, **OPTIONS[name])
     inputs = {
@@ -74,20 +76,22 @@ def test_each_model_overfits_one_batch(name):
     }[models.INPUTS[name]]
     target = (torch.rand(8, 3) > 0.5).float()
     loss = torch.nn.BCEWithLogitsLoss()
-    opt = torch.optim.Adam(net.parameters(), lr=3e-3)
+    opt = torch.optim.Adam(net.parameters(), lr=1e-2)
+    first = next(w for w in net.parameters() if w.dim() > 1)  # the first layer's weights
+    initial = first.detach().clone()
 
     def evaluated() -> float:
         net.eval()
         with torch.no_grad():
             return float(loss(net(*inputs), target))
 
-    before = evaluated()
     net.train()
-    for _ in range(60):
+    for _ in range(80):
         opt.zero_grad()
         loss(net(*inputs), target).backward()
         opt.step()
-    assert evaluated() < before / 2
+    assert evaluated() < 0.05
+    assert (first.detach() - initial).norm() > 0.01 * initial.norm()
 
 
 def test_a_strided_stem_gives_a_higher_rate_the_same_later_layers():

@@ -55,6 +55,7 @@ def test_scores_from_raw_files_equal_what_evaluate_computed(cnn, scored):
     files = manifest.loc[test["record_id"].astype(str), "path"].str.removeprefix("source/")
     got = by_id.loc[files, [f"p_{c}" for c in dm.cache.classes]].to_numpy()
     np.testing.assert_allclose(got, expected, atol=1e-5)
+    assert np.ptp(expected, axis=0).max() > 0.01  # parity at 1e-5 of scores that differ
 
 
 def test_json_by_extension_and_a_run_uri_give_the_same_numbers(cnn, scored, tmp_path):
@@ -111,3 +112,39 @@ def test_a_missing_model_says_what_to_run(project, tmp_path, caplog):
     bare.mkdir()
     assert predict(bare, str(bare)) == 1
     assert "is not an ecgpipe project (no params.yaml or conf/)" in caplog.text
+
+
+def test_a_real_record_in_uv_or_v_scores_as_in_mv_and_a_bad_lead_name_gets_one_line(
+    cnn, ptbxl_sample, tmp_path
+):
+    root, _ = cnn
+    source = wfdb.rdrecord(str(ptbxl_sample / "records100/00000/00001_lr"), physical=False)
+    folder = tmp_path / "units"
+    folder.mkdir()
+    for unit, per_mv in (("mV", 1.0), ("uV", 1e3), ("V", 1e-3)):  # the same samples, gain x1000
+        wfdb.wrsamp(
+            unit, fs=source.fs, units=[unit] * 12, sig_name=source.sig_name,
+            d_signal=source.d_signal, fmt=source.fmt, baseline=source.baseline,
+            adc_gain=[g / per_mv for g in source.adc_gain], write_dir=str(folder),
+        )  # fmt: skip
+    for name, lead in (("not_utf8", b"V\xff6"), ("pleth", b"Pleth")):  # the mV record, V6 renamed
+        header = (folder / "mV.hea").read_bytes().replace(b"mV.dat", f"{name}.dat".encode())
+        (folder / f"{name}.hea").write_bytes(header.replace(b" V6\n", b" " + lead + b"\n"))
+        (folder / f"{name}.dat").write_bytes((folder / "mV.dat").read_bytes())
+    out = tmp_path / "p.csv"
+    assert predict(root, str(folder), "--out", str(out)) == 1
+    df = pd.read_csv(out, keep_default_na=False).set_index("record")
+    scores = df[[c for c in df if c.startswith("p_")]]
+    for unit in ("mV", "uV", "V"):
+        assert df.loc[str(folder / unit), "error"] == ""
+    for unit in ("uV", "V"):
+        np.testing.assert_allclose(
+            scores.loc[str(folder / unit)].astype(float),
+            scores.loc[str(folder / "mV")].astype(float),
+            rtol=0,
+            atol=1e-4,
+        )
+    errors = df["error"].to_dict()
+    assert "signal 12's lead name 'V\\xff6' is not UTF-8" in errors[str(folder / "not_utf8")]
+    assert "'Pleth' is no ECG lead ecgpipe knows" in errors[str(folder / "pleth")]
+    assert all("\n" not in e for e in errors.values())

@@ -62,7 +62,9 @@ def test_two_processes_make_one_run_and_one_models_folder(ddp_project):
     assert not list(ddp_project.glob("**/ecgpipe-rank-*"))
 
 
-def test_validation_auroc_over_two_ranks_equals_one_process(ddp_project):
+@pytest.fixture(scope="module")
+def one_process(ddp_project) -> tuple[np.ndarray, np.ndarray]:
+    """The best checkpoint's validation targets and scores, computed in this one process."""
     cfg = load_params(ddp_project / "params.yaml")
     paths = Paths(ddp_project)
     dm = ECGDataModule(
@@ -77,8 +79,37 @@ def test_validation_auroc_over_two_ranks_equals_one_process(ddp_project):
     )
     y, p = predict(module, dm.val_dataloader())
     assert len(dm.rows["val"]) % 2 == 1 and len(y) == len(dm.rows["val"])
-    auroc = float(np.nanmean(metrics.auroc(metrics.indicator(y, p.shape[1]), p)))
+    return metrics.indicator(y, p.shape[1]), p
+
+
+def logged(ddp_project: Path) -> dict[str, float]:
+    """The run's metrics: ``best/...``, and each validation metric at the best epoch's step."""
     c = MlflowClient(f"sqlite:///{ddp_project / 'mlflow.db'}")
     run_id = json.loads((ddp_project / "models/run.json").read_text())["run_id"]
-    logged = c.get_run(run_id).data.metrics["best/val/macro_auroc"]
-    assert logged == pytest.approx(auroc, abs=1e-6)
+    out = c.get_run(run_id).data.metrics
+    best = out["best/val/macro_auroc"]
+    # the checkpoint's epoch: the first to reach the best value
+    step = min(m.step for m in c.get_metric_history(run_id, "val/macro_auroc") if m.value == best)
+    for key in ("f1", "precision", "recall"):
+        history = c.get_metric_history(run_id, f"val/{key}_tuned")
+        out[f"val/{key}_tuned"] = next(m.value for m in history if m.step == step)
+    return out
+
+
+def test_validation_auroc_over_two_ranks_equals_one_process(ddp_project, one_process):
+    y, p = one_process
+    auroc = float(np.nanmean(metrics.auroc(y, p)))
+    assert logged(ddp_project)["best/val/macro_auroc"] == pytest.approx(auroc, abs=1e-6)
+
+
+def test_tuned_thresholds_and_tuned_f1_over_two_ranks_equal_one_process(ddp_project, one_process):
+    """The thresholds tuned on validation (``thresholds.json``, what the served model labels
+    at) and the F1, precision and recall at them, as one process computes them."""
+    y, p = one_process
+    tuned = metrics.tune_thresholds(y, p)
+    saved = json.loads((ddp_project / "models/thresholds.json").read_text())
+    np.testing.assert_allclose(list(saved.values()), tuned, atol=1e-6)
+    at_tuned = metrics.at_thresholds(y, p, tuned)
+    metric = logged(ddp_project)
+    for key in ("f1", "precision", "recall"):
+        assert metric[f"val/{key}_tuned"] == pytest.approx(np.nanmean(at_tuned[key]), abs=1e-6)

@@ -20,8 +20,12 @@ def test_the_tiny_dag_on_a_gpu_in_bf16(tmp_path, monkeypatch):
     shutil.copytree(PROJECT / "conf", tmp_path / "conf")
     gpu = ("train.accelerator=gpu", "train.precision=bf16-mixed")
     assert main(["--root", str(tmp_path), "compose", *TINY, *gpu]) == 0
-    for stage in ("prepare", "validate", "preprocess", "split", "train", "evaluate"):
+    for stage in ("prepare", "validate", "preprocess", "split"):
         assert main(["--root", str(tmp_path), stage]) == 0, stage
+    torch.cuda.reset_peak_memory_stats()
+    assert main(["--root", str(tmp_path), "train"]) == 0
+    assert torch.cuda.max_memory_allocated() > 0  # the training ran on the GPU
+    assert main(["--root", str(tmp_path), "evaluate"]) == 0
     test = json.loads((tmp_path / "metrics/eval.json").read_text())["test"]
     assert 0.0 <= test["macro_auroc"] <= 1.0
     # the checkpoint was written on the GPU and scores on the CPU (the served model's device)

@@ -22,7 +22,7 @@ from ecgpipe.stages import evaluate
 from ..conftest import PROJECT, sh
 
 TINY = (
-    "data.n_records=240",
+    "data.n_records=480",  # 47 test records: enough for the learning gate below to be stable
     "data.defect_rate=0",
     "data.difficulty=0",  # blatant findings: a training that learns anything scores well
     "model.options.widths=[8,16]",
@@ -93,9 +93,13 @@ def test_every_test_patient_is_reported_worst_first(runs):
 
 def test_a_tiny_training_on_easy_data_learns(runs):
     """The quality gate of the fast suite: chance level, or labels misaligned to signals, puts
-    the interval's lower bound near 0.5."""
+    macro AUROC near 0.5. Measured on this configuration with data and training seeds 0-3:
+    0.976 [0.928, 1.0], 0.878 [0.803, 0.960], 0.958 [0.904, 0.997], 0.944 [0.845, 0.986]
+    (240 records gave 0.83-0.95, lower bounds 0.73-0.89); the gate is the lowest less a margin,
+    so a change that costs the tiny model a few points of AUROC fails it."""
     test = json.loads((runs[0] / "metrics/eval.json").read_text())["test"]
-    assert test["macro_auroc_ci"][0] > 0.7, test["macro_auroc_ci"]
+    assert test["macro_auroc"] > 0.85, test["macro_auroc"]
+    assert test["macro_auroc_ci"][0] > 0.78, test["macro_auroc_ci"]
 
 
 def test_mlflow_run_holds_params_curves_artifacts_and_model(runs):

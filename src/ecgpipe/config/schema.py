@@ -263,6 +263,13 @@ class PreprocessConfig(_Frozen):
     workers: int = Field(ge=0, description="processes; 0 = all cores")
     chunk_size: int = Field(ge=1, description="records per task")
 
+    @field_validator("leads")
+    @classmethod
+    def _some_leads(cls, value: list[str] | None) -> list[str] | None:
+        if value is not None and not value:
+            raise ValueError("an empty list keeps no lead (null means all leads)")
+        return value
+
     @model_validator(mode="after")
     def _fits_nyquist(self) -> PreprocessConfig:
         nyquist = self.fs / 2

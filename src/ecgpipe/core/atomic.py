@@ -19,26 +19,27 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from ecgpipe.core.errors import PipelineError
+from ecgpipe.core.errors import OUTPUT, PipelineError
 from ecgpipe.core.parallel import alive
 
 
 def write_bytes(path: str | Path, data: bytes) -> None:
     """Write ``data`` to a temp file beside ``path``, fsync it, then rename it over ``path``."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    _remove_orphans(path)
-    fd, tmp = tempfile.mkstemp(prefix=_prefix(path), suffix=".tmp", dir=path.parent)
-    try:
-        os.fchmod(fd, 0o666 & ~_umask())
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with named(path):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        _remove_orphans(path)
+        fd, tmp = tempfile.mkstemp(prefix=_prefix(path), suffix=".tmp", dir=path.parent)
+        try:
+            os.fchmod(fd, 0o666 & ~_umask())
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(data)
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
 
 
 def write_text(path: str | Path, text: str) -> None:
@@ -57,10 +58,11 @@ def directory(path: str | Path) -> Iterator[Path]:
     existing ``path`` is left untouched.
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    _remove_orphans(path)
-    tmp = Path(tempfile.mkdtemp(prefix=_prefix(path), suffix=".tmp", dir=path.parent))
-    tmp.chmod(0o777 & ~_umask())
+    with named(path):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        _remove_orphans(path)
+        tmp = Path(tempfile.mkdtemp(prefix=_prefix(path), suffix=".tmp", dir=path.parent))
+        tmp.chmod(0o777 & ~_umask())
     try:
         yield tmp
     except BaseException as err:
@@ -69,14 +71,60 @@ def directory(path: str | Path) -> Iterator[Path]:
         err.args = tuple(
             a.replace(str(tmp), str(path)) if isinstance(a, str) else a for a in err.args
         )
+        _rename(err, path)
         raise
     old = path.with_name(f".{path.name}.old")
-    if old.exists():
-        shutil.rmtree(old)
-    if path.exists():
-        os.replace(path, old)
-    os.replace(tmp, path)
+    with named(path):
+        try:
+            if old.exists():
+                shutil.rmtree(old)
+            if path.exists():
+                os.replace(path, old)
+            os.replace(tmp, path)
+        except BaseException:
+            if old.exists() and not path.exists():  # the old one back
+                os.replace(old, path)
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
     shutil.rmtree(old, ignore_errors=True)
+
+
+@contextmanager
+def named(path: Path) -> Iterator[None]:
+    """An ``OSError`` raised in the block names ``path`` where it named one of its temp files or
+    folders (``.NAME.PID.XXXX.tmp``, ``.NAME.old``), so that a message never shows a temp path.
+    """
+    try:
+        yield
+    except OSError as err:
+        _rename(err, path)
+        raise
+
+
+def _rename(err: BaseException, path: Path) -> None:
+    if not isinstance(err, OSError):
+        return
+    for attr in ("filename", "filename2"):
+        name = getattr(err, attr)
+        if isinstance(name, (str, bytes, os.PathLike)):
+            setattr(err, attr, _final(Path(os.fsdecode(name)), path.name) or name)
+    if isinstance(err.filename, str) and not hasattr(err, OUTPUT):
+        # the innermost output being written, when the error is about it, a file in it or a
+        # folder on its way (see os_error_line)
+        failed, out = Path(err.filename).absolute(), path.absolute()
+        if failed == out or failed in out.parents or out in failed.parents:
+            setattr(err, OUTPUT, str(path))
+
+
+def _final(name: Path, target: str) -> str | None:
+    """``name`` with its component that is a temp name of ``target`` replaced by ``target``;
+    None if it has none."""
+    parts = name.parts
+    for i, part in enumerate(parts):
+        found = _ORPHAN.fullmatch(part)
+        if part == f".{target}.old" or (found is not None and found["name"] == target):
+            return str(Path(*parts[:i], target, *parts[i + 1 :]))
+    return None
 
 
 def _prefix(path: Path) -> str:

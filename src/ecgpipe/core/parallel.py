@@ -32,14 +32,23 @@ def n_workers(workers: int) -> int:
     return workers or os.cpu_count() or 1
 
 
-def imap(fn: Callable[[T], R], items: Iterable[T], workers: int, *, ahead: int = 2) -> Iterator[R]:
+def imap(
+    fn: Callable[[T], R],
+    items: Iterable[T],
+    workers: int,
+    *,
+    ahead: int = 2,
+    background: bool = False,
+) -> Iterator[R]:
     """``map(fn, items)`` over ``workers`` processes (0 = all cores), in order.
 
     At most ``ahead * workers`` results are pending at once, so memory stays bounded however
-    slowly the caller consumes them. With one worker it runs in this process.
+    slowly the caller consumes them. With one worker it runs in this process, unless
+    ``background``: then in one worker process, which computes the next results while the
+    caller works on this one.
     """
     workers = n_workers(workers)
-    if workers == 1:
+    if workers == 1 and not background:
         yield from map(fn, items)
         return
     try:

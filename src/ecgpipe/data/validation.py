@@ -18,6 +18,7 @@ import pandas as pd
 from ecgpipe.core.leads import lead_key
 from ecgpipe.core.parallel import imap
 from ecgpipe.core.progress import track
+from ecgpipe.core.units import UnitError
 from ecgpipe.data import wfdb_io
 from ecgpipe.data.manifest import DatasetInfo
 
@@ -28,6 +29,7 @@ CHECKS = (
     "sampling_rate",
     "length",
     "leads",
+    "units",
     "nan",
     "flat_lead",
     "saturated",
@@ -203,10 +205,14 @@ def read_record(expected: Expected, thr: Thresholds) -> tuple[RecordCheck, wfdb_
     read_error: Exception | None = None
     try:
         record = header = wfdb_io.read_record(path)
+    except _UNUSABLE as err:
+        return RecordCheck([_unusable(header_file, err)], None), None
     except Exception as err:  # wfdb raises many types on malformed files
         read_error, record = err, None
         try:
             header = wfdb_io.read_header(path)
+        except _UNUSABLE as header_err:
+            return RecordCheck([_unusable(header_file, header_err)], None), None
         except Exception as header_err:
             why = f"{header_file} cannot be parsed: {header_err}"
             return RecordCheck([Failure("unreadable", why)], None), None
@@ -231,6 +237,15 @@ def read_record(expected: Expected, thr: Thresholds) -> tuple[RecordCheck, wfdb_
     annotation_failures, symbols = check_annotations(path, expected.annotator, facts.n_samples)
     failures += annotation_failures
     return RecordCheck(failures, facts, symbols), None if failures else record
+
+
+_UNUSABLE = (wfdb_io.LeadNameError, UnitError)
+"""A header wfdb reads whose lead names or units ecgpipe cannot use."""
+
+
+def _unusable(header_file: Path, err: Exception) -> Failure:
+    """The failure for a lead name or unit ecgpipe cannot use."""
+    return Failure("units" if isinstance(err, UnitError) else "leads", f"{header_file}: {err}")
 
 
 def check_record(expected: Expected, thr: Thresholds) -> RecordCheck:

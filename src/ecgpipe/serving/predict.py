@@ -7,10 +7,11 @@ where the record has none, the R peaks wfdb's XQRS detector finds on the model's
 beat's window and features come from that record alone, by the code ``preprocess`` used
 (:func:`ecgpipe.processing.preprocessing.beat_rows`); the output has a row per beat.
 
-Records are read and filtered in worker processes, a chunk at a time, and scored in large batches
-of windows by the model's :class:`~ecgpipe.serving.model.RecordModel`. A record that cannot be
-scored (unreadable, missing a lead, too short, NaN) gets one line saying why, and the others are
-still scored; the output lists it too, with its error.
+Records are read and filtered in worker processes, a chunk at a time, while the model's
+:class:`~ecgpipe.serving.model.RecordModel` scores the chunk before in large batches of windows:
+a bounded pipeline (:func:`pipeline`) that splits the cores between the two, so neither waits.
+A record that cannot be scored (unreadable, missing a lead, too short, NaN) gets one line saying
+why, and the others are still scored; the output lists it too, with its error.
 """
 
 from __future__ import annotations
@@ -18,12 +19,14 @@ from __future__ import annotations
 import copy
 import json
 import logging
-from collections.abc import Iterator, Sequence
+import os
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import torch
 
 from ecgpipe.config.schema import PreprocessConfig
 from ecgpipe.core import atomic, parallel
@@ -37,8 +40,9 @@ from ecgpipe.serving.model import Contract, InputError, RecordModel
 log = logging.getLogger("ecgpipe")
 
 WFDB_SUFFIXES = (".hea", ".dat", ".mat")
-CHUNK = 64
-"""Records read per task in a worker, and scored together."""
+CHUNK = 32
+"""Records read per task in a worker, and scored together: small enough that the model starts
+soon and the pipeline stays full, large enough to batch windows."""
 
 
 @dataclass(frozen=True)
@@ -164,12 +168,47 @@ def beats_of(
     return samples, np.full(len(samples), "", dtype="<U1")
 
 
-def score_beats(model: RecordModel, records: Sequence[Path], workers: int = 0) -> Iterator[Outcome]:
-    """An :class:`Outcome` per beat of each record in order, or one saying why it has none."""
+def cores() -> int:
+    """The cores this process may run on."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
+
+
+def split_cores(workers: int = 0) -> tuple[int, int]:
+    """(reader processes, torch threads) for scoring: ``workers`` readers (0: a third of the
+    cores, at least one) and the rest of the cores for the model (at least one thread, at most
+    torch's own setting). Reading and filtering a record costs about half of what scoring its
+    windows does on one core; together they never ask for more threads than there are cores,
+    since torch's threads wait on each other at every operation: beside a busy core, a model on
+    2 threads runs several times slower than on one."""
+    n = cores()
+    readers = workers or max(1, n // 3)
+    return readers, max(1, min(torch.get_num_threads(), n - readers))
+
+
+def pipeline(
+    prepare: Callable[[_Job], list], model: RecordModel, records: Sequence[Path], workers: int
+) -> Iterator[list]:
+    """``prepare`` of each chunk of ``records``, in order, computed in worker processes (always
+    at least one, apart from this one) a few chunks ahead while the caller scores the chunk
+    before with the model's threads (:func:`split_cores`); torch's setting restored after."""
     jobs = [
         _Job(list(records[i : i + CHUNK]), model.contract) for i in range(0, len(records), CHUNK)
     ]
-    for chunk in parallel.imap(_prepared_beats, jobs, workers):
+    readers, threads = split_cores(workers)
+    before = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        yield from parallel.imap(prepare, jobs, readers, ahead=3, background=True)
+    finally:
+        torch.set_num_threads(before)
+
+
+def score_beats(model: RecordModel, records: Sequence[Path], workers: int = 0) -> Iterator[Outcome]:
+    """An :class:`Outcome` per beat of each record in order, or one saying why it has none."""
+    for chunk in pipeline(_prepared_beats, model, records, workers):
         for name, found in chunk:
             if isinstance(found, str):
                 yield Outcome(name, error=found)
@@ -200,24 +239,28 @@ def read(model: RecordModel, path: Path) -> np.ndarray:
 
 
 def score(model: RecordModel, records: Sequence[Path], workers: int = 0) -> Iterator[Outcome]:
-    """An :class:`Outcome` per record, in order."""
-    jobs = [
-        _Job(list(records[i : i + CHUNK]), model.contract) for i in range(0, len(records), CHUNK)
-    ]
-    for chunk in parallel.imap(_prepared, jobs, workers):
+    """An :class:`Outcome` per record, in order: records are read and filtered in ``workers``
+    processes (0: as :func:`split_cores` says) while the model scores the chunk before."""
+    for chunk in pipeline(_prepared, model, records, workers):
+        done: list[Outcome | None] = []  # the chunk's outcomes in order; None: to be scored
         good: list[tuple[str, np.ndarray]] = []
         for name, x in chunk:
             if isinstance(x, str):
-                yield Outcome(name, error=x)
+                done.append(Outcome(name, error=x))
                 continue
             try:
                 good.append((name, model.check(x, name)))
+                done.append(None)
             except InputError as err:
-                yield Outcome(name, error=str(err).removeprefix(f"{name}: "))
+                done.append(Outcome(name, error=str(err).removeprefix(f"{name}: ")))
         if good:
             probs = model.score([x for _, x in good])
-            for (name, _), p, labels in zip(good, probs, model.decide(probs), strict=True):
-                yield Outcome(name, p, tuple(labels))
+            scored = iter(
+                Outcome(name, p, tuple(labels))
+                for (name, _), p, labels in zip(good, probs, model.decide(probs), strict=True)
+            )
+            done = [o or next(scored) for o in done]
+        yield from done  # type: ignore[misc]
 
 
 def table(outcomes: Sequence[Outcome], contract: Contract, model_ref: str) -> pd.DataFrame:
