@@ -177,3 +177,22 @@ def test_a_search_interrupted_by_ctrl_c_resumes_where_it_stopped(tiny_project: P
         assert by_trial[t.number][0].info.status == "FINISHED"
     # the job directories of the interrupted sweep are kept: the resumed one went on from them
     assert (tiny_project / "multirun" / name / "0" / "metrics" / "eval.json").is_file()
+
+
+@pytest.mark.slow
+def test_parallel_jobs_of_the_joblib_launcher_share_one_study(tiny_project: Path):
+    """Trials asked two at a time and run in two processes report into one SQLite study."""
+    sh(
+        *command(
+            "parallel", "hydra/launcher=joblib", "hydra.launcher.n_jobs=2",
+            "hydra.sweeper.n_jobs=2", "hydra.sweeper.n_trials=4", *PRUNE_EARLY,
+        ),
+        cwd=tiny_project,
+    )  # fmt: skip
+    found = trials(tiny_project, "parallel")
+    assert len(found) == 4
+    assert all(t.state in (TrialState.COMPLETE, TrialState.PRUNED) for t in found)
+    assert all(t.intermediate_values for t in found)  # each job reported from its own process
+    runs = runs_of(tiny_project, "parallel")
+    assert sorted(int(r.data.tags["optuna.trial"]) for r in runs) == [0, 1, 2, 3]
+    assert len({r.data.tags["ecgpipe.pid"] for r in runs}) == 2  # two worker processes
