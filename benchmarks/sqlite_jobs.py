@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -23,26 +22,10 @@ from mlflow import MlflowClient
 from rich.console import Console
 from rich.table import Table
 
+sys.path.insert(0, str(PROJECT))
+from tests.conftest import make_dvc_project
+
 BIN = Path(sys.executable).parent
-
-
-def dvc_project(root: Path) -> None:
-    """A git + DVC copy of the project at ``debug=tiny`` with its data stages run."""
-    for name in ("conf", "src/ecgpipe"):
-        shutil.copytree(PROJECT / name, root / name, ignore=shutil.ignore_patterns("__pycache__"))
-    for name in ("dvc.yaml", ".dvcignore", ".dvc/config", ".dvc/.gitignore", ".gitignore"):
-        (root / name).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy(PROJECT / name, root / name)
-    config = root / "conf" / "config.yaml"
-    config.write_text(config.read_text().replace("- debug: null", "- debug: tiny"))
-    for argv in (
-        ["git", "init", "-q"],
-        ["git", "-c", "user.email=b@example.org", "-c", "user.name=b", "commit", "-qm", "x",
-         "--allow-empty"],
-        [str(BIN / "ecgpipe"), "compose"],
-        [str(BIN / "dvc"), "repro", "-q", "split"],
-    ):  # fmt: skip
-        subprocess.run(argv, cwd=root, check=True, capture_output=True)
 
 
 def sweep(root: Path, parallel: int) -> dict:
@@ -79,8 +62,7 @@ def main() -> int:
         table.add_column(column, justify="right")
     table.add_column("wall s", justify="right")
     with tempfile.TemporaryDirectory(prefix="ecgpipe-bench-sqlite-") as tmp:
-        root = Path(tmp)
-        dvc_project(root)
+        root = make_dvc_project(Path(tmp))  # the tests' tiny DVC project, `dvc repro` done
         for parallel in args.parallel:
             r = sweep(root, parallel)
             table.add_row(
