@@ -1,10 +1,12 @@
-"""The fast signal-line parse gives what wfdb's own gives, field for field and type for type; it
-is installed by an explicit call, only where it is safe; records are read in mV whatever their
-header's units, lead names as their bytes hold them."""
+"""The fast signal-line and record-line parses give what wfdb's own give, field for field and
+type for type; they are installed by an explicit call, only where it is safe; a plain record's
+samples read straight from its file give what ``wfdb.rdrecord`` gives; records are read in mV
+whatever their header's units, lead names as their bytes hold them."""
 
 from __future__ import annotations
 
 import logging
+import re
 import subprocess
 import sys
 import tomllib
@@ -15,7 +17,7 @@ import numpy as np
 import pytest
 import wfdb
 from packaging.requirements import Requirement
-from wfdb.io import _header
+from wfdb.io import _header, _signal
 
 from ecgpipe.core.units import MISSING_UNIT, UnitError, to_millivolts
 from ecgpipe.data import wfdb_io
@@ -49,6 +51,7 @@ def _same(lines: list[str]) -> None:
 
 def test_installed_in_wfdb():
     assert _header._parse_signal_lines is wfdb_io._parse_signal_lines
+    assert _header._parse_record_line is wfdb_io._parse_record_line
 
 
 @pytest.mark.parametrize("line", EDGE_CASES)
@@ -58,6 +61,75 @@ def test_edge_cases_match_wfdb(line):
 
 def test_all_edge_cases_as_one_header_match_wfdb():
     _same(EDGE_CASES)
+
+
+RECORD_LINES = [
+    "100 2 360 650000",  # MIT-BIH
+    "00001_lr 12 100 1000",  # PTB-XL
+    "A00001 1 300 9000 05:05:15 1/05/2000 ",  # CinC 2017: base time and date
+    "m/3 2 360 600",  # multi-segment
+    "m/0 1 360",
+    "r 2 360/720(5) 1000",  # counter frequency and base counter
+    "r 2 360/720 1000",
+    "r 2 360/720(-5.5) 1000",
+    "r 2 360(5) 1000",
+    "r 2",  # fs omitted: 250
+    "r 2 250",  # sig_len omitted
+    "r 2 500.0 10",  # fs: an int where it is one
+    "r 2 128.5 10",
+    "r 2 360.000000001 10",
+    "r 2 .5 10",
+    "r 1 100 10 12:30:45",  # base time, no date
+    "r 1 100 10 12:30:45.25",  # fractional seconds
+    "r 1 100 10 12:30:45.123456 25/12/2019",
+    "r 1 100 10 30:45",
+    "r 1 100 10 45.5",
+    "r 1 100 10 12:30:45 25/12/2019",  # base time and date
+    "r 1 100 10 00:00:00 01/01/2000",
+    "  r-2_b \t 1\t\t100   10    12:30:45.5   1/1/2000   ",  # extra spaces and tabs
+]
+BAD_RECORD_LINES = {
+    "not a record line": _header.HeaderSyntaxError,  # no match
+    "": _header.HeaderSyntaxError,
+    "r 1 .": ValueError,  # a match wfdb cannot cast
+    "r 1 100 10 1/05/2000": ValueError,  # a date without a time
+    "r 1 100 10 25:61:00": ValueError,
+    "r 1 100 10 12:30:45 32/13/2000": ValueError,
+    "r 1 100 10 12:00:00.1234567": ValueError,
+}
+
+
+def _outcome(parse, line: str):
+    """What ``parse`` gives for ``line``: its fields, or the type and message of its error."""
+    try:
+        return parse(line)
+    except Exception as err:
+        return type(err), str(err)
+
+
+def _same_record(line: str) -> None:
+    parsers = (wfdb_io._parse_record_line, wfdb_io._wfdb_parse_record_line)
+    ours, theirs = (_outcome(parse, line) for parse in parsers)
+    assert type(ours) is type(theirs)
+    if isinstance(theirs, tuple):
+        assert ours == theirs
+        return
+    assert list(ours) == list(theirs)
+    for field, value in theirs.items():
+        assert ours[field] == value and type(ours[field]) is type(value), field
+
+
+@pytest.mark.parametrize("line", RECORD_LINES)
+def test_record_lines_match_wfdb(line):
+    _same_record(line)
+    assert isinstance(wfdb_io._parse_record_line(line), dict)
+
+
+@pytest.mark.parametrize("line", BAD_RECORD_LINES)
+def test_bad_record_lines_raise_as_wfdb_does(line):
+    _same_record(line)  # the same error, message and all
+    with pytest.raises(BAD_RECORD_LINES[line]):
+        wfdb_io._parse_record_line(line)
 
 
 def test_synthetic_header_matches_wfdb():
@@ -82,6 +154,7 @@ def test_every_real_header_matches_wfdb():
             for line in file.read_text(encoding="ascii").splitlines()
             if line.strip() and not line.startswith("#")
         ]
+        _same_record(lines[0])
         _same(lines[1:])
 
 
@@ -108,23 +181,43 @@ def test_rdheader_goes_through_the_fast_parser(tmp_path, monkeypatch):
     assert counting.calls == 12  # a signal line each
 
 
+def test_rdheader_goes_through_the_fast_record_line_parser(tmp_path, monkeypatch):
+    (tmp_path / "r.hea").write_text("r 1 360/720(5) 10 12:30:45.5 25/12/2019\nr.dat 16 200 16\n")
+    counting = _Counting(wfdb_io._RECORD_RX)
+    monkeypatch.setattr(wfdb_io, "_RECORD_RX", counting)
+    header = wfdb.rdheader(str(tmp_path / "r"))
+    assert counting.calls == 1
+    assert (header.fs, header.counter_freq, header.base_counter) == (360, 720.0, 5.0)
+    assert str(header.base_datetime) == "2019-12-25 12:30:45.500000"
+
+
 def test_importing_installs_nothing_and_installing_twice_is_once():
     code = (
         "import wfdb.io._header as h, ecgpipe.data.wfdb_io as w\n"
-        "print(h._parse_signal_lines is w._parse_signal_lines, w.install(), w.install(),"
-        " h._parse_signal_lines is w._parse_signal_lines)"
+        "def ours(): return h._parse_signal_lines is w._parse_signal_lines,"
+        " h._parse_record_line is w._parse_record_line\n"
+        "print(*ours(), w.install(), w.install(), *ours())"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.split() == ["False", "True", "True", "True"]
+    assert out.stdout.split() == ["False", "False", "True", "True", "True", "True"]
 
 
 @pytest.fixture
 def fresh(monkeypatch):
-    """As in a new process: nothing installed yet, wfdb's own parser in its place."""
-    own = wfdb_io._wfdb_parse_signal_lines
+    """As in a new process: nothing installed yet, wfdb's own parsers in their place."""
+    own = {
+        "_parse_signal_lines": wfdb_io._wfdb_parse_signal_lines,
+        "_parse_record_line": wfdb_io._wfdb_parse_record_line,
+    }
     monkeypatch.setattr(wfdb_io, "_installed", None)
-    monkeypatch.setattr(_header, "_parse_signal_lines", own)
+    for name, parse in own.items():
+        monkeypatch.setattr(_header, name, parse)
     return own
+
+
+def _left_as_it_was(own: dict) -> None:
+    for name, parse in own.items():
+        assert getattr(_header, name, parse) is parse, name
 
 
 @pytest.mark.parametrize(
@@ -132,10 +225,14 @@ def fresh(monkeypatch):
     [
         "SIGNAL_SPECS",
         "rx_signal",
+        "RECORD_SPECS",
+        "rx_record",
         "HeaderSyntaxError",
         "int_types",
         "float_types",
+        "wfdb_strptime",
         "_parse_signal_lines",
+        "_parse_record_line",
     ],
 )
 def test_a_missing_private_name_falls_back_with_a_note(name, fresh, monkeypatch, caplog):
@@ -145,25 +242,36 @@ def test_a_missing_private_name_falls_back_with_a_note(name, fresh, monkeypatch,
     assert (
         f"wfdb's own header parser is used (slower): wfdb.io._header has no {name}" in caplog.text
     )
-    assert getattr(_header, "_parse_signal_lines", fresh) is fresh  # left as it was
+    _left_as_it_was(fresh)
     assert wfdb_io.install() is False  # decided once
 
 
-def test_signal_fields_other_than_expected_fall_back_with_a_note(fresh, monkeypatch, caplog):
-    monkeypatch.setattr(_header, "SIGNAL_SPECS", _header.SIGNAL_SPECS.drop(index="block_size"))
+@pytest.mark.parametrize(
+    ("table", "field", "line"),
+    [("SIGNAL_SPECS", "block_size", "signal"), ("RECORD_SPECS", "base_date", "record")],
+)
+def test_fields_other_than_expected_fall_back_with_a_note(
+    table, field, line, fresh, monkeypatch, caplog
+):
+    monkeypatch.setattr(_header, table, getattr(_header, table).drop(index=field))
     with caplog.at_level(logging.INFO, logger="ecgpipe"):
         assert wfdb_io.install() is False
-    assert "signal-line fields are not the ones it was written for" in caplog.text
-    assert _header._parse_signal_lines is fresh
+    assert f"{line}-line fields are not the ones it was written for" in caplog.text
+    _left_as_it_was(fresh)
 
 
 @pytest.mark.parametrize("found", [(4, 2), (4, 4), (5, 0), None])
 def test_an_untested_wfdb_release_keeps_wfdbs_own_parser(found, fresh, monkeypatch, tmp_path):
     monkeypatch.setattr(wfdb_io, "wfdb_version", lambda: found)
     assert wfdb_io.install() is False
-    assert _header._parse_signal_lines is fresh
+    _left_as_it_was(fresh)
     (tmp_path / "r.hea").write_text("r 1 100 10\nr.dat 16 200/mV 16 0 0 0 0 II\n")
     assert wfdb_io.read_header(tmp_path / "r").sig_name == ["II"]  # read all the same
+    (tmp_path / "r.dat").write_bytes(np.arange(10, dtype="<i2").tobytes())
+    monkeypatch.setattr(wfdb_io, "_plain_signal", _never)  # wfdb.rdrecord reads every record
+    np.testing.assert_array_equal(
+        wfdb_io.read_record(tmp_path / "r").p_signal[:, 0], np.arange(10) / 200
+    )
 
 
 def test_the_tested_releases_are_the_ones_pyproject_pins():
@@ -179,12 +287,13 @@ def test_the_tested_releases_are_the_ones_pyproject_pins():
 
 @contextmanager
 def _wfdbs_own():
-    ours = _header._parse_signal_lines
+    ours = _header._parse_signal_lines, _header._parse_record_line
     _header._parse_signal_lines = wfdb_io._wfdb_parse_signal_lines
+    _header._parse_record_line = wfdb_io._wfdb_parse_record_line
     try:
         yield
     finally:
-        _header._parse_signal_lines = ours
+        _header._parse_signal_lines, _header._parse_record_line = ours
 
 
 def _assert_same(ours, theirs) -> None:
@@ -284,6 +393,192 @@ def test_a_multi_segment_record_reads_the_same_both_ways(tmp_path):
     _same_both_ways(lambda: wfdb.rdrecord(str(tmp_path / "m")))
     record = wfdb_io.read_record(tmp_path / "m")
     assert record.sig_name == ["MLII", "V1"] and record.p_signal.shape == (600, 2)
+
+
+# Samples: a plain record read straight from its data file, as wfdb.rdrecord reads it.
+
+
+def _never(*args, **kwargs):
+    raise AssertionError("not to be called here")
+
+
+def _wfdbs_read(path: Path) -> wfdb.Record:
+    """What :func:`wfdb_io.read_record` gave before it read any samples itself: wfdb.rdrecord's
+    record, converted to mV."""
+    with pytest.MonkeyPatch.context() as m:
+        m.setattr(wfdb_io, "_plain_signal", lambda path, header: None)
+        return wfdb_io.read_record(path)
+
+
+def _read_directly_as_wfdb_does(path: Path) -> wfdb.Record:
+    """The record read by the direct path (``wfdb.rdrecord`` is never called), checked to be what
+    wfdb's gives, before the conversion to mV and after."""
+    with pytest.MonkeyPatch.context() as m:
+        m.setattr(wfdb, "rdrecord", _never)
+        ours = wfdb_io.read_record(path)
+        header = wfdb.rdheader(str(path))
+        header.p_signal = wfdb_io._plain_signal(path, header)
+    _assert_same(header, wfdb.rdrecord(str(path)))
+    _assert_same(ours, _wfdbs_read(path))
+    assert ours.p_signal.dtype == np.float64
+    return ours
+
+
+def _with_invalid(digital: np.ndarray) -> np.ndarray:
+    """``digital`` with some of wfdb's invalid samples (read as NaN)."""
+    digital = digital.copy()
+    digital[::50, 0] = digital[7, -1] = _signal.INVALID_SAMPLE_VALUE["16"]
+    return digital
+
+
+def _handwritten(folder: Path, lines: list[str], offset: int = 0, data: str = "r.dat") -> Path:
+    """A record ``r`` in ``folder``: header ``lines``, and format-16 samples after ``offset``
+    bytes in ``data``, with invalid samples and the extreme valid values."""
+    n_sig = len(lines) - 1
+    digital = _with_invalid(_wave(300, n_sig))
+    digital[-3:] = [[-32767], [32767], [0]]
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "r.hea").write_text("\n".join(lines) + "\n")
+    (folder / data).write_bytes(b"\x7f" * offset + digital.astype("<i2").tobytes())
+    return folder / "r"
+
+
+def test_the_direct_read_is_wfdbs_format_16():
+    assert wfdb_io._INVALID_16 == _signal.INVALID_SAMPLE_VALUE["16"] == _signal._digi_nan("16")
+    assert _signal.DATA_LOAD_TYPES["16"] == "<i2" and _signal.BYTES_PER_SAMPLE["16"] == 2
+
+
+def test_a_written_format_16_record_is_read_directly_as_wfdb_reads_it(tmp_path):
+    wfdb.wrsamp(
+        "r", fs=250, units=["mV", "uV", "V"], sig_name=["I", "II", "V1"],
+        d_signal=_with_invalid(_wave()), fmt=["16"] * 3, adc_gain=[200.0, 0.2, 2e5],
+        baseline=[0, 5, -3], write_dir=str(tmp_path),
+    )  # fmt: skip
+    record = _read_directly_as_wfdb_does(tmp_path / "r")
+    assert np.isnan(record.p_signal).sum() == 7 and record.units == ["mV"] * 3
+
+
+PLAIN = {
+    "byte offset": ["r 2 250 300", "r.dat 16+24 200/mV 16 0 0 0 0 I", "r.dat 16+24 200/mV 16 0 0"],
+    "gain 0 (200)": ["r 2 250 300", "r.dat 16 0/mV 16 0 0 0 0 I", "r.dat 16 0(7)/uV 16 0 0 0 0 II"],
+    "baseline and ADC zero": [
+        "r 3 250 300",
+        "r.dat 16 200(5)/mV 12 3 0 0 0 I",
+        "r.dat 16 200/mV 16 -3 0 0 0 II",  # no baseline: it is the ADC zero
+        "r.dat 16 200(-5)/mV 12 -3 9 -1 0 III",
+    ],
+    "one signal": ["r 1 500 300", "r.dat 16 1000.0(0)/mV 16 0 -119 1508 0 II"],
+    "uV and V": ["r 2 250 300", "r.dat 16 0.2(-4)/uV 16 0 0 0 0 I", "r.dat 16 2e5/V 16 0 0 0 0 V6"],
+    "no units or names": ["r 2 250 300", "r.dat 16 200", "r.dat 16"],
+    "frames and skew written out": ["r 2 250 300", "r.dat 16x1:0+0 200 16", "r.dat 16x1:0 200 16"],
+    "odd gains": ["r 2 250 300", "r.dat 16 3.3(1)/mV 16 0 0 0 0 I", "r.dat 16 -1e-3 16 0 0 0 0 II"],
+    "base time and date, counter": [
+        "r 2 360/720(5) 300 12:00:00.5 01/02/2003",
+        "r.dat 16 200/mV 16 0 0 0 0 I",
+        "r.dat 16 200/mV 16 0 0 0 0 II",
+    ],
+}
+
+
+@pytest.mark.parametrize("variant", PLAIN)
+def test_plain_records_are_read_directly_as_wfdb_reads_them(variant, tmp_path):
+    offset = 24 if variant == "byte offset" else 0
+    _read_directly_as_wfdb_does(_handwritten(tmp_path, PLAIN[variant], offset))
+
+
+def test_a_mat_file_with_a_byte_offset_is_read_directly_as_wfdb_reads_it(tmp_path):
+    lines = ["r 1 300 300 05:05:15 1/05/2000 ", "r.mat 16+24 1000/mV 16 0 -127 0 0 ECG "]
+    _read_directly_as_wfdb_does(_handwritten(tmp_path, lines, 24, "r.mat"))  # as CinC 2017
+
+
+def _read_as_wfdb_reads_it(path: Path) -> None:
+    """``read_record`` leaves ``path`` to wfdb.rdrecord: the same record or the same error."""
+    assert wfdb_io._plain_signal(path, wfdb.rdheader(str(path))) is None
+    try:
+        theirs = wfdb.rdrecord(str(path))
+    except Exception as err:
+        with pytest.raises(type(err), match=f"^{re.escape(str(err))}$"):
+            wfdb_io.read_record(path)
+        return
+    ours = wfdb_io.read_record(path)
+    _assert_same(ours, _wfdbs_read(path))
+    if theirs.p_signal is not None:
+        np.testing.assert_array_equal(ours.p_signal, theirs.p_signal)  # all in mV here
+
+
+SIGNALS = ["r.dat 16 200/mV 16 0 0 0 0 I", "r.dat 16 200/mV 16 0 0 0 0 II"]
+OTHERS = {
+    "format 212": [SIGNALS[0].replace(" 16 ", " 212 ", 1), SIGNALS[1].replace(" 16 ", " 212 ", 1)],
+    "format 16 and 212": [SIGNALS[0], SIGNALS[1].replace(" 16 ", " 212 ", 1)],
+    "two samples a frame": [SIGNALS[0].replace(" 16 ", " 16x2 ", 1), SIGNALS[1]],
+    "skew": [SIGNALS[0].replace(" 16 ", " 16:2 ", 1), SIGNALS[1]],
+    "two byte offsets": [
+        SIGNALS[0].replace(" 16 ", " 16+24 ", 1),
+        SIGNALS[1].replace(" 16 ", " 16+12 ", 1),
+    ],
+    "two files": [SIGNALS[0], SIGNALS[1].replace("r.dat", "s.dat")],
+}
+
+
+@pytest.mark.parametrize("variant", OTHERS)
+def test_other_records_are_read_by_wfdb(variant, tmp_path):
+    offset = 24 if variant == "two byte offsets" else 0
+    path = _handwritten(tmp_path, ["r 2 250 300", *OTHERS[variant]], offset)
+    if variant == "two files":
+        (tmp_path / "s.dat").write_bytes((tmp_path / "r.dat").read_bytes())
+    _read_as_wfdb_reads_it(path)
+
+
+def _record_line(line: bytes):
+    return lambda hea: hea.replace(b"r 2 250 300", line)
+
+
+CHANGES = {  # file: how it changes (None: removed)
+    "truncated": ("r.dat", lambda data: data[:-10]),
+    "longer": ("r.dat", lambda data: data + b"\x01\x02\x03"),
+    "missing": ("r.dat", None),
+    "no signal length": ("r.hea", _record_line(b"r 2 250")),
+    "more signals than lines": ("r.hea", _record_line(b"r 3 250 200")),  # the file as long
+    "fewer signals than lines": ("r.hea", _record_line(b"r 1 250 600")),
+    "no signals": ("r.hea", _record_line(b"r 0 250 300")),
+    "no signal lines": ("r.hea", lambda hea: hea.splitlines(keepends=True)[0]),
+}
+
+
+@pytest.mark.parametrize("change", CHANGES)
+def test_a_data_file_not_as_the_header_says_is_read_by_wfdb(change, tmp_path):
+    path = _handwritten(tmp_path, ["r 2 250 300", *SIGNALS])
+    name, how = CHANGES[change]
+    if how is None:
+        (tmp_path / name).unlink()
+    else:
+        (tmp_path / name).write_bytes(how((tmp_path / name).read_bytes()))
+    _read_as_wfdb_reads_it(path)
+
+
+def test_a_written_format_212_record_is_read_by_wfdb(tmp_path):
+    wfdb.wrsamp(
+        "r", fs=360, units=["mV", "mV"], sig_name=["MLII", "V1"], d_signal=_wave(300, 2),
+        fmt=["212"] * 2, adc_gain=[200.0, 200.0], baseline=[0, 4], write_dir=str(tmp_path),
+    )  # fmt: skip
+    _read_as_wfdb_reads_it(tmp_path / "r")
+
+
+@pytest.mark.parametrize("folder", ["ptbxl-sample", "cinc2017-sample", "mitdb-ds1"])
+def test_real_records_read_the_same_both_ways(folder):
+    """Every real PTB-XL and CinC 2017 record read directly as wfdb reads it; MIT-BIH (format
+    212) left to wfdb."""
+    headers = sorted((shared_data() / folder).rglob("*.hea"))
+    if not headers:
+        pytest.skip(f"no real records under {shared_data() / folder} (set ECGPIPE_SHARED_DATA)")
+    for hea in headers:
+        path = hea.with_suffix("")
+        if folder == "mitdb-ds1":
+            assert wfdb_io._plain_signal(path, wfdb.rdheader(str(path))) is None
+        else:
+            _read_directly_as_wfdb_does(path)
+    if folder == "mitdb-ds1":
+        _read_as_wfdb_reads_it(headers[0].with_suffix(""))
 
 
 # Units: every record in mV, whatever its header's units.

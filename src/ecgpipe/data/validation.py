@@ -310,7 +310,8 @@ def _check_header(header: wfdb_io.Record, path: Path, expected: Expected) -> lis
         if (why := _length_error(int(header.sig_len or 0), float(header.fs), expected)) is not None:
             failures.append(Failure("length", why))
     names = tuple(header.sig_name or ())
-    missing = [n for n in expected.leads if lead_key(n) not in {lead_key(m) for m in names}]
+    present = {lead_key(m) for m in names}
+    missing = [n for n in expected.leads if lead_key(n) not in present]
     if missing:
         failures.append(
             Failure(

@@ -3,13 +3,17 @@ databases.
 
 wfdb 4.3 parses each header's signal lines with a pandas ``.loc`` lookup per field and channel,
 which is about 80% of reading a 12-lead record at 100 Hz. :func:`_parse_signal_lines` is the
-same parse with plain dict lookups. :func:`install` puts it in wfdb's place, once, when this
-module's readers first need wfdb (never at import): only for the wfdb releases it was tested
-with (:data:`TESTED_WFDB`, the range ``pyproject.toml`` pins), and only where every private wfdb
-name it relies on is there as it was written for; otherwise wfdb keeps its own parser and a
-logged note says why. ``tests/data/test_wfdb_io.py`` checks that both give the same fields,
-values and types on real, written and handwritten headers, and that ``wfdb.rdheader`` goes
-through it.
+same parse with plain dict lookups, and :func:`_parse_record_line` the same for the record line
+(whose lookups were then a quarter of reading a header). :func:`install` puts both in wfdb's
+place, once, when this module's readers first need wfdb (never at import): only for the wfdb
+releases they were tested with (:data:`TESTED_WFDB`, the range ``pyproject.toml`` pins), and
+only where every private wfdb name they rely on is there as they were written for; otherwise
+wfdb keeps its own parsers and a logged note says why. ``tests/data/test_wfdb_io.py`` checks
+that both give the same fields, values and types on real, written and handwritten headers, and
+that ``wfdb.rdheader`` goes through them. Where they are installed, :func:`read_record` also
+reads the samples of a plain record (one format-16 data file of the size its header implies,
+see :func:`_plain_signal`) straight from the file, converted as ``wfdb.rdrecord`` converts
+them; every other record is read by ``wfdb.rdrecord``.
 
 Records are read in millivolts, each signal's lead name and unit as the header's own bytes hold
 them: wfdb reads a header as ASCII and drops every other byte (``µV`` would read as ``V``, a lead
@@ -22,6 +26,7 @@ passes (no lead can be selected from it).
 
 from __future__ import annotations
 
+import datetime
 import importlib
 import logging
 import re
@@ -65,8 +70,26 @@ _DEFAULTS: dict[str, Any] = {}
 _CASTS: dict[str, Any] = {}
 _wfdb_parse_signal_lines: Any = None
 """wfdb's own signal-line parser, once :func:`install` has looked it up."""
+_RECORD_FIELDS = (
+    "record_name",
+    "n_seg",
+    "n_sig",
+    "fs",
+    "counter_freq",
+    "base_counter",
+    "sig_len",
+    "base_time",
+    "base_date",
+)
+_RECORD_RX: Any = None
+_RECORD_DEFAULTS: dict[str, Any] = {}
+_RECORD_CASTS: dict[str, Any] = {}
+_wfdb_parse_record_line: Any = None
+"""wfdb's own record-line parser, once :func:`install` has looked it up."""
 _installed: bool | None = None
-"""Whether :func:`install` put the fast parser in place; ``None``: not tried yet."""
+"""Whether :func:`install` put the fast parsers in place; ``None``: not tried yet."""
+_INVALID_16 = -32768
+"""The digital value wfdb reads as NaN in format 16."""
 
 
 def _parse_signal_lines(signal_lines: list[str]) -> dict[str, list]:
@@ -93,6 +116,36 @@ def _parse_signal_lines(signal_lines: list[str]) -> dict[str, list]:
     return fields
 
 
+def _parse_record_line(record_line: str) -> dict[str, Any]:
+    """wfdb's ``_parse_record_line`` (fields, empty ones given wfdb's read defaults, numbers,
+    time and date cast; ``base_datetime`` where both are given), without pandas."""
+    match = _RECORD_RX.match(record_line)
+    if match is None:
+        raise _SYNTAX_ERROR("invalid syntax in record line")
+    fields: dict[str, Any] = match.groupdict()
+    for field, value in fields.items():
+        if value == "":
+            fields[field] = _RECORD_DEFAULTS[field]
+        elif (cast := _RECORD_CASTS[field]) is not None:
+            fields[field] = cast(value)
+    if fields["base_date"] and fields["base_time"]:
+        fields["base_datetime"] = datetime.datetime.combine(
+            fields["base_date"], fields["base_time"]
+        )
+    return fields
+
+
+def _fs(text: str) -> float | int:
+    """A sampling frequency as wfdb reads it: an int where it is one to 8 decimals."""
+    fs = float(text)
+    return int(fs) if round(fs, 8) == float(int(fs)) else fs
+
+
+def _date(text: str) -> datetime.date:
+    """A base date as wfdb reads it (day/month/year)."""
+    return datetime.datetime.strptime(text, "%d/%m/%Y").date()
+
+
 def wfdb_version() -> tuple[int, int] | None:
     """The installed wfdb's (major, minor), or ``None`` where it cannot be told."""
     try:
@@ -103,10 +156,39 @@ def wfdb_version() -> tuple[int, int] | None:
     return (int(parts[1]), int(parts[2])) if parts else None
 
 
+class _Unusable(Exception):
+    """Why wfdb's private names are not as the fast parsers were written for."""
+
+
+def _specs(header: Any, table: str, rx: str, fields: tuple[str, ...], line: str) -> tuple:
+    """wfdb's pattern for a kind of header ``line`` and each field's read default and allowed
+    types from its spec ``table``, checked to be the ``fields`` written for (else
+    :class:`_Unusable`)."""
+    specs, pattern = getattr(header, table), getattr(header, rx)
+    try:
+        if tuple(specs.index) != fields or tuple(pattern.groupindex) != fields:
+            raise _Unusable(f"wfdb's {line} fields are not the ones it was written for")
+        defaults = {field: specs.loc[field, "read_default"] for field in fields}
+        types = {field: specs.loc[field, "allowed_types"] for field in fields}
+    except (AttributeError, KeyError, TypeError) as err:
+        raise _Unusable(f"wfdb's {table} is not as it was ({err!r})") from None
+    return pattern, defaults, types
+
+
+def _record_cast(header: Any, field: str, kind: Any) -> Any:
+    """How wfdb's ``_parse_record_line`` casts a record-line field (``None``: a string kept)."""
+    if kind == header.int_types:
+        return int
+    if kind == header.float_types:
+        return _fs if field == "fs" else float
+    return {"base_time": header.wfdb_strptime, "base_date": _date}.get(field)
+
+
 def _look_up() -> str | None:
-    """Find, defensively, every private wfdb name the fast parser needs and check it is as the
-    parser was written for; set the module's copies. Why it cannot be used, or ``None``."""
+    """Find, defensively, every private wfdb name the fast parsers need and check it is as the
+    parsers were written for; set the module's copies. Why they cannot be used, or ``None``."""
     global _RX, _SYNTAX_ERROR, _DEFAULTS, _CASTS, _wfdb_parse_signal_lines
+    global _RECORD_RX, _RECORD_DEFAULTS, _RECORD_CASTS, _wfdb_parse_record_line
     found, (low, high) = wfdb_version(), TESTED_WFDB
     if found is None or not low <= found < high:
         shown = "unknown" if found is None else ".".join(map(str, found))
@@ -116,38 +198,56 @@ def _look_up() -> str | None:
         record = importlib.import_module("wfdb.io.record")
     except ImportError as err:
         return f"wfdb's modules are not where they were ({err})"
-    names = ("SIGNAL_SPECS", "rx_signal", "HeaderSyntaxError", "int_types", "float_types")
-    if missing := [n for n in (*names, "_parse_signal_lines") if not hasattr(header, n)]:
+    names = (
+        "SIGNAL_SPECS",
+        "rx_signal",
+        "RECORD_SPECS",
+        "rx_record",
+        "HeaderSyntaxError",
+        "int_types",
+        "float_types",
+        "wfdb_strptime",
+        "_parse_signal_lines",
+        "_parse_record_line",
+    )
+    if missing := [n for n in names if not hasattr(header, n)]:
         return f"wfdb.io._header has no {', '.join(missing)}"
     if getattr(record, "_header", None) is not header:
         return "wfdb.io.record does not parse headers through wfdb.io._header"
-    specs, rx = header.SIGNAL_SPECS, header.rx_signal
     try:
-        if tuple(specs.index) != _FIELDS or tuple(rx.groupindex) != _FIELDS:
-            return "wfdb's signal-line fields are not the ones it was written for"
-        defaults = {field: specs.loc[field, "read_default"] for field in _FIELDS}
-        types = {field: specs.loc[field, "allowed_types"] for field in _FIELDS}
-    except (AttributeError, KeyError, TypeError) as err:
-        return f"wfdb's SIGNAL_SPECS is not as it was ({err!r})"
+        rx, defaults, types = _specs(header, "SIGNAL_SPECS", "rx_signal", _FIELDS, "signal-line")
+        record_rx, record_defaults, record_types = _specs(
+            header, "RECORD_SPECS", "rx_record", _RECORD_FIELDS, "record-line"
+        )
+    except _Unusable as err:
+        return str(err)
     _CASTS = {
         field: int if kind is header.int_types else float if kind is header.float_types else None
         for field, kind in types.items()
     }
+    _RECORD_CASTS = {
+        field: _record_cast(header, field, kind) for field, kind in record_types.items()
+    }
     _RX, _SYNTAX_ERROR, _DEFAULTS = rx, header.HeaderSyntaxError, defaults
+    _RECORD_RX, _RECORD_DEFAULTS = record_rx, record_defaults
     if header._parse_signal_lines is not _parse_signal_lines:
         _wfdb_parse_signal_lines = header._parse_signal_lines
+    if header._parse_record_line is not _parse_record_line:
+        _wfdb_parse_record_line = header._parse_record_line
     return None
 
 
 def install() -> bool:
-    """Put :func:`_parse_signal_lines` in the place of wfdb's own, once (later calls return the
-    first answer); whether it is in place. Where it cannot be (:func:`_look_up` says why), wfdb
-    keeps its own parser, with a logged note."""
+    """Put :func:`_parse_signal_lines` and :func:`_parse_record_line` in the place of wfdb's own,
+    once (later calls return the first answer); whether they are in place. Where they cannot be
+    (:func:`_look_up` says why), wfdb keeps its own parsers, with a logged note."""
     global _installed
     if _installed is None:
         why = _look_up()
         if why is None:
-            importlib.import_module("wfdb.io._header")._parse_signal_lines = _parse_signal_lines
+            header = importlib.import_module("wfdb.io._header")
+            header._parse_signal_lines = _parse_signal_lines
+            header._parse_record_line = _parse_record_line
         else:
             log.info("wfdb's own header parser is used (slower): %s", why)
         _installed = why is None
@@ -198,12 +298,50 @@ def _checked_texts(path: Path, record: Record) -> tuple[list, list]:
     return names, [MISSING_UNIT if unit is None else unit for unit in units]
 
 
+def _plain_signal(path: Path, header: Record) -> np.ndarray | None:
+    """The physical signal (float64, one column a signal) of a plain record, as
+    ``wfdb.rdrecord`` reads and converts it, read straight from its data file: one segment, every
+    signal in one format-16 file at one byte offset, a sample a frame, no skew, and the file
+    exactly as long as the header implies. ``None`` for any other record."""
+    if not isinstance(header, Record) or not header.n_sig or not header.sig_len:
+        return None
+    n_sig, sig_len = header.n_sig, header.sig_len
+    if (
+        header.file_name is None
+        or len(header.file_name) != n_sig
+        or len({*header.file_name}) != 1
+        or {*header.fmt} != {"16"}
+        or {*header.samps_per_frame} != {1}
+        or not {*header.skew} <= {None, 0}
+        or len({offset or 0 for offset in header.byte_offset}) != 1
+    ):
+        return None
+    file, offset = path.parent / header.file_name[0], header.byte_offset[0] or 0
+    try:
+        if file.stat().st_size != offset + 2 * n_sig * sig_len:
+            return None
+    except OSError:
+        return None
+    digital = np.fromfile(file, "<i2", n_sig * sig_len, offset=offset).reshape(sig_len, n_sig)
+    signal = digital.astype(np.float64)  # as wfdb's dac: (d - baseline) / gain, invalid: NaN
+    np.subtract(signal, header.baseline, signal)
+    np.divide(signal, header.adc_gain, signal)
+    signal[digital == _INVALID_16] = np.nan
+    return signal
+
+
 def read_record(path: Path) -> Record:
-    """The record at ``path`` (no extension): header and physical signal in mV (``units`` say
-    mV), lead names as the header's bytes hold them; a :class:`LeadNameError` or
+    """The record at ``path`` (no extension) as ``wfdb.rdrecord`` reads it (a plain record's
+    samples read by :func:`_plain_signal`): header and physical signal in mV (``units`` say mV),
+    lead names as the header's bytes hold them; a :class:`LeadNameError` or
     :class:`~ecgpipe.core.units.UnitError` where they cannot be used."""
-    install()
-    record = wfdb.rdrecord(str(path))
+    header = wfdb.rdheader(str(path)) if install() else None
+    signal = None if header is None else _plain_signal(path, header)
+    if signal is None:
+        record = wfdb.rdrecord(str(path))
+    else:
+        record = header
+        record.p_signal = signal
     names, units = _checked_texts(path, record)
     if record.p_signal is not None:
         record.p_signal = to_millivolts(record.p_signal, units, names)

@@ -7,9 +7,9 @@ where the record has none, the R peaks wfdb's XQRS detector finds on the model's
 beat's window and features come from that record alone, by the code ``preprocess`` used
 (:func:`ecgpipe.processing.preprocessing.beat_rows`); the output has a row per beat.
 
-Records are read and filtered in worker processes, a chunk at a time, while the model's
-:class:`~ecgpipe.serving.model.RecordModel` scores the chunk before in large batches of windows:
-a bounded pipeline (:func:`pipeline`) that splits the cores between the two, so neither waits.
+Records are read and filtered a chunk per core, in worker processes, then the model's
+:class:`~ecgpipe.serving.model.RecordModel` scores those chunks in large batches of windows, with
+every core: the two take turns (:func:`pipeline`), as either is slowed by the other beside it.
 A record that cannot be scored (unreadable, missing a lead, too short, NaN) gets one line saying
 why, and the others are still scored; the output lists it too, with its error.
 """
@@ -19,14 +19,12 @@ from __future__ import annotations
 import copy
 import json
 import logging
-import os
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import torch
 
 from ecgpipe.config.schema import PreprocessConfig
 from ecgpipe.core import atomic, parallel
@@ -40,9 +38,9 @@ from ecgpipe.serving.model import Contract, InputError, RecordModel
 log = logging.getLogger("ecgpipe")
 
 WFDB_SUFFIXES = (".hea", ".dat", ".mat")
-CHUNK = 32
-"""Records read per task in a worker, and scored together: small enough that the model starts
-soon and the pipeline stays full, large enough to batch windows."""
+CHUNK = 64
+"""Records read per task in a worker, and scored together: enough to batch windows and to make
+little of a round's start and end, few enough to hold in memory a chunk per core."""
 
 
 @dataclass(frozen=True)
@@ -168,42 +166,19 @@ def beats_of(
     return samples, np.full(len(samples), "", dtype="<U1")
 
 
-def cores() -> int:
-    """The cores this process may run on."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not Linux
-        return os.cpu_count() or 1
-
-
-def split_cores(workers: int = 0) -> tuple[int, int]:
-    """(reader processes, torch threads) for scoring: ``workers`` readers (0: a third of the
-    cores, at least one) and the rest of the cores for the model (at least one thread, at most
-    torch's own setting). Reading and filtering a record costs about half of what scoring its
-    windows does on one core; together they never ask for more threads than there are cores,
-    since torch's threads wait on each other at every operation: beside a busy core, a model on
-    2 threads runs several times slower than on one."""
-    n = cores()
-    readers = workers or max(1, n // 3)
-    return readers, max(1, min(torch.get_num_threads(), n - readers))
-
-
 def pipeline(
     prepare: Callable[[_Job], list], model: RecordModel, records: Sequence[Path], workers: int
 ) -> Iterator[list]:
-    """``prepare`` of each chunk of ``records``, in order, computed in worker processes (always
-    at least one, apart from this one) a few chunks ahead while the caller scores the chunk
-    before with the model's threads (:func:`split_cores`); torch's setting restored after."""
+    """``prepare`` of each chunk of ``records``, in order: ``workers`` chunks (0: one per core) read
+    at once, in this process and worker processes, then scored by the caller while the workers
+    wait (:func:`parallel.rounds`).
+    Taking turns keeps every core for each side: a model's threads wait on each other at every
+    operation, so beside a busy reader a model on all cores runs several times slower, and a
+    model given fewer threads is slower still."""
     jobs = [
         _Job(list(records[i : i + CHUNK]), model.contract) for i in range(0, len(records), CHUNK)
     ]
-    readers, threads = split_cores(workers)
-    before = torch.get_num_threads()
-    torch.set_num_threads(threads)
-    try:
-        yield from parallel.imap(prepare, jobs, readers, ahead=3, background=True)
-    finally:
-        torch.set_num_threads(before)
+    return parallel.rounds(prepare, jobs, workers)
 
 
 def score_beats(model: RecordModel, records: Sequence[Path], workers: int = 0) -> Iterator[Outcome]:
@@ -240,7 +215,7 @@ def read(model: RecordModel, path: Path) -> np.ndarray:
 
 def score(model: RecordModel, records: Sequence[Path], workers: int = 0) -> Iterator[Outcome]:
     """An :class:`Outcome` per record, in order: records are read and filtered in ``workers``
-    processes (0: as :func:`split_cores` says) while the model scores the chunk before."""
+    processes (0: one per core), a chunk each, then scored (:func:`pipeline`)."""
     for chunk in pipeline(_prepared, model, records, workers):
         done: list[Outcome | None] = []  # the chunk's outcomes in order; None: to be scored
         good: list[tuple[str, np.ndarray]] = []
