@@ -220,21 +220,7 @@ def _left_as_it_was(own: dict) -> None:
         assert getattr(_header, name, parse) is parse, name
 
 
-@pytest.mark.parametrize(
-    "name",
-    [
-        "SIGNAL_SPECS",
-        "rx_signal",
-        "RECORD_SPECS",
-        "rx_record",
-        "HeaderSyntaxError",
-        "int_types",
-        "float_types",
-        "wfdb_strptime",
-        "_parse_signal_lines",
-        "_parse_record_line",
-    ],
-)
+@pytest.mark.parametrize("name", wfdb_io.PRIVATE_NAMES)
 def test_a_missing_private_name_falls_back_with_a_note(name, fresh, monkeypatch, caplog):
     monkeypatch.delattr(_header, name)
     with caplog.at_level(logging.INFO, logger="ecgpipe"):

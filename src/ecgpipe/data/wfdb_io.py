@@ -86,6 +86,19 @@ _RECORD_DEFAULTS: dict[str, Any] = {}
 _RECORD_CASTS: dict[str, Any] = {}
 _wfdb_parse_record_line: Any = None
 """wfdb's own record-line parser, once :func:`install` has looked it up."""
+PRIVATE_NAMES = (
+    "SIGNAL_SPECS",
+    "rx_signal",
+    "RECORD_SPECS",
+    "rx_record",
+    "HeaderSyntaxError",
+    "int_types",
+    "float_types",
+    "wfdb_strptime",
+    "_parse_signal_lines",
+    "_parse_record_line",
+)
+"""The private names of ``wfdb.io._header`` the fast parsers rely on."""
 _installed: bool | None = None
 """Whether :func:`install` put the fast parsers in place; ``None``: not tried yet."""
 _INVALID_16 = -32768
@@ -198,19 +211,7 @@ def _look_up() -> str | None:
         record = importlib.import_module("wfdb.io.record")
     except ImportError as err:
         return f"wfdb's modules are not where they were ({err})"
-    names = (
-        "SIGNAL_SPECS",
-        "rx_signal",
-        "RECORD_SPECS",
-        "rx_record",
-        "HeaderSyntaxError",
-        "int_types",
-        "float_types",
-        "wfdb_strptime",
-        "_parse_signal_lines",
-        "_parse_record_line",
-    )
-    if missing := [n for n in names if not hasattr(header, n)]:
+    if missing := [n for n in PRIVATE_NAMES if not hasattr(header, n)]:
         return f"wfdb.io._header has no {', '.join(missing)}"
     if getattr(record, "_header", None) is not header:
         return "wfdb.io.record does not parse headers through wfdb.io._header"
