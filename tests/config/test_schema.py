@@ -247,3 +247,29 @@ def test_an_empty_lead_list_is_refused_null_keeps_all_leads():
     with pytest.raises(ConfigError, match=r"preprocess\.leads: .*null means all leads"):
         parse_config(params(preprocess={"leads": []}))
     assert parse_config(params(preprocess={"leads": None})).preprocess.leads is None
+
+
+def test_stretches_of_records_are_for_the_classical_beat_models():
+    mitdb = conf("data", "mitdb", root="/m")
+    beats = {**params()["preprocess"], "spectrogram": {"enabled": False, **{
+        k: v for k, v in params()["preprocess"]["spectrogram"].items() if k != "enabled"
+    }}}  # fmt: skip
+    on = {"segments": {"random": 1, "dense": ["S"]}}
+    gbm = {"name": "beat_gbm", "options": conf("model", "beat_gbm")["options"]}
+    split = {"strategy": "stratified"}
+    parse_config(params(data=mitdb, preprocess=beats, model=gbm, train=on, split=split))
+    cnn = conf("model", "beat_cnn")
+    with pytest.raises(ConfigError, match=r"train\.segments .* set train\.segments\.random=0"):
+        parse_config(params(data=mitdb, preprocess=beats, model=cnn, train=on, split=split))
+    with pytest.raises(ConfigError, match=r"train\.segments .* model=cnn1d reads whole records"):
+        parse_config(params(train=on))
+    odd = {"segments": {"random": 0, "dense": ["X"]}}
+    with pytest.raises(ConfigError, match=r"train\.segments\.dense: \['X'\] not among data"):
+        parse_config(params(data=mitdb, preprocess=beats, model=gbm, train=odd, split=split))
+
+
+def test_an_external_set_gives_what_the_model_scores_beats_or_records():
+    mitdb = conf("data", "mitdb", root="/m")
+    evaluate = {**params()["evaluate"], "external": {"mit": {"data": mitdb, "label_map": None}}}
+    with pytest.raises(ConfigError, match=r"external\.mit: data=mitdb gives heartbeats, and the"):
+        parse_config(params(evaluate=evaluate))

@@ -1,7 +1,8 @@
-"""The beat models, classical (model=beat_linear, model=beat_gbm) and the network
-(model=beat_cnn), through the same DAG on synthetic records in MIT-BIH's layout: trained and judged
-by the stages, logged and registered in one MLflow experiment, served by the same pyfunc and by
-``ecgpipe predict`` on raw WFDB records (annotated beats, or beats it detects)."""
+"""The beat models, classical (model=beat_linear, beat_gbm, and beat_ensemble, a member per
+feature set) and the network (model=beat_cnn), through the same DAG on synthetic records in
+MIT-BIH's layout: trained and judged by the stages, logged and registered in one MLflow
+experiment, served by the same pyfunc and by ``ecgpipe predict`` on raw WFDB records (annotated
+beats, or beats it detects)."""
 
 import json
 import shutil
@@ -39,8 +40,9 @@ def run(root: Path, *args: str) -> None:
 
 @pytest.fixture(scope="module")
 def beat_project(tmp_path_factory) -> tuple[Path, Path, dict]:
-    """One project: beat_linear through the whole DAG, then beat_cnn's (one epoch) and beat_gbm's
-    train and evaluate."""
+    """One project: beat_ensemble through the whole DAG (three feature sets), then beat_linear's
+    data stages (the preset's features), train and evaluate, then beat_cnn's (one epoch) and
+    beat_gbm's train and evaluate."""
     tmp = tmp_path_factory.mktemp("beats")
     data = write_beat_records(tmp / "records", 8)
     root = tmp / "project"
@@ -49,11 +51,16 @@ def beat_project(tmp_path_factory) -> tuple[Path, Path, dict]:
     with pytest.MonkeyPatch.context() as mp:
         mp.delenv("MLFLOW_TRACKING_URI", raising=False)
         for model, stages in (
-            ("beat_linear", ("prepare", "validate", "preprocess", "split", "train", "evaluate")),
+            ("beat_ensemble", ("prepare", "validate", "preprocess", "split", "train", "evaluate")),
+            ("beat_linear", ("preprocess", "split", "train", "evaluate")),
             ("beat_cnn", ("train", "evaluate")),
             ("beat_gbm", ("train", "evaluate")),
         ):
             compose = ["compose", *OVERRIDES, f"data.root={data}", f"model={model}"]
+            if model == "beat_cnn":  # stretches of records are for the classical models
+                compose += ["train.segments.random=0", "train.segments.dense=[]"]
+            if model == "beat_ensemble":  # a member per set
+                compose += ["preprocess.beats.features=robust+hos+wavelet"]
             run(root, *compose, "train.max_epochs=1")
             for stage in stages:
                 run(root, stage)
@@ -70,7 +77,7 @@ def beat_project(tmp_path_factory) -> tuple[Path, Path, dict]:
 def test_both_classical_models_are_trained_judged_and_registered(beat_project):
     root, _, results = beat_project
     cache = Cache.open(root / "data/processed")
-    assert cache.meta["features"] == list(beat_features.FEATURE_SETS["relative"])
+    assert cache.meta["features"] == list(beat_features.FEATURE_SETS["robust"])
     client = MlflowClient(f"sqlite:///{root / 'mlflow.db'}")
     for model, result in results.items():
         test = result["eval"]["test"]
@@ -100,7 +107,7 @@ def test_the_logged_model_scores_beat_rows_as_evaluate_did(beat_project):
     np.testing.assert_allclose(probs, results["beat_gbm"]["probs"], atol=1e-6)
 
 
-@pytest.mark.parametrize("model", ["beat_gbm", "beat_linear", "beat_cnn"])
+@pytest.mark.parametrize("model", ["beat_gbm", "beat_linear", "beat_cnn", "beat_ensemble"])
 def test_predict_scores_every_beat_of_a_raw_record_as_evaluate_did(beat_project, tmp_path, model):
     root, data, results = beat_project
     out = tmp_path / "beats.csv"

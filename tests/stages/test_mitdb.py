@@ -57,7 +57,7 @@ def test_beats_are_cached_with_their_record_as_patient(mit):
         integrity["beat_totals"][c] for c in "NSVFQ"
     )
     assert cache.features is not None
-    assert cache.features.shape == (len(cache.labels), len(beat_features.RELATIVE))
+    assert cache.features.shape == (len(cache.labels), len(beat_features.FEATURE_SETS["robust"]))
     assert (cache.patients[cache.index.record_id == "201"] == "201+202").all()
 
 

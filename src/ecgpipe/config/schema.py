@@ -232,6 +232,12 @@ class SpectrogramConfig(_Frozen):
     f_max: float = Field(gt=0.0)
 
 
+BEAT_FEATURE_SETS = (
+    "rr", "relative", "full", "robust", "de_chazal", "wavelet", "hos", "lbp", "hermite",
+)  # fmt: skip
+"""What ``preprocess.beats.features`` joins with ``+`` (:mod:`ecgpipe.processing.beat_features`)."""
+
+
 class BeatsConfig(_Frozen):
     """Beat datasets (``data=mitdb``): the window cut around each annotated R peak, and the
     features beside it (:mod:`ecgpipe.processing.beat_features`)."""
@@ -241,10 +247,26 @@ class BeatsConfig(_Frozen):
     rr_context: int = Field(
         ge=1, description="beats in the local rhythm: the last ones (mean), each side (median)"
     )
-    features: Literal["rr", "relative", "full"] = Field(
+    features: str = Field(
         description="rr: five RR features; relative: RR and morphology relative to the record's "
-        "own rhythm and dominant beat; full: those, absolute ones and waveform samples"
+        "own rhythm and dominant beat; full: those, absolute ones and waveform samples; robust: "
+        "RR against the minutes around the beat, its rhythm context and morphology against the "
+        "record's non-premature beats, whatever the share of ectopic beats; de_chazal, wavelet, "
+        "hos, lbp, hermite: the literature's morphology descriptors; sets join with + "
+        "(robust+wavelet+hos)"
     )
+
+    @field_validator("features")
+    @classmethod
+    def _known_sets(cls, value: str) -> str:
+        names = value.split("+")
+        if unknown := [n for n in names if n not in BEAT_FEATURE_SETS]:
+            raise ValueError(
+                f"{unknown} are not beat feature sets ({', '.join(BEAT_FEATURE_SETS)})"
+            )
+        if len(set(names)) < len(names):
+            raise ValueError(f"a set is named twice in {value!r}")
+        return value
 
 
 class PreprocessConfig(_Frozen):
@@ -398,6 +420,22 @@ class BeatGbmOptions(_Options):
     l2_regularization: float = Field(ge=0)
 
 
+class BeatEnsembleOptions(_Options):
+    """One classifier per feature set of ``preprocess.beats.features``, fused by the product
+    rule (Mondejar-Guerra et al. 2019)."""
+
+    input: ClassVar[ModelInput] = "features"
+    member: Literal["gbm", "linear"] = Field(
+        description="each set's classifier: gradient-boosted trees, or a logistic regression"
+    )
+    max_iter: Count = Field(description="gbm: boosting rounds of each member")
+    learning_rate: float = Field(gt=0, le=1)
+    max_leaf_nodes: int = Field(ge=2)
+    min_samples_leaf: Count
+    l2_regularization: float = Field(ge=0)
+    c: float = Field(gt=0, description="linear: inverse strength of the L2 penalty")
+
+
 class ResNet1dWangOptions(_Options):
     width: Count
     blocks: Count
@@ -445,6 +483,7 @@ MODEL_OPTIONS: dict[str, type[_Options]] = {
     "beat_cnn": BeatCnnOptions,
     "beat_linear": BeatLinearOptions,
     "beat_gbm": BeatGbmOptions,
+    "beat_ensemble": BeatEnsembleOptions,
 }
 """Every model ecgpipe builds, by name, and the options it takes."""
 MODEL_NAMES = tuple(MODEL_OPTIONS)
@@ -512,6 +551,18 @@ class RhythmConfig(_Frozen):
     options: BeatGbmOptions = Field(description="the trees; rounds chosen on validation")
 
 
+class SegmentsConfig(_Frozen):
+    """Classical beat models: stretches of each training record beside it, their features
+    recomputed as if each were a whole record, so that training meets records of every
+    composition (ectopic beats the majority, a few seconds long) as test patients may be
+    (:mod:`ecgpipe.training.segments`)."""
+
+    random: int = Field(ge=0, description="stretches of random length per training record")
+    dense: list[str] = Field(
+        description="classes whose dense stretches (at least half their beats) are added"
+    )
+
+
 class TrainConfig(_Frozen):
     seed: int = Field(ge=0)
     max_epochs: int = Field(ge=1)
@@ -552,6 +603,7 @@ class TrainConfig(_Frozen):
         "and trained on its own loss; their probabilities averaged",
     )
     rhythm: RhythmConfig
+    segments: SegmentsConfig
     early_stopping_patience: int = Field(ge=1)
     init_from: str | None = Field(
         description="fine-tune: start from this network (a .ckpt path, runs:/ID/model or "
@@ -619,11 +671,7 @@ class ExternalSetConfig(_Frozen):
     )
 
     @model_validator(mode="after")
-    def _whole_records(self) -> ExternalSetConfig:
-        if self.data.name == "mitdb":
-            raise ValueError(
-                "external validation scores whole records; data=mitdb gives heartbeats"
-            )
+    def _maps_onto_labels(self) -> ExternalSetConfig:
         if self.label_map and (empty := [k for k, v in self.label_map.items() if not v]):
             raise ValueError(f"label_map: {empty} map onto no label of the set")
         return self
@@ -721,6 +769,21 @@ class Config(_Frozen):
                 "train.rhythm (rhythm features beside the network) is for single-label "
                 f"whole-record data; {name} is {'heartbeats' if name == 'mitdb' else kind}"
             )
+        if (t.segments.random or t.segments.dense) and self.model.input != "features":
+            raise ValueError(
+                "train.segments (stretches of the training records) is for the classical beat "
+                f"models (model=beat_linear, beat_gbm); model={self.model.name} reads "
+                f"{'whole records' if name != 'mitdb' else 'beat windows'}: set "
+                "train.segments.random=0 'train.segments.dense=[]'"
+            )
+        classes = getattr(self.data, "classes", None) or []
+        if self.model.name == "beat_ensemble" and "+" not in self.preprocess.beats.features:
+            raise ValueError(
+                "model=beat_ensemble fuses one classifier per feature set: join two or more "
+                "in preprocess.beats.features (e.g. robust+wavelet+hos+lbp+hermite)"
+            )
+        if unknown := sorted(set(t.segments.dense) - set(classes)):
+            raise ValueError(f"train.segments.dense: {unknown} not among data.classes {classes}")
         if t.monitor == "val/cinc2017_f1" and self.data.name != "cinc2017":
             raise ValueError("train.monitor=val/cinc2017_f1 needs data=cinc2017")
         if self.split.strategy == "folds" and self.data.has_folds is False:
@@ -734,6 +797,14 @@ class Config(_Frozen):
             raise ValueError(
                 f"split: {name} has folds 1 to 10, not {sorted(named - set(range(1, 11)))}"
             )
+        for set_name, chosen in self.evaluate.external.items():
+            if (chosen.data.name == "mitdb") != (name == "mitdb"):
+                what = "heartbeats" if chosen.data.name == "mitdb" else "whole records"
+                raise ValueError(
+                    f"evaluate.external.{set_name}: data={chosen.data.name} gives {what}, and "
+                    f"the model trained on data={name} scores "
+                    f"{'heartbeats' if name == 'mitdb' else 'whole records'}"
+                )
         self._fits_the_model()
         self._fits_the_records()
         return self

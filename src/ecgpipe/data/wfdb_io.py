@@ -371,6 +371,49 @@ def read_annotations(path: Path, annotator: str) -> tuple[np.ndarray, np.ndarray
     return np.asarray(ann.sample, dtype=np.int64), np.asarray(ann.symbol, dtype=str)
 
 
+def read_rhythms(path: Path, annotator: str) -> list[tuple[int, str]]:
+    """A record's rhythm annotations: (sample, rhythm) where each rhythm starts (``(AFIB`` ...),
+    in file order."""
+    ann = wfdb.rdann(str(path), annotator)
+    notes = ann.aux_note or [""] * len(ann.sample)
+    return [
+        (int(s), note.strip("\x00 ")) for s, note in zip(ann.sample, notes, strict=True)
+        if note.startswith("(")
+    ]  # fmt: skip
+
+
+def write_excerpt(source: Path, target: Path, start: int, stop: int, annotator: str) -> None:
+    """Samples ``start`` to ``stop`` of WFDB record ``source`` as record ``target`` (the same
+    format, gains and leads), with the annotations that fall inside, moved to match, the rhythm
+    in force at ``start`` noted at its first sample."""
+    record = wfdb.rdrecord(str(source), sampfrom=start, sampto=stop, physical=False)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    wfdb.wrsamp(
+        target.name,
+        fs=record.fs,
+        units=record.units,
+        sig_name=record.sig_name,
+        d_signal=record.d_signal,
+        fmt=record.fmt,
+        adc_gain=record.adc_gain,
+        baseline=record.baseline,
+        write_dir=str(target.parent),
+    )
+    ann = wfdb.rdann(str(source), annotator)
+    samples = np.asarray(ann.sample, np.int64)
+    notes = list(ann.aux_note or [""] * len(samples))
+    inside = np.flatnonzero((samples >= start) & (samples < stop))
+    symbols = [ann.symbol[i] for i in inside]
+    aux = [notes[i] for i in inside]
+    before = [n for s, n in zip(samples, notes, strict=True) if s < start and n.startswith("(")]
+    at = samples[inside] - start
+    if before:
+        at, symbols, aux = np.concatenate([[0], at]), ["+", *symbols], [before[-1], *aux]
+    wfdb.wrann(
+        target.name, annotator, at, np.array(symbols), aux_note=aux, write_dir=str(target.parent)
+    )
+
+
 def detect_beats(x: np.ndarray, fs: float) -> np.ndarray:
     """R peaks of one lead ``x`` (samples, mV) at ``fs`` Hz, for a record without beat
     annotations: wfdb's XQRS detector, each detection moved to the largest deflection within

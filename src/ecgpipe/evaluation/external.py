@@ -94,11 +94,13 @@ def score(
     groups: np.ndarray,
     n_bootstrap: int,
     seed: int,
+    clinical: bool = False,
 ) -> dict[str, Any]:
     """The metrics of ``evaluate`` on the kept records, with the absent classes named.
 
     Multilabel (``thresholds`` given): the classes the set has are scored, as their own columns;
-    single-label: every class can be predicted, but an absent one's F1 and recall are undefined.
+    single-label: every class can be predicted, but an absent one's F1 and recall are undefined;
+    ``clinical``: recall and precision named sensitivity and ppv (heartbeats, as AAMI EC57).
     """
     classes = list(classes)
     present = truth.any(axis=0)
@@ -112,7 +114,7 @@ def score(
         result = multilabel.score(truth[:, cols], p[:, cols], thresholds[cols], names, **kw)
     else:
         y = truth.argmax(axis=1)
-        result = multiclass.score(y, p, factors, classes, dataset=dataset, **kw)
+        result = multiclass.score(y, p, factors, classes, dataset=dataset, clinical=clinical, **kw)
     return result | {"absent_classes": absent}
 
 
@@ -141,6 +143,7 @@ def markdown(
     *,
     kind: str,
     source: str,
+    unit: str = "records",
 ) -> str:
     """The report of one external set: headline and per-class figures beside the test split's
     (``inside``, from ``metrics/eval.json``), what was mapped, and what was left out."""
@@ -149,10 +152,10 @@ def markdown(
     lines = [
         f"# External validation: {md(name)}",
         "",
-        f"{result['n_records']} records of {result['n_groups']} patients from {md(source)}, "
+        f"{result['n_records']} {unit} of {result['n_groups']} patients from {md(source)}, "
         "scored by the served model as `ecgpipe predict` scores them. Brackets hold 95% "
         "bootstrap intervals over patients. Beside each figure: the same on the model's own "
-        f"test split ({inside['n_records']} records).",
+        f"test split ({inside['n_records']} {unit}).",
         "",
         "| Metric | External | Test split (in-distribution) |",
         "|---|---|---|",
@@ -199,7 +202,13 @@ def markdown(
             f"| {with_ci(here[first], here[f'{first}_ci'])} | {f3(out[second])} "
             f"| {f3(here[second])} |"
         )
-    lines += ["", "## Labels", "", "| Label of the set | Records | Counted as |", "|---|--:|---|"]
+    lines += [
+        "",
+        "## Labels",
+        "",
+        f"| Label of the set | {unit.capitalize()} | Counted as |",
+        "|---|--:|---|",
+    ]
     for label, to in mapped.mapped_to.items():
         lines.append(
             f"| {md(label)} | {mapped.label_counts[label]} | "
@@ -211,12 +220,12 @@ def markdown(
         "## Left out",
         "",
         f"{len(failures)} records could not be scored and "
-        f"{sum(left.values())} have no label the model knows.",
+        f"{sum(left.values())} {unit} have no label the model knows.",
     ]
     if failures or left:
         lines += ["", "| Record(s) | Why |", "|---|---|"]
         lines += [f"| {md(r)} | {md(why)} |" for r, why in failures]
-        lines += [f"| {n} records | {md(why)} |" for why, n in left.most_common()]
+        lines += [f"| {n} {unit} | {md(why)} |" for why, n in left.most_common()]
     return "\n".join(lines) + "\n"
 
 

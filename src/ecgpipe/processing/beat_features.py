@@ -22,13 +22,21 @@ absolute (de Chazal et al. 2004; Llamedo and Martinez 2011):
 :data:`FEATURE_SETS` names what ``preprocess.beats.features`` selects: ``rr``, the five RR
 features of earlier versions (:func:`rr_basic`, units of the record's mean RR); ``relative``,
 only the features relative to the record (:data:`RELATIVE`: no seconds, millivolts or sampled
-waveform, which carry the patient's own scale); or ``full``, everything above. Plain NumPy;
+waveform, which carry the patient's own scale); ``full``, everything above; or ``robust``,
+against references that hold whatever share of the record's beats are ectopic, with the rhythm
+around each beat (:mod:`ecgpipe.processing.beat_reference`); or the literature's morphology
+descriptors (:data:`MORPHOLOGY_SETS`: ``de_chazal``, ``wavelet``, ``hos``, ``lbp``, ``hermite``,
+:mod:`ecgpipe.processing.beat_morphology`). Sets join with ``+`` (``robust+wavelet+hos``), their
+columns side by side (:func:`names`). Plain NumPy;
 :func:`compute` is what ``preprocess`` and ``ecgpipe predict`` both call.
 """
 
 from __future__ import annotations
 
 import numpy as np
+
+from ecgpipe.config.schema import BEAT_FEATURE_SETS
+from ecgpipe.processing import beat_morphology, beat_reference, beats
 
 RR_BASIC = ("pre_rr", "post_rr", "local_rr", "pre_post_ratio", "pre_local_ratio")
 RR = (
@@ -43,21 +51,7 @@ RR = (
     "post_local_ratio",
     "pre_post_ratio",
 )
-SHAPE = (
-    "qrs_width_s",
-    "qrs_width_ratio",
-    "qrs_amplitude_mv",
-    "amplitude_ratio",
-    "qrs_energy",
-    "energy_ratio",
-    "qrs_corr",
-    "beat_corr",
-    "rms_difference",
-    "p_wave",
-    "p_corr",
-    "t_polarity",
-    "t_corr",
-)
+SHAPE = beats.SHAPE
 OFFSETS_S = (-0.2, -0.15, -0.1, -0.05, -0.025, 0.0, 0.025, 0.05, 0.1, 0.15, 0.2, 0.3, 0.4)
 """Where the beat and its difference from the dominant beat are sampled, seconds from the R."""
 MORPHOLOGY = (
@@ -71,19 +65,8 @@ FEATURE_SETS: dict[str, tuple[str, ...]] = {
     "rr": RR_BASIC,
     "relative": RELATIVE,
     "full": RR + MORPHOLOGY,
+    "robust": beat_reference.ROBUST,
 }
-
-QRS_S = (-0.1, 0.1)
-SLOPE_S = (-0.15, 0.15)
-"""Where the QRS's steepest slope and its width are looked for."""
-SLOPE_FRACTION = 0.3
-"""The QRS spans the samples whose slope is at least this share of the steepest."""
-P_S = (-0.22, -0.06)
-T_S = (0.15, 0.4)
-EPS_MV = 1e-3
-"""Floor of an amplitude a feature is divided by (a flat dominant beat)."""
-LIMIT = 1e3
-"""Features are clipped to +-this (a ratio to a near-zero amplitude)."""
 
 
 def rr_basic(peaks: np.ndarray, context: int) -> np.ndarray:
@@ -143,32 +126,6 @@ def rr_relative(peaks: np.ndarray, fs: float, context: int) -> np.ndarray:
     return np.stack(columns, axis=1).astype(np.float32)
 
 
-def _index(before: int, fs: float, t: float, length: int) -> int:
-    return int(np.clip(before + round(t * fs), 0, length - 1))
-
-
-def _span(before: int, fs: float, span: tuple[float, float], length: int) -> slice:
-    return slice(_index(before, fs, span[0], length), _index(before, fs, span[1], length) + 1)
-
-
-def _corr(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Pearson correlation of each row of ``a`` with ``b``; 0 where either is constant."""
-    ac = a - a.mean(axis=-1, keepdims=True)
-    bc = b - b.mean()
-    den = np.linalg.norm(ac, axis=-1) * np.linalg.norm(bc)
-    return np.divide(ac @ bc, den, out=np.zeros(len(a)), where=den > 0)
-
-
-def _qrs_width(x: np.ndarray, fs: float, where: slice) -> np.ndarray:
-    """Seconds between the first and the last sample of ``where`` whose slope is at least
-    :data:`SLOPE_FRACTION` of the steepest there (rows of ``x``)."""
-    slope = np.abs(np.diff(x[..., where], axis=-1))
-    above = slope >= SLOPE_FRACTION * slope.max(axis=-1, keepdims=True)
-    first = above.argmax(axis=-1)
-    last = above.shape[-1] - 1 - above[..., ::-1].argmax(axis=-1)
-    return (last - first + 1) / fs
-
-
 def morphology(windows: np.ndarray, before: int, fs: float) -> np.ndarray:
     """(n, len(MORPHOLOGY)) of one record's beat ``windows`` (n, leads, length) at ``fs`` Hz,
     the R peak at sample ``before``, from their first lead."""
@@ -178,51 +135,73 @@ def morphology(windows: np.ndarray, before: int, fs: float) -> np.ndarray:
     x = np.asarray(windows[:, 0, :], np.float64)
     x = x - np.median(x, axis=1, keepdims=True)
     dominant = np.median(x, axis=0)
-    qrs, slope = _span(before, fs, QRS_S, length), _span(before, fs, SLOPE_S, length)
-    p, t = _span(before, fs, P_S, length), _span(before, fs, T_S, length)
-
-    width = _qrs_width(x, fs, slope)
-    amplitude = np.ptp(x[:, qrs], axis=1)
-    energy = (x[:, qrs] ** 2).sum(axis=1) / fs
-    d_width = float(_qrs_width(dominant[None], fs, slope)[0])
-    d_amplitude = max(float(np.ptp(dominant[qrs])), EPS_MV)
-    d_energy = max(float((dominant[qrs] ** 2).sum() / fs), EPS_MV**2)
-    d_rms = max(float(np.sqrt((dominant**2).mean())), EPS_MV)
-    own = np.maximum(amplitude, EPS_MV)
-    t_wave = x[:, t]
-    t_extreme = t_wave[np.arange(n), np.abs(t_wave).argmax(axis=1)]
-    at = [_index(before, fs, s, length) for s in OFFSETS_S]
-    shape = [
-        width,
-        width / d_width,
-        amplitude,
-        amplitude / d_amplitude,
-        energy,
-        energy / d_energy,
-        _corr(x[:, qrs], dominant[qrs]),
-        _corr(x, dominant),
-        np.sqrt(((x - dominant) ** 2).mean(axis=1)) / d_rms,
-        np.ptp(x[:, p], axis=1) / own,
-        _corr(x[:, p], dominant[p]),
-        t_extreme / own,
-        _corr(t_wave, dominant[t]),
-    ]
-    out = np.concatenate(
-        [np.stack(shape, axis=1), x[:, at], (x[:, at] - dominant[at]) / d_amplitude], axis=1
+    d_amplitude = max(
+        float(np.ptp(dominant[beats.span(before, fs, beats.QRS_S, length)])), beats.EPS_MV
     )
-    return np.clip(np.nan_to_num(out), -LIMIT, LIMIT).astype(np.float32)
+    at = [beats.index_at(before, fs, s, length) for s in OFFSETS_S]
+    out = np.concatenate(
+        [beats.against(x, dominant, before, fs), x[:, at], (x[:, at] - dominant[at]) / d_amplitude],
+        axis=1,
+    )
+    return np.clip(np.nan_to_num(out), -beats.LIMIT, beats.LIMIT).astype(np.float32)
+
+
+MORPHOLOGY_SETS = ("de_chazal", "wavelet", "hos", "lbp", "hermite")
+"""The literature's morphology descriptors (:mod:`ecgpipe.processing.beat_morphology`)."""
+
+
+def parts(spec: str) -> list[str]:
+    """The sets of a ``+``-joined ``preprocess.beats.features`` (``robust+wavelet+hos``)."""
+    names = spec.split("+")
+    if unknown := [n for n in names if n not in BEAT_FEATURE_SETS]:
+        raise ValueError(f"unknown beat feature sets {unknown}; expected {BEAT_FEATURE_SETS}")
+    if len(set(names)) < len(names):
+        raise ValueError(f"beat feature sets named twice in {spec!r}")
+    return names
+
+
+def names(spec: str, window_length: int) -> tuple[str, ...]:
+    """The feature names of ``spec`` for beat windows of ``window_length`` samples, in order."""
+    out: list[str] = []
+    for name in parts(spec):
+        if name in MORPHOLOGY_SETS:
+            out += beat_morphology.names(name, window_length)
+        else:
+            out += FEATURE_SETS[name]
+    return tuple(out)
+
+
+def columns(spec: str, window_length: int) -> dict[str, list[int]]:
+    """Each set of ``spec`` -> its columns among :func:`names` (what ``beat_ensemble`` splits)."""
+    out, at = {}, 0
+    for name in parts(spec):
+        n = len(names(name, window_length))
+        out[name] = list(range(at, at + n))
+        at += n
+    return out
 
 
 def compute(
+    spec: str, peaks: np.ndarray, fs: float, windows: np.ndarray, before: int, window_fs: float,
+    context: int,
+) -> np.ndarray:  # fmt: skip
+    """The feature sets of ``spec`` (:func:`parts`) for one record's beats, side by side: R
+    ``peaks`` at the record's rate ``fs``, and their ``windows`` at ``window_fs`` (R at sample
+    ``before``)."""
+    blocks = [_one(n, peaks, fs, windows, before, window_fs, context) for n in parts(spec)]
+    return np.concatenate(blocks, axis=1) if len(blocks) > 1 else blocks[0]
+
+
+def _one(
     name: str, peaks: np.ndarray, fs: float, windows: np.ndarray, before: int, window_fs: float,
     context: int,
 ) -> np.ndarray:  # fmt: skip
-    """Feature set ``name`` of :data:`FEATURE_SETS` for one record's beats: R ``peaks`` at the
-    record's rate ``fs``, and their ``windows`` at ``window_fs`` (R at sample ``before``)."""
-    if name not in FEATURE_SETS:
-        raise ValueError(f"unknown beat feature set {name!r}; expected one of {list(FEATURE_SETS)}")
     if name == "rr":
         return rr_basic(peaks, context)
+    if name == "robust":
+        return beat_reference.robust(peaks, fs, windows, before, window_fs, context)
+    if name in MORPHOLOGY_SETS:
+        return beat_morphology.compute(name, windows, before, window_fs)
     full = np.concatenate(
         [rr_relative(peaks, fs, context), morphology(windows, before, window_fs)], axis=1
     )

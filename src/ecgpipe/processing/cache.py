@@ -13,7 +13,7 @@ flat arrays, never padded to the longest:
 - ``labels.npy``: (N, C) uint8 for multilabel data, (N,) int64 class ids (-1 = none) otherwise;
 - ``features.npy`` (beat data): (N, K) float32, the RR features named in ``meta.json``;
 - ``index.csv``: row -> record_id, patient_id, fold, n_samples (at the cache's rate); for beat
-  data also the beat's ``sample`` (at the record's own rate) and annotation ``symbol``;
+  data also the beat's ``sample`` and ``record_fs`` (the record's own rate) and ``symbol``;
 - ``meta.json``: rates, leads, classes, the spectrogram's settings, array sizes; written last.
 
 The whole folder is built under a temp name and swapped in (:func:`ecgpipe.core.atomic.directory`),

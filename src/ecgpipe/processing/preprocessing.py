@@ -235,6 +235,8 @@ class _RecordBeats:
     """(n,) class ids; -1 for a beat of a class left out of ``data.classes``."""
     samples: np.ndarray
     """R peaks, at the record's own rate (as annotated)."""
+    fs: float
+    """The record's own rate."""
     symbols: np.ndarray
     n_non_beat: int
     n_padded: int
@@ -273,6 +275,7 @@ def _record_beats(job: _BeatJob) -> _RecordBeats:
         features,
         np.array([position.get(c, -1) for c in classes], np.int64),
         samples,
+        fs,
         symbols,
         int((~is_beat).sum()),
         n_padded,
@@ -305,6 +308,7 @@ def build_beat_cache(
                     "patient_id": r.patient_id,
                     "fold": r.fold,
                     "sample": b.samples,
+                    "record_fs": b.fs,
                     "symbol": b.symbols,
                 }
             )
@@ -319,7 +323,7 @@ def build_beat_cache(
     features = (
         np.concatenate([b.features for b in records])
         if records
-        else np.zeros((0, len(beat_features.FEATURE_SETS[cfg.beats.features])), np.float32)
+        else np.zeros((0, len(beat_features.names(cfg.beats.features, length))), np.float32)
     )
     shapes = {"signals": [n * leads * length], "labels": [n], "features": list(features.shape)}
     with atomic.directory(out) as tmp:
@@ -349,7 +353,7 @@ def build_beat_cache(
             "n_beats": n,
             "beat_window_s": [cfg.beats.before_s, cfg.beats.after_s],
             "annotator": info.annotator,
-            "features": list(beat_features.FEATURE_SETS[cfg.beats.features]),
+            "features": list(beat_features.names(cfg.beats.features, length)),
             "n_non_beat": sum(b.n_non_beat for b in records),
             "n_padded_beats": sum(b.n_padded for b in records),
             "n_unlabelled": int((labels < 0).sum()),

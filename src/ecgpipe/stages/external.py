@@ -15,7 +15,7 @@ record's scores) and logs them, with the set as a dataset input, into the traini
 from __future__ import annotations
 
 import logging
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -30,7 +30,9 @@ from ecgpipe.core.paths import Paths, read_json
 from ecgpipe.data import manifest, readers
 from ecgpipe.data.manifest import decode_labels
 from ecgpipe.evaluation import external, metrics, patients
+from ecgpipe.processing import beats
 from ecgpipe.serving import predict
+from ecgpipe.serving.model import RecordModel
 
 log = logging.getLogger("ecgpipe")
 
@@ -45,8 +47,6 @@ def run(cfg: Config, paths: Paths, name: str) -> dict:
     run_id = read_json(paths.models / "run.json", ("run_id",))["run_id"]
     inside = read_json(paths.metrics / "eval.json", ("test",))["test"]
     model, uri = tracking.load_record_model(str(paths.models), cfg.mlflow, paths.root)
-    if model.per_beat:
-        raise PipelineError("external validation scores whole records; this is a beat model")
     c = model.contract
     classes, multilabel = list(c.classes), c.label_kind == "multilabel"
 
@@ -56,31 +56,16 @@ def run(cfg: Config, paths: Paths, name: str) -> dict:
         raise PipelineError(f"evaluate.external.{name}: {err}") from None
 
     df, root = prepare(cfg, paths, name)
-    mapped = external.map_labels(
-        [decode_labels(x) for x in df["labels"]],
-        classes,
-        chosen.label_map,
-        single_label=not multilabel,
-    )
-    reasons = [e or m for e, m in zip(df["label_error"], mapped.reasons, strict=True)]
-    mapped = replace(mapped, reasons=reasons)
-    records = [root / p for p in df["path"]]
-    labelled = [r for r, why in zip(records, reasons, strict=True) if not why]
-    outcomes = list(predict.score(model, labelled))
-    scored = {o.record: o for o in outcomes if o.error is None}
-    failures = [(o.record, o.error) for o in outcomes if o.error is not None]
-    keep = np.array([not why and str(r) in scored for r, why in zip(records, reasons, strict=True)])
-    if not keep.any():
+    scored = (_beats if model.per_beat else _records)(model, df, root, chosen.label_map)
+    if not len(scored.truth):
         raise PipelineError(
-            f"evaluate.external.{name}: no record of {root} could be scored with a label the "
-            "model knows; see the reasons above"
-            if failures
-            else f"evaluate.external.{name}: no record of {root} has a label the model knows"
+            f"evaluate.external.{name}: no {scored.unit[:-1]} of {root} could be scored with a "
+            "label the model knows; see the reasons above"
+            if scored.failures
+            else f"evaluate.external.{name}: no {scored.unit[:-1]} of {root} has a label the "
+            "model knows"
         )
-    kept = df[keep]
-    p = np.stack([scored[str(r)].probs for r, k in zip(records, keep, strict=True) if k])
-    truth = mapped.truth[keep]
-    groups = np.where(kept["patient_id"] == "", kept["record_id"], kept["patient_id"])
+    truth, p, groups = scored.truth, scored.p, scored.groups
     thresholds = None if c.thresholds is None else np.asarray(c.thresholds)
     factors = None if c.factors is None else np.asarray(c.factors)
     result = external.score(
@@ -93,6 +78,7 @@ def run(cfg: Config, paths: Paths, name: str) -> dict:
         groups=groups.astype(str),
         n_bootstrap=cfg.evaluate.n_bootstrap,
         seed=cfg.evaluate.seed,
+        clinical=model.per_beat,
     )
     hits = (
         p >= thresholds
@@ -100,19 +86,20 @@ def run(cfg: Config, paths: Paths, name: str) -> dict:
         else np.eye(len(classes), dtype=bool)[metrics.predict_classes(p, factors)]
     )
     result["per_patient"] = patients.per_patient(
-        groups,
-        kept["record_id"].to_numpy(),
-        truth,
-        hits,
-        classes,
-        single_label=not multilabel,
+        groups, scored.record_ids, truth, hits, classes, single_label=not multilabel
     )
-    result["n_left_out"] = {"unscorable": len(failures), "unlabelled": int(sum(map(bool, reasons)))}
+    failures, mapped, outcomes = scored.failures, scored.mapped, scored.outcomes
+    result["n_left_out"] = {
+        "unscorable": len(failures),
+        "unlabelled": int(sum(map(bool, mapped.reasons))),
+    }
     kind = "multilabel" if multilabel else "multiclass"
     report = (
-        external.markdown(name, result, inside, mapped, failures, kind=kind, source=str(root))
+        external.markdown(
+            name, result, inside, mapped, failures, kind=kind, source=str(root), unit=scored.unit
+        )
         + "\n"
-        + patients.markdown(result["per_patient"], classes, "records", scope="")
+        + patients.markdown(result["per_patient"], classes, scored.unit, scope="")
     )
     out = paths.external_reports(name)
     with atomic.directory(out) as tmp:
@@ -128,13 +115,7 @@ def run(cfg: Config, paths: Paths, name: str) -> dict:
 
     headline = {k: v for k, v in result.items() if k != "per_patient"}
     values = tracking.metric_values({"external": {name: headline}})
-    rows = pd.DataFrame(
-        {
-            "record_id": kept["record_id"].to_numpy(),
-            "patient_id": groups,
-            "labels": kept["labels"].to_numpy(),
-        }
-    )
+    rows = scored.dataset
     tracking.log_evaluation(
         cfg.mlflow,
         paths.root,
@@ -149,11 +130,12 @@ def run(cfg: Config, paths: Paths, name: str) -> dict:
     key = "macro_auroc" if multilabel else "cinc2017_f1" if "cinc2017_f1" in result else "macro_f1"
     lo, hi = result[f"{key}_ci"]
     log.info(
-        "external %s: %d records of %d patients (%d left out); %s %s [%s, %s], test split %s%s",
+        "external %s: %d %s of %d patients (%d left out); %s %s [%s, %s], test split %s%s",
         name,
         result["n_records"],
+        scored.unit,
         result["n_groups"],
-        len(df) - len(kept),
+        len(failures) + result["n_left_out"]["unlabelled"],
         key,
         _f(result[key]),
         _f(lo),
@@ -162,6 +144,88 @@ def run(cfg: Config, paths: Paths, name: str) -> dict:
         f"; absent: {', '.join(result['absent_classes'])}" if result["absent_classes"] else "",
     )
     return payload
+
+
+@dataclass(frozen=True)
+class Scored:
+    """What the model made of a set: the kept rows (records, or beats of a beat model)."""
+
+    truth: np.ndarray
+    p: np.ndarray
+    groups: np.ndarray
+    """Each kept row's patient."""
+    record_ids: np.ndarray
+    mapped: external.Mapped
+    """Every scored row's labels as the model's classes, or why it is left out."""
+    failures: list[tuple[str, str]]
+    """(record, why) of each record that could not be scored."""
+    outcomes: list[predict.Outcome]
+    dataset: pd.DataFrame
+    """The kept records, for MLflow's dataset input."""
+    unit: str
+
+
+def _records(model: RecordModel, df: pd.DataFrame, root: Path, label_map) -> Scored:
+    """A record model: every record with a label the model knows, scored whole."""
+    c = model.contract
+    mapped = external.map_labels(
+        [decode_labels(x) for x in df["labels"]],
+        c.classes,
+        label_map,
+        single_label=c.label_kind != "multilabel",
+    )
+    reasons = [e or m for e, m in zip(df["label_error"], mapped.reasons, strict=True)]
+    mapped = replace(mapped, reasons=reasons)
+    records = [root / p for p in df["path"]]
+    labelled = [r for r, why in zip(records, reasons, strict=True) if not why]
+    outcomes = list(predict.score(model, labelled))
+    scored = {o.record: o for o in outcomes if o.error is None}
+    failures = [(o.record, o.error) for o in outcomes if o.error is not None]
+    keep = np.array([not why and str(r) in scored for r, why in zip(records, reasons, strict=True)])
+    kept = df[keep]
+    n = len(c.classes)
+    p = np.stack(
+        [scored[str(r)].probs for r, k in zip(records, keep, strict=True) if k] or [np.zeros(n)]
+    )
+    groups = np.where(kept["patient_id"] == "", kept["record_id"], kept["patient_id"])
+    dataset = pd.DataFrame(
+        {"record_id": kept["record_id"], "patient_id": groups, "labels": kept["labels"]}
+    )
+    return Scored(
+        mapped.truth[keep], p[: len(kept)], groups, kept["record_id"].to_numpy(), mapped,
+        failures, outcomes, dataset, "records",
+    )  # fmt: skip
+
+
+def _beats(model: RecordModel, df: pd.DataFrame, root: Path, label_map) -> Scored:
+    """A beat model: every annotated beat of each usable record, the annotation's AAMI class its
+    truth; records the reader excluded (paced, unlisted) are left out with the reader's reason."""
+    usable = df["label_error"] == ""
+    failures = [(str(root / p), why) for p, why in df.loc[~usable, ["path", "label_error"]].values]
+    outcomes = list(predict.score_beats(model, [root / p for p in df.loc[usable, "path"]]))
+    failures += [(o.record, o.error) for o in outcomes if o.error is not None]
+    done = [o for o in outcomes if o.error is None]
+    kinds = beats.aami([o.symbol for o in done])
+    mapped = external.map_labels(
+        [[k] if k else [] for k in kinds], model.contract.classes, label_map, single_label=True
+    )
+    keep = mapped.kept
+    patient = {str(root / p): pid for p, pid in zip(df["path"], df["patient_id"], strict=True)}
+    records = np.array([o.record for o, k in zip(done, keep, strict=True) if k])
+    groups = np.array([patient[r] or Path(r).name for r in records])
+    p = np.stack(
+        [o.probs for o, k in zip(done, keep, strict=True) if k]
+        or [np.zeros(len(model.contract.classes))]
+    )
+    kept = df[usable & df["path"].map(lambda x: str(root / x)).isin(set(records))]
+    dataset = pd.DataFrame(
+        {"record_id": kept["record_id"], "patient_id": kept["patient_id"], "labels": ""}
+    )
+    names = np.array([Path(r).name for r in records])
+    return Scored(
+        mapped.truth[keep], p[: len(records)], groups, names, mapped, failures, outcomes,
+        dataset, "beats",
+    )  # fmt: skip
 
 
 def prepare(cfg: Config, paths: Paths, name: str) -> tuple[pd.DataFrame, Path]:

@@ -35,6 +35,7 @@ from ecgpipe.config.schema import Config, TrainConfig
 from ecgpipe.core import atomic
 from ecgpipe.core.paths import Paths
 from ecgpipe.evaluation import metrics
+from ecgpipe.processing import beat_features
 from ecgpipe.serving.model import (
     Contract,
     FeatureModel,
@@ -43,7 +44,7 @@ from ecgpipe.serving.model import (
     WindowModel,
     pool,
 )
-from ecgpipe.training import classical, curves, finetune, losses, resume
+from ecgpipe.training import classical, curves, finetune, losses, resume, segments
 from ecgpipe.training.classifier import (
     ECGClassifier,
     Labels,
@@ -302,16 +303,26 @@ def run_classical(
         atomic.directory(paths.models) as out,
         training_run(cfg, paths, dm, run_id) as logger,
     ):
+        extra = segments.augment(
+            dm.cache, rows["train"], cfg.preprocess.beats, cfg.train.segments, cfg.train.seed
+        )
+        if len(extra[1]):
+            log.info("train: %d beats of stretches cut from the training records", len(extra[1]))
         fitted = classical.fit(
             cfg.model.name,
             dict(cfg.model.options),
             cfg.train.seed,
-            *((np.asarray(features[r]), labels[r]) for r in rows.values()),
+            (
+                np.concatenate([features[rows["train"]], extra[0]]),
+                np.concatenate([labels[rows["train"]], extra[1]]),
+            ),
+            (np.asarray(features[rows["val"]]), labels[rows["val"]]),
             classes=list(dm.cache.classes),
             weights=classical.class_weights(counts, cfg.train.class_weight),
             factors=None if factors is None else np.asarray(factors),
             dataset=dm.cache.meta["dataset"],
             monitor=cfg.monitor,
+            groups=beat_features.columns(cfg.preprocess.beats.features, int(dm.cache.lengths[0])),
         )
         describe_run(cfg, paths, dm, models.classical.n_parameters(fitted.estimator))
         for step, values in fitted.curve:

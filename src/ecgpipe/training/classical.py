@@ -74,10 +74,12 @@ def fit(
     factors: np.ndarray | None,
     dataset: str,
     monitor: str,
+    groups: dict[str, list[int]] | None = None,
 ) -> Fitted:
-    """Model ``name`` fitted on ``train`` (features, class ids), judged on ``val``."""
+    """Model ``name`` fitted on ``train`` (features, class ids), judged on ``val``; ``groups``:
+    the feature columns of each set, for ``beat_ensemble``."""
     (x, y), (x_val, y_val) = train, val
-    estimator = classical.build(name, seed, **options)
+    estimator = classical.build(name, seed, groups, **options)
     classical.fit(estimator, x, y, weights)
     n = len(classes)
 
