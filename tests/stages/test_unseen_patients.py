@@ -1,12 +1,12 @@
 """The heartbeat preset (experiment=mitdb_interpatient) on real DS1 patients it never saw,
-trained on the other 18 through the stages:
+trained on the other 18 through the stages (slow: ``make test-slow``, which CI runs):
 
 - the checks that whole-record cross-validation cannot make (:mod:`ecgpipe.serving.beat_checks`):
   the held-out patients scored by ``ecgpipe predict``'s code as whole records and as excerpts
   where S or V beats are at least half of the beats, S and V sensitivity may not drop by 0.10
   (the earlier preset, features relative to the record's median and no stretches in training,
-  shows the failure the check exists for: slow);
-- ``external@NAME`` for a beat model (slow): two of them presented as another site's folder at
+  shows the failure the check exists for);
+- ``external@NAME`` for a beat model: two of them presented as another site's folder at
   250 Hz (signals resampled, annotations moved to the new rate), scored beat by beat with the
   beat report and per-patient table; a paced record listed there is left out with the reader's
   reason.
@@ -27,6 +27,8 @@ from ecgpipe.serving import beat_checks
 from ecgpipe.tracking import load_record_model
 
 from .test_real_datasets import project, sample
+
+pytestmark = pytest.mark.slow  # a training on 18 DS1 patients: make test-slow (CI runs it)
 
 DS1 = "101 106 108 109 112 114 115 116 118 119 122 124 201 203 205 207 208 209 215 220 223 230"
 EXTERNAL = ["209", "220"]
@@ -114,7 +116,6 @@ def test_the_preset_calls_s_and_v_alike_in_excerpts_where_they_are_the_majority(
         assert g.gap < 0.10, f"the preset loses {g.gap:.2f} of {label} sensitivity in excerpts"
 
 
-@pytest.mark.slow
 @pytest.mark.realdata
 def test_the_check_sees_the_earlier_presets_failure(scored, tmp_path):
     _, source = scored
@@ -125,7 +126,6 @@ def test_the_check_sees_the_earlier_presets_failure(scored, tmp_path):
     assert gaps["S"].gap > 0.10, gaps["S"]  # S against the record's median: lost in excerpts
 
 
-@pytest.mark.slow
 @pytest.mark.realdata
 def test_a_beat_model_is_judged_beat_by_beat_on_a_folder_at_another_rate(scored, monkeypatch):
     root, source = scored
