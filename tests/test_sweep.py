@@ -86,6 +86,7 @@ def test_register_best_registers_the_best_child_only(tiny_project: Path):
     assert [v.run_id for v in new] == [parent.data.tags["best_run_id"]]
     assert len(children) == 2
     assert parent.data.tags["registered"].endswith(f"version {new[0].version}")
+    assert new[0].description.startswith("# Model card: ecgpipe-synthetic-superdiagnostic")
 
 
 def test_a_diverging_job_is_recorded_failed_and_the_sweep_goes_on(tiny_project: Path):

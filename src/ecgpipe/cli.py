@@ -68,7 +68,7 @@ def _predict(args: argparse.Namespace) -> int:
     from ecgpipe.serving import predict
 
     model, uri = _model(args)
-    failed = predict.run(model, uri, [Path(p) for p in args.paths], args.out)
+    failed = predict.run(model, uri, [Path(p) for p in args.paths], args.out, args.adapt)
     if failed:
         log.error("ecgpipe predict: %d record%s could not be scored", failed, "s"[: failed > 1])
     return 1 if failed else 0
@@ -129,6 +129,12 @@ def parser() -> argparse.ArgumentParser:
     )
     r.add_argument(
         "--out", type=Path, default=None, help="a .csv or .json file (default: CSV on stdout)"
+    )
+    r.add_argument(
+        "--adapt",
+        action="store_true",
+        help="a beat model: read each record whole, learn its normal beats, then call every beat "
+        "against them (transductive; see docs/serving.md#adapt)",
     )
     r.set_defaults(func=_predict)
     e = sub.add_parser("explain", help="a record's ECG with each predicted class's attribution")

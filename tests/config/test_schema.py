@@ -268,6 +268,24 @@ def test_stretches_of_records_are_for_the_classical_beat_models():
         parse_config(params(data=mitdb, preprocess=beats, model=gbm, train=odd, split=split))
 
 
+def test_adapting_to_a_record_needs_beats_a_normal_class_and_a_reference():
+    mitdb = conf("data", "mitdb", root="/m")
+    p = params()["preprocess"]
+    beats = {**p, "spectrogram": {**p["spectrogram"], "enabled": False}}
+    gbm = {"name": "beat_gbm", "options": conf("model", "beat_gbm")["options"]}
+    split, on = {"strategy": "stratified"}, {**params()["evaluate"], "adapt": True}
+    beat = {"data": mitdb, "model": gbm, "split": split, "evaluate": on}
+    assert parse_config(params(preprocess=beats, **beat)).evaluate.adapt
+    with pytest.raises(ConfigError, match=r"evaluate\.adapt .* is for heartbeat data; data=synth"):
+        parse_config(params(evaluate=on))
+    shapes = {**beats, "beats": {**beats["beats"], "features": "wavelet+hos"}}
+    with pytest.raises(ConfigError, match=r"features=wavelet\+hos has no reference .* robust"):
+        parse_config(params(preprocess=shapes, **beat))
+    no_n = {**beat, "data": {**mitdb, "classes": ["S", "V"]}}
+    with pytest.raises(ConfigError, match=r"references from class N: keep N in data\.classes"):
+        parse_config(params(preprocess=beats, **no_n))
+
+
 def test_an_external_set_gives_what_the_model_scores_beats_or_records():
     mitdb = conf("data", "mitdb", root="/m")
     evaluate = {**params()["evaluate"], "external": {"mit": {"data": mitdb, "label_map": None}}}

@@ -43,6 +43,7 @@ def test_rows_become_manifest_rows(tmp_path):
     assert set(df.n_samples) == {5000}
     assert info.classes == ("MI", "NORM")
     assert info.label_kind == "multilabel"
+    assert df.age.tolist() == ["56", "19"] and df.sex.tolist() == ["F", "M"]  # PTB-XL: 1 female
 
 
 def test_bad_labels_are_kept_with_a_reason(tmp_path):
@@ -123,6 +124,16 @@ def test_real_sample_labels_match_hand_read_rows(ptbxl_sample, task):
             assert decode_labels(rows.loc[ecg_id, "labels"]) == labels[task]
     if task == "superdiagnostic":
         assert info.classes == ("CD", "HYP", "MI", "NORM", "STTC")
+
+
+def test_real_sample_describes_each_patient_and_recording(ptbxl_sample):
+    """Age, sex, site and device, as in ptbxl_database.csv's first row (ecg_id 1: 56 years,
+    sex 1, site 0.0, device ``CS-12   E``), the over-89s written 300 read as 90."""
+    df, _ = read(ptbxl_sample)
+    first = df.set_index("record_id").loc["1"]
+    assert (first.age, first.sex, first.site, first.device) == ("56", "F", "0", "CS-12 E")
+    assert set(df.sex) == {"F", "M"} and df.age.astype(float).max() <= ptbxl.OLDEST
+    assert df.site.str.fullmatch(r"\d+").all() and df.device.str.len().min() > 0
 
 
 def test_real_sample_paths_follow_the_sampling_rate(ptbxl_sample):

@@ -87,6 +87,20 @@ def test_multilabel_folder_with_folds(ptbxl_folder: Path):
 
 
 @pytest.mark.realdata
+def test_further_columns_of_the_labels_file_describe_each_record(cinc_folder: Path):
+    (cinc_folder / "labels.csv").write_text(
+        "record,labels,sex,scanner\nward1/a,N,F,x1\nward1/b,N,M,\nward2/deep/c,N,,x2\nd,A,F,x1\n"
+        "ward2/e,O,M,x2\n"
+    )
+    df, _ = read(cinc_folder)
+    assert df.sex.tolist() == ["F", "M", "", "F", "M"]
+    assert df.scanner.tolist() == ["x1", "", "x2", "x1", "x2"]
+    (cinc_folder / "labels.csv").write_text("record,labels,fs\nward1/a,N,300\n")
+    with pytest.raises(DatasetError, match=r"column\(s\) \['fs'\] are the manifest's own"):
+        read(cinc_folder)
+
+
+@pytest.mark.realdata
 def test_the_labels_file_is_checked_row_by_row(cinc_folder: Path):
     (cinc_folder / "labels.csv").write_text(
         "record,labels,fold\nward1/a,N,1\nward1/b,N;A,2\nward2/deep/c,Z,x\nmissing/one,O,\n"

@@ -76,8 +76,11 @@ def test_tune_thresholds_degenerate_class_and_adjacent_floats() -> None:
     high = 0.3
     p = np.array([[high, 0.9], [np.nextafter(high, 0), 0.1]])
     thresholds = metrics.tune_thresholds(y, p)
-    assert thresholds[1] == 0.5
+    assert np.isnan(thresholds[1])  # no positive: no threshold, never called
+    assert not (p[:, 1] >= thresholds[1]).any()
     assert (p[:, 0] >= thresholds[0]).tolist() == [True, False]
+    every = metrics.tune_thresholds(np.ones((2, 1), np.int8), p[:, :1])
+    assert every.tolist() == [0.5]  # no negative: the default
 
 
 def test_at_thresholds_counts_by_hand() -> None:

@@ -148,3 +148,17 @@ def test_report_puts_model_beside_the_prior(scored):
     assert text.startswith("# cnn1d on cinc2017\n")
     assert f"| cinc2017 challenge F1 (N, A, O) | {result['cinc2017_f1']:.3f} [" in text
     assert "| **~** |" in text and "The predicted class is the argmax" in text
+
+
+def test_a_class_absent_from_the_split_has_no_figure_not_a_zero():
+    y, p = problem()
+    y = np.where(y == 1, 0, y)  # no A record left, though the model still calls some A
+    result = multiclass.score(y, p, None, CLASSES, dataset="cinc2017", n_bootstrap=50, seed=0)
+    a = result["per_class"]["A"]
+    assert a["support"] == 0 and a["predicted"] > 0
+    for key in ("precision", "recall", "f1", "specificity", "auroc"):
+        assert a[key] is None and a.get(f"{key}_ci", [None, None]) == [None, None], key
+    f1s = [result["per_class"][c]["f1"] for c in ("N", "O", "~")]
+    assert result["macro_f1"] == pytest.approx(np.mean(f1s))  # left out of the mean
+    text = multiclass.markdown(result, result, CLASSES, "t", "argmax")
+    assert f"| A | 0 | {a['predicted']} | absent | absent | absent | absent | absent |" in text

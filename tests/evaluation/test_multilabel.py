@@ -68,6 +68,8 @@ def test_score_class_without_positives_is_none_and_json_ready(scored: dict) -> N
     assert rare["support"] == 0
     assert rare["auroc"] is None and rare["auroc_ci"] == [None, None]
     assert rare["auprc"] is None and rare["recall"] is None
+    # absent, not zero: no precision, F1 or specificity either, and no threshold was tuned
+    assert all(rare[k] is None for k in ("precision", "f1", "specificity", "threshold"))
     text = json.dumps(scored, allow_nan=False)
     assert json.loads(text) == scored
 
@@ -228,6 +230,8 @@ def test_markdown_report(problem, scored: dict) -> None:
     assert "| ST\\|T |" in text  # pipes escaped
     assert "tuned per class on the validation split" in text
     assert "without positives in the test split" in text and text.rstrip().endswith("RARE.")
+    assert "| RARE | 0 | absent | absent | none | absent |" in text
+    assert "No validation record has RARE: no threshold" in text
     table = [line for line in text.splitlines() if line.startswith("| ")]
     per_class = table[5:]  # after the headline table's header and 4 rows
     assert len(per_class) == 1 + len(CLASSES)

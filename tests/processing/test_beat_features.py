@@ -145,3 +145,18 @@ def test_each_set_has_its_named_columns_and_flat_beats_give_finite_features():
     assert not set(bf.ABSOLUTE) & set(bf.RELATIVE)
     with pytest.raises(ValueError, match=r"unknown beat feature sets \['morph'\]"):
         bf.compute("morph", peaks, 180.0, windows, BEFORE, FS, 3)
+
+
+def test_given_the_normal_beats_the_records_rr_is_their_nn_intervals():
+    peaks = np.cumsum(np.tile([300, 300, 300, 150, 450], 20))  # N N N S N(pause) at 300 Hz
+    normal = np.tile([True, True, True, False, True], 20)
+    rr = np.diff(peaks) / 300.0
+    nn = rr[normal[1:] & normal[:-1]]
+    got = bf.rr_relative(peaks, 300.0, context=4, normal=normal)
+    np.testing.assert_allclose(got[:, bf.RR.index("record_rr_s")], np.median(nn))
+    basic = bf.rr_basic(peaks, context=4, normal=normal)
+    np.testing.assert_allclose(basic[1:, 0], rr / nn.mean(), rtol=1e-6)
+    few = np.zeros(len(peaks), bool)  # no NN interval: the record's own median
+    np.testing.assert_array_equal(
+        bf.rr_relative(peaks, 300.0, 4, normal=few), bf.rr_relative(peaks, 300.0, 4)
+    )

@@ -110,3 +110,42 @@ def test_the_set_has_its_names_and_survives_tiny_records():
     none = bf.compute("robust", np.zeros(0, np.int64), 360.0, windows[:0], BEFORE, FS, 10)
     assert none.shape == (0, len(br.ROBUST))
     assert bf.FEATURE_SETS["robust"] == br.ROBUST and len(set(br.ROBUST)) == len(br.ROBUST)
+
+
+def test_against_the_normal_beats_a_run_of_premature_beats_is_premature_where_the_mean_hides_it():
+    """Runs of atrial premature beats, three quarters of the record: the minutes' mean is nearly
+    theirs, so they look barely early; the NN intervals (the transductive mode's reference,
+    given the normal beats) are the sinus rhythm's own."""
+    kinds = np.array(list("NNSSSSSS" * 250))
+    peaks = rhythm("".join(kinds), rr=1.0, coupling=0.75)
+    s, inner = kinds == "S", slice(40, -40)
+    alone = col(rr_features(peaks), "pre_minutes")
+    adapted = col(br.rr_context(peaks, 360.0, 10, normal=kinds == "N")[0], "pre_minutes")
+    assert np.median(alone[inner][s[inner]]) > br.PREMATURE  # the mean is fooled
+    np.testing.assert_allclose(adapted[inner][s[inner]], 0.75, atol=1e-3)  # against sinus: 0.75
+    assert np.all(adapted[inner][~s[inner]] >= 1.0 - 1e-3)
+    # too few NN intervals within the minutes: the references without them
+    few = np.zeros(len(kinds), bool)
+    few[[100, 101, 102]] = True
+    np.testing.assert_array_equal(
+        br.rr_context(peaks, 360.0, 10, normal=few)[0], rr_features(peaks)
+    )
+
+
+def test_given_the_normal_beats_the_template_is_theirs_whatever_their_share():
+    rng = np.random.default_rng(1)
+    t = np.arange(BEFORE + AFTER)
+    narrow = np.exp(-0.5 * ((t - BEFORE) / 2.0) ** 2)
+    wide = -0.8 * np.exp(-0.5 * ((t - BEFORE - 6) / 7.0) ** 2)  # a wide, inverted ectopic beat
+    kinds = rng.random(300) < 0.7  # 70% ectopic, at sinus timing (no prematurity to go by)
+    windows = np.where(kinds[:, None], wide, narrow)[:, None, :] + rng.normal(
+        0, 0.01, (300, 1, t.size)
+    )
+    peaks = np.arange(1, 301) * 288
+    corr = br.ROBUST.index("beat_corr")
+    alone = bf.compute("robust", peaks, 360.0, windows, BEFORE, FS, 10)[:, corr]
+    adapted = bf.compute("robust", peaks, 360.0, windows, BEFORE, FS, 10, normal=~kinds)[:, corr]
+    assert np.median(alone[~kinds]) < 0.5  # the majority's beat was the template
+    assert np.median(adapted[~kinds]) > 0.95 and np.median(adapted[kinds]) < 0.5
+    relative = bf.compute("relative", peaks, 360.0, windows, BEFORE, FS, 10, normal=~kinds)
+    assert np.median(relative[~kinds, bf.RELATIVE.index("beat_corr")]) > 0.95

@@ -67,7 +67,7 @@ def test_ecgpipe_predict_reads_a_legacy_contract_and_scores_a_wfdb_record(tmp_pa
     cfg = load_params(PROJECT / "params.yaml").mlflow
     model, _ = tracking.load_record_model(str(FIXTURE / "model"), cfg, tmp_path)
     assert "features" not in model.contract.preprocess["beats"]
-    assert predict.preprocess_config(model.contract).beats.features == "rr"
+    assert model.contract.preprocessing().beats.features == "rr"
     x = records()[2]
     wfdb.wrsamp(
         "r", fs=model.contract.fs, units=["mV"] * 12, sig_name=list(model.contract.leads),

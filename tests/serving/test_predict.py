@@ -44,6 +44,16 @@ def test_every_healthy_record_is_scored_and_each_broken_one_named(cnn, scored):
     assert (df["model"] == uri).all()
 
 
+def test_each_scored_record_gets_its_prediction_set(scored):
+    _, df = scored
+    failed = df["error"].astype(bool)
+    sets = df["set"].fillna("")
+    assert (sets[failed] == "").all()
+    verdicts = [v.split("=") for s in sets[~failed] for v in s.split(";")]
+    assert verdicts and {k for k, _ in verdicts} <= {"CD", "HYP", "MI", "NORM", "STTC"}
+    assert {v for _, v in verdicts} <= {"present", "absent", "either"}
+
+
 def test_scores_from_raw_files_equal_what_evaluate_computed(cnn, scored):
     root, _ = cnn
     paths = Paths(root)
@@ -103,6 +113,12 @@ def test_another_sampling_rate_is_resampled_and_wrong_records_get_one_line_each(
     assert "2.00 s long; the model needs at least 2.50 s" in errors[str(folder / "short")]
     assert "no WFDB record or folder here" in errors[str(folder / "notes.txt")]
     assert "3 records could not be scored" in caplog.text
+
+
+def test_adapting_a_model_of_whole_records_is_refused_with_why(cnn, caplog):
+    root, _ = cnn
+    assert predict(root, str(root / "data/prepared/source"), "--adapt") == 1
+    assert "predict --adapt: adapting to a record's own beats is for beat models" in caplog.text
 
 
 def test_a_missing_model_says_what_to_run(project, tmp_path, caplog):

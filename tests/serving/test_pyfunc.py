@@ -56,7 +56,8 @@ def test_logged_model_says_what_it_takes(cnn):
     inputs = model.metadata.get_input_schema().inputs[0]
     assert inputs.shape == (-1, 12, -1)
     outputs = model.metadata.get_output_schema().input_names()
-    assert outputs[-1] == "labels" and outputs[0] == "p_CD"
+    assert outputs[-2:] == ["labels", "set"] and outputs[0] == "p_CD"
+    assert contract["conformal"]["kind"] == "mondrian" and contract["conformal"]["alpha"] == 0.1
     folder = Path(model.metadata.artifact_path.removeprefix("file://"))
     names = {line.split("==")[0] for line in (folder / "requirements.txt").read_text().split()}
     assert {"mlflow", "torch", "numpy", "scipy"} <= names and "ecgpipe" not in names
@@ -146,6 +147,6 @@ def test_the_logged_model_under_bad_input(cnn):
         net.score([x[0].astype(np.complex128)])
     assert net.eval() is net and not net.training
     probs = net(torch.from_numpy(x)).numpy()
-    np.testing.assert_allclose(probs, base.iloc[:, :-1].to_numpy(), atol=1e-5)
+    np.testing.assert_allclose(probs, base.filter(like="p_").to_numpy(), atol=1e-5)
     with pytest.raises(Exception, match="NaN or infinite"):
         net(torch.from_numpy(nan))

@@ -314,3 +314,10 @@ def test_a_model_trained_on_ptbxl_is_validated_on_another_folder_in_one_dvc_repr
     report = (root / "reports/external/challenge/report.md").read_text()
     assert "no '#Dx:' line" in report and "| NSR |" in report
     assert "that every record has (AUROC undefined): NORM" in report
+    # subgroups: PTB-XL's age band, sex, site and device; the challenge headers' age and sex
+    test = json.loads((root / "metrics/eval.json").read_text())["test"]
+    assert set(test["subgroups"]["attributes"]) == {"age", "sex", "site", "device"}
+    assert set(out["subgroups"]["attributes"]) == {"age", "sex"}
+    assert "## Subgroups" in report
+    card = (root / "reports/model_card.md").read_text()
+    assert "`challenge` (" in card and "dvc repro external@challenge" in card

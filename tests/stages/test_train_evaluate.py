@@ -141,7 +141,8 @@ def test_mlflow_run_holds_params_curves_artifacts_and_model(runs):
     model = mlflow.pyfunc.load_model(f"runs:/{run_id}/model")
     cache = Cache.open(runs[0] / "data/processed")
     out = model.predict(np.stack([cache.signal(i) for i in range(4)]))  # whole records
-    assert list(out.columns) == [f"p_{c}" for c in cache.classes] + ["labels"] and len(out) == 4
+    assert list(out.columns) == [f"p_{c}" for c in cache.classes] + ["labels", "set"]
+    assert len(out) == 4 and all("=" in s for s in out["set"])  # a verdict per class: CD=absent
 
 
 def test_one_seed_gives_identical_metrics(runs):
@@ -294,3 +295,75 @@ def test_the_tiny_dag_shows_headline_metrics_learning_curves_and_system_use(tiny
     assert run_id == test["mlflow_run_id"] and run.info.status == "FINISHED"
     for name in ("cpu_utilization_percentage", "system_memory_usage_megabytes"):
         assert f"system/{name}" in run.data.metrics, sorted(run.data.metrics)
+
+
+def test_every_figure_is_given_per_age_band_and_sex_with_the_gap_to_the_rest(runs):
+    test = json.loads((runs[0] / "metrics/eval.json").read_text())["test"]
+    found = test["subgroups"]["attributes"]
+    assert set(found) == {"age", "sex"}  # what the synthetic cohort's table says of a patient
+    assert set(found["sex"]) == {"F", "M"} and set(found["age"]) <= {
+        "18-39",
+        "40-59",
+        "60-79",
+        "80+",
+    }
+    for groups in found.values():
+        assert sum(g["n_records"] for g in groups.values()) == test["n_records"]
+        for g in groups.values():
+            assert set(g["figures"]["per_class"]) == set(test["per_class"])
+            lo, hi = g["gap_ci"]
+            assert g["gap"] is None or lo <= g["gap"] <= hi
+            assert g["too_small"] == (
+                g["n_patients"] < 20 or test["n_groups"] - g["n_patients"] < 20
+            )
+    report = (runs[0] / "reports/eval.md").read_text()
+    assert "## Subgroups" in report and "| sex | F |" in report and "paired interval" in report
+
+
+def test_abstention_and_prediction_sets_are_judged_on_the_test_split(runs):
+    test = json.loads((runs[0] / "metrics/eval.json").read_text())["test"]
+    risk, sets = test["risk_coverage"], test["conformal"]
+    at = risk["risk_at"]
+    assert at["1.0"] >= at["0.5"]  # keeping the most confident half errs less than keeping all
+    assert risk["aurc_ci"][0] <= risk["aurc"] <= risk["aurc_ci"][1]
+    assert set(risk["per_class_miss"]) == set(test["per_class"])
+    lo, hi = sets["coverage_ci"]
+    assert sets["target"] == 0.9 and lo <= sets["coverage"] <= hi
+    assert hi >= sets["target"]  # not below 1 - alpha beyond what the test split's size allows
+    assert 1.0 <= sets["mean_set_size"] <= 2.0  # a yes/no set per class
+    rows = list(csv.DictReader((runs[0] / "plots/risk_coverage.csv").open()))
+    assert float(rows[-1]["coverage"]) == 1.0 and float(rows[-1]["risk"]) == pytest.approx(
+        at["1.0"]
+    )
+    assert (runs[0] / "reports/figures/risk_coverage.png").stat().st_size > 1000
+    report = (runs[0] / "reports/eval.md").read_text()
+    assert "## Abstention: risk against coverage" in report and "split conformal" in report
+    calibration = json.loads((runs[0] / "models/conformal.json").read_text())
+    assert calibration["kind"] == "mondrian" and len(calibration["quantiles"]) == 5
+
+
+def test_the_model_card_is_written_logged_and_describes_the_registered_version(runs):
+    root = runs[0]
+    card = (root / "reports/model_card.md").read_text()
+    test = json.loads((root / "metrics/eval.json").read_text())["test"]
+    for section in (
+        "Intended use",
+        "Training data",
+        "Preprocessing",
+        "Test figures",
+        "Subgroups (test split)",
+        "Known failures",
+        "External validation",
+        "Reproduce",
+    ):
+        assert f"## {section}" in card, section  # fmt: skip
+    lo, hi = test["macro_auroc_ci"]
+    assert f"| Macro AUROC | {test['macro_auroc']:.3f} [{lo:.3f}, {hi:.3f}] |" in card
+    worst = test["per_patient"][0]
+    assert f"| {worst['patient']} |" in card
+    c, run_id = client(root)
+    assert f"mlflow artifacts download -r {run_id} -a config/params.yaml" in card
+    assert "Training records made between 19" in card or "Training records made between 20" in card
+    (version,) = c.search_model_versions(f"run_id = '{run_id}'")
+    assert version.description == card
+    assert "model_card.md" in {f.path for f in c.list_artifacts(run_id)}

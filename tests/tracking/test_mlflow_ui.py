@@ -13,6 +13,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+from mlflow import MlflowClient
 
 from ecgpipe.tracking import RUNS_VIEW
 
@@ -95,6 +96,16 @@ def test_sweep_runs_and_a_metric_chart_in_the_mlflow_ui(tiny_project, tmp_path):
             expect(card.locator(".js-plotly-plot")).to_be_visible()
             expect(card.locator("path.js-line").first).to_be_attached()  # a drawn curve
             page.screenshot(path=tmp_path / "metric-chart.png")
+
+            # the registered version's page shows its model card (the version's description)
+            name = "ecgpipe-synthetic-superdiagnostic"
+            client = MlflowClient(f"sqlite:///{tiny_project / 'mlflow.db'}")
+            version = max(int(v.version) for v in client.search_model_versions(f"name='{name}'"))
+            page.goto(f"{url}/#/models/{name}/versions/{version}")
+            expect(page.get_by_role("heading", name=f"Model card: {name}")).to_be_visible()
+            for section in ("Intended use", "Test figures", "Subgroups (test split)", "Reproduce"):
+                expect(page.get_by_role("heading", name=section)).to_be_attached()
+            page.screenshot(path=tmp_path / "model-card.png", full_page=True)
         finally:
             browser.close()
     assert (tmp_path / "runs.png").stat().st_size > 10_000

@@ -236,6 +236,8 @@ BEAT_FEATURE_SETS = (
     "rr", "relative", "full", "robust", "de_chazal", "wavelet", "hos", "lbp", "hermite",
 )  # fmt: skip
 """What ``preprocess.beats.features`` joins with ``+`` (:mod:`ecgpipe.processing.beat_features`)."""
+ADAPTABLE_SETS = ("rr", "relative", "full", "robust")
+"""The sets relative to a reference that a record's normal beats can give (``evaluate.adapt``)."""
 
 
 class BeatsConfig(_Frozen):
@@ -680,6 +682,17 @@ class ExternalSetConfig(_Frozen):
 class EvaluateConfig(_Frozen):
     n_bootstrap: int = Field(ge=10)
     seed: int = Field(ge=0)
+    adapt: bool = Field(
+        description="beat models: also score each test record adapted to its own beats "
+        "(transductive, reported apart; ecgpipe.serving.adapt)"
+    )
+    alpha: float = Field(
+        gt=0, lt=1, description="prediction sets miss the true label at most this often"
+    )
+    subgroups: list[str] | None = Field(
+        description="manifest columns to give every figure per group of (age as bands); null: "
+        "whichever of age, sex, site and device the data has"
+    )
     external: dict[str, ExternalSetConfig] = Field(
         description="further datasets by name, each scored by `ecgpipe external NAME`"
     )
@@ -784,6 +797,8 @@ class Config(_Frozen):
             )
         if unknown := sorted(set(t.segments.dense) - set(classes)):
             raise ValueError(f"train.segments.dense: {unknown} not among data.classes {classes}")
+        if self.evaluate.adapt:
+            self._adaptable()
         if t.monitor == "val/cinc2017_f1" and self.data.name != "cinc2017":
             raise ValueError("train.monitor=val/cinc2017_f1 needs data=cinc2017")
         if self.split.strategy == "folds" and self.data.has_folds is False:
@@ -822,6 +837,23 @@ class Config(_Frozen):
         if kind in ("spectrogram", "both") and not spec.enabled:
             raise ValueError(
                 f"model={model} reads spectrograms; set preprocess.spectrogram.enabled=true"
+            )
+
+    def _adaptable(self) -> None:
+        """``evaluate.adapt`` needs beats, a normal class and features with a reference."""
+        if self.data.name != "mitdb":
+            raise ValueError(
+                f"evaluate.adapt (adapting to a record's own beats) is for heartbeat data; "
+                f"data={self.data.name} gives whole records"
+            )
+        if "N" not in (getattr(self.data, "classes", None) or []):
+            raise ValueError("evaluate.adapt takes its references from class N: keep N in "
+                             "data.classes")  # fmt: skip
+        spec = self.preprocess.beats.features
+        if not set(spec.split("+")) & set(ADAPTABLE_SETS):
+            raise ValueError(
+                f"evaluate.adapt: preprocess.beats.features={spec} has no reference to adapt; "
+                f"add one of {', '.join(ADAPTABLE_SETS)}"
             )
 
     def _fits_the_records(self) -> None:

@@ -15,6 +15,9 @@ import numpy as np
 
 from ecgpipe.core.errors import PipelineError
 
+CONFORMAL_FILE = "conformal.json"
+"""In the model folder: the split-conformal quantiles the served model's prediction sets use."""
+
 
 @dataclass(frozen=True)
 class Paths:

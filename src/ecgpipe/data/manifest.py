@@ -14,6 +14,10 @@ Columns:
   beat: empty, the beat labels live in the record's annotation file).
 - ``label_error``: why the source's labels could not be read (empty when they could).
 - ``fold``: the source's own fold (PTB-XL's ``strat_fold``), ``-1`` when it has none.
+
+Any further column says what the source knows of the record or its patient, as text, empty where
+unknown: :data:`EXTRA` (age, sex, recording site and device) where a reader finds them, and the
+user's own columns of a labels file. ``evaluate.subgroups`` reads them.
 """
 
 from __future__ import annotations
@@ -52,9 +56,8 @@ DTYPES = {
     "label_error": str,
     "fold": int,
 }
-EXTRA = ("age", "sex")
-"""Columns a reader may add (a record's demographics, where the dataset gives them); kept as
-text, empty where unknown."""
+EXTRA = ("age", "sex", "site", "device")
+"""The further columns readers add where the dataset gives them (the default subgroups)."""
 LabelKind = Literal["multilabel", "multiclass", "beat"]
 
 
@@ -115,13 +118,15 @@ def decode_labels(text: str) -> list[str]:
 
 
 def write(df: pd.DataFrame, path: Path) -> None:
-    """Write ``df`` (columns :data:`COLUMNS`, and those of :data:`EXTRA` it has) atomically as
-    CSV."""
+    """Write ``df`` (columns :data:`COLUMNS` first, then any further ones) atomically as CSV."""
     missing = [c for c in COLUMNS if c not in df.columns]
     if missing:
         raise ManifestError(f"{path}: manifest lacks columns {missing}")
-    columns = [*COLUMNS, *(c for c in EXTRA if c in df.columns)]
-    atomic.write_text(path, df.loc[:, columns].to_csv(index=False, lineterminator="\n"))
+    atomic.write_text(path, df.loc[:, _ordered(df)].to_csv(index=False, lineterminator="\n"))
+
+
+def _ordered(df: pd.DataFrame) -> list[str]:
+    return [*COLUMNS, *(c for c in df.columns if c not in COLUMNS)]
 
 
 def read(path: Path) -> pd.DataFrame:
@@ -140,4 +145,4 @@ def read(path: Path) -> pd.DataFrame:
             except ValueError as err:
                 msg = f"{path}: column {col!r} is not {typ.__name__}: {err}"
                 raise ManifestError(msg) from None
-    return df.loc[:, [*COLUMNS, *(c for c in EXTRA if c in df.columns)]]
+    return df.loc[:, _ordered(df)]

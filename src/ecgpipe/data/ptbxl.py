@@ -47,6 +47,44 @@ def parse_scp_codes(text: str) -> dict[str, float]:
     return {k: float(v) for k, v in value.items()}
 
 
+SEXES = {"0": "M", "1": "F"}
+"""PTB-XL's sex codes, as the challenge headers write sex."""
+OLDEST = 90
+"""PTB-XL writes the age of a patient over 89 as 300: at least this old."""
+
+
+def describe(row: object) -> dict[str, str]:
+    """What PTB-XL says of a record's patient and recording, where its table has the column:
+    age in years (at least :data:`OLDEST` where it writes 300), sex (M or F), site, device and
+    the recording's date (YYYY-MM-DD)."""
+    out = {}
+    if (age := _number(getattr(row, "age", ""))) is not None:
+        out["age"] = f"{min(age, OLDEST):g}"
+    if hasattr(row, "sex"):
+        out["sex"] = SEXES.get(_integer(row.sex), "")
+    if hasattr(row, "site"):
+        out["site"] = _integer(row.site)
+    if hasattr(row, "device"):
+        out["device"] = " ".join(row.device.split())
+    if hasattr(row, "recording_date"):
+        out["date"] = row.recording_date.strip()[:10]
+    return out
+
+
+def _number(text: str) -> float | None:
+    try:
+        value = float(text)
+    except ValueError:
+        return None
+    return value if math.isfinite(value) else None
+
+
+def _integer(text: str) -> str:
+    """``2.0`` as ``2``; other text as it is."""
+    value = _number(text)
+    return str(int(value)) if value is not None and value.is_integer() else text.strip()
+
+
 def _patient(text: str) -> str:
     """PTB-XL writes patient ids as floats (``15709.0``); keep the integer part."""
     text = text.strip()
@@ -125,6 +163,7 @@ def read(
                 "label_error": error,
                 "fold": fold,
             }
+            | describe(row)
         )
     info = DatasetInfo(
         name="ptbxl",

@@ -10,7 +10,9 @@ by default, in the folder) has a header row and the columns
   for a record without a label, which is kept and counted, and left out by split);
 - ``patient_id`` (optional): records of one patient never go to two splits; without it each
   record is its own patient;
-- ``fold`` (optional): an integer fold for ``split.strategy=folds``.
+- ``fold`` (optional): an integer fold for ``split.strategy=folds``;
+- any other column (``age``, ``sex``, ``site``, ``scanner``, ...): what is known of the record,
+  carried into the manifest as text for ``evaluate.subgroups``.
 
 Nothing is dropped silently. A row whose labels cannot be used (an unknown class, two classes for
 single-label data, a bad fold, a path outside the folder) and a record in the folder that the
@@ -38,7 +40,7 @@ import pandas as pd
 
 from ecgpipe.config.schema import WfdbFolderDataConfig
 from ecgpipe.core.paths import Paths
-from ecgpipe.data import snomed
+from ecgpipe.data import manifest, snomed
 from ecgpipe.data.manifest import DatasetInfo, encode_labels
 from ecgpipe.data.tables import DatasetError, header_records, read_table
 from ecgpipe.data.wfdb_io import read_comments
@@ -86,13 +88,22 @@ def read(
     known = tuple(classes) if classes else tuple(sorted({n for ns in names for n in ns}))
     if not known:
         raise DatasetError(f"{path}: no record has a label (column 'labels' is empty)")
+    described = [c for c in table.columns if c not in (*REQUIRED, *OPTIONAL)]
+    if clash := [c for c in described if c in manifest.COLUMNS]:
+        raise DatasetError(
+            f"{path}: column(s) {clash} are the manifest's own; rename them (the columns beside "
+            f"{', '.join(REQUIRED + OPTIONAL)} describe each record, e.g. age, sex, site)"
+        )
+    extras = [{c: r[c] for c in described} for r in table.to_dict("records")]
     rows = []
-    for line, (row, labels) in enumerate(zip(table.itertuples(index=False), names, strict=True), 2):
+    for line, (row, labels, extra) in enumerate(
+        zip(table.itertuples(index=False), names, extras, strict=True), 2
+    ):
         fold, fold_error = _fold(getattr(row, "fold", ""))
         error = _record_error(row.record) or _label_error(labels, known, label_kind) or fold_error
         patient = getattr(row, "patient_id", "") or row.record
         error = f"{path.name} line {line}: {error}" if error else ""
-        rows.append(_row(row.record, patient, labels, error, fold, sampling_rate, leads))
+        rows.append(_row(row.record, patient, labels, error, fold, sampling_rate, leads) | extra)
     listed = set(table["record"])
     rows += [
         _row(record, record, [], f"not listed in {path.name}", -1, sampling_rate, leads)

@@ -50,10 +50,13 @@ def micro_auroc(y: np.ndarray, p: np.ndarray) -> float:
 
 
 def tune_thresholds(y: np.ndarray, p: np.ndarray) -> np.ndarray:
-    """Per-class threshold maximising F1 on (validation) targets; 0.5 for a class without both."""
+    """Per-class threshold maximising F1 on (validation) targets. A class without positives has
+    none (NaN: never called, as nothing says where to call it); one without negatives, 0.5."""
     thresholds = np.full(y.shape[1], 0.5)
     for c in range(y.shape[1]):
         pos = y[:, c].sum()
+        if pos == 0:
+            thresholds[c] = np.nan
         if not 0 < pos < len(y):
             continue
         order = np.argsort(-p[:, c], kind="stable")

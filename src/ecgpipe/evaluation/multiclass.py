@@ -78,10 +78,10 @@ def score(
     per_class = {}
     for k, name in enumerate(classes):
         entry: dict[str, Any] = {"support": int(cm[k].sum()), "predicted": int(cm[:, k].sum())}
-        for rate in RATES:
+        for rate in RATES:  # a class absent here has no figure (its false calls: "predicted")
             key = CLINICAL.get(rate, rate) if clinical else rate
-            entry[key] = num(point[rate][k])
-            entry[f"{key}_ci"] = ci(interval[rate][0][k], interval[rate][1][k])
+            entry[key] = None if absent[k] else num(point[rate][k])
+            entry[f"{key}_ci"] = [None, None] if absent[k] else ci(*(b[k] for b in interval[rate]))
         entry |= {
             "auroc": num(auroc[k]),
             "auroc_ci": ci(auroc_lo[k], auroc_hi[k]),
@@ -184,6 +184,9 @@ def markdown(
     ]
     for cls in classes:
         m = test["per_class"][cls]
+        if not m["support"]:  # no figure for a class the split lacks, not a zero
+            lines.append(f"| {md(cls)} | 0 | {m['predicted']} |" + " absent |" * 5)
+            continue
         cells = [
             md(cls),
             str(m["support"]),

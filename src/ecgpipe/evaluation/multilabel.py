@@ -22,6 +22,7 @@ from ecgpipe.evaluation.formats import ci, f3, macro, md, num, with_ci
 
 ECE_BINS = 10
 RATES = ("precision", "recall", "f1", "specificity")
+ABSENT = " | ".join(["absent"] * len(RATES))
 
 
 def check(y: np.ndarray, p: np.ndarray, thresholds: np.ndarray, classes: Sequence[str]) -> None:
@@ -86,11 +87,14 @@ def score(
             "auroc_ci": ci(auroc_lo[k], auroc_hi[k]),
             "auprc": num(auprc[k]),
             "auprc_ci": ci(auprc_lo[k], auprc_hi[k]),
-            "threshold": float(thresholds[k]) if thresholds.ndim == 1 else None,
+            "threshold": num(float(thresholds[k])) if thresholds.ndim == 1 else None,
         }
+        present = entry["support"] > 0  # a class absent here has no figure, not a zero
         for rate in RATES:
-            entry[rate] = num(at[rate][k])
-            entry[f"{rate}_ci"] = ci(rate_ci[rate][0][k], rate_ci[rate][1][k])
+            entry[rate] = num(at[rate][k]) if present else None
+            entry[f"{rate}_ci"] = (
+                ci(rate_ci[rate][0][k], rate_ci[rate][1][k]) if present else [None, None]
+            )
         per_class[name] = entry
 
     return {
@@ -155,12 +159,16 @@ def markdown(
     ]
     for cls in classes:
         m = test["per_class"][cls]
+        threshold = "none" if m["threshold"] is None else f3(m["threshold"])
+        if not m["support"]:
+            lines.append(f"| {md(cls)} | 0 | absent | absent | {threshold} | {ABSENT} |")
+            continue
         cells = [
             md(cls),
             str(m["support"]),
             with_ci(m["auroc"], m["auroc_ci"]),
             f3(m["auprc"]),
-            f3(m["threshold"]),
+            threshold,
             *(f3(m[rate]) for rate in RATES),
         ]
         lines.append("| " + " | ".join(cells) + " |")
@@ -170,6 +178,12 @@ def markdown(
         "unchanged to the test split; precision, recall, F1 and specificity are at those "
         "thresholds.",
     ]
+    if untuned := [cls for cls in classes if test["per_class"][cls].get("threshold", 0) is None]:
+        lines += [
+            "",
+            f"No validation record has {', '.join(md(c) for c in untuned)}: no threshold could "
+            "be tuned, so the model never calls them (their scores are still given).",
+        ]
     n = test["n_records"]
     for what, support in (("positives", 0), ("negatives", n)):
         missing = [cls for cls in classes if test["per_class"][cls]["support"] == support]
@@ -177,6 +191,7 @@ def markdown(
             lines += [
                 "",
                 f"Classes without {what} in the test split (AUROC and AUPRC undefined, left out "
-                f"of the macro averages): {', '.join(md(cls) for cls in missing)}.",
+                f"of the macro averages{'; absent: no figure at all' if not support else ''}): "
+                f"{', '.join(md(cls) for cls in missing)}.",
             ]
     return "\n".join(lines) + "\n"

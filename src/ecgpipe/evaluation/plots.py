@@ -264,3 +264,23 @@ def _matrix_figure(cm: np.ndarray, classes: list[str]) -> Figure:
     ax.set_title("Confusion matrix, test split (share of each actual class)")
     fig.colorbar(image, ax=ax, shrink=0.8)
     return fig
+
+
+def write_risk_coverage(result: dict, plots_dir: Path, figures_dir: Path) -> None:
+    """The risk-coverage curve of :func:`ecgpipe.evaluation.risk_coverage.score`'s ``result``:
+    ``plots_dir/risk_coverage.csv`` (coverage, risk) and ``risk_coverage.png``."""
+    coverage, risk = np.asarray(result["coverage"]), np.asarray(result["risk"])
+    atomic.write_text(
+        Path(plots_dir) / "risk_coverage.csv",
+        _csv(["coverage", "risk"], zip(_fmts(coverage), _fmts(risk), strict=True)),
+    )
+    fig = Figure(figsize=(6, 4.5))
+    ax = fig.subplots()
+    ax.plot(coverage, risk, "-", label=f"model (AURC {result['aurc']:.3f})")
+    ax.axhline(risk[-1], ls="--", color="grey", label="keeping every record")
+    ax.set(xlabel="Share of records kept (the most confident)", ylabel="Error among them")
+    ax.set(xlim=(0, 1), ylim=(0, max(float(risk.max()) * 1.1, 0.01)))
+    ax.set_title("Risk against coverage (test split)")
+    ax.legend(loc="upper left", fontsize="small")
+    ax.grid(alpha=0.3)
+    save_png(fig, Path(figures_dir) / "risk_coverage.png")

@@ -29,6 +29,11 @@ descriptors (:data:`MORPHOLOGY_SETS`: ``de_chazal``, ``wavelet``, ``hos``, ``lbp
 :mod:`ecgpipe.processing.beat_morphology`). Sets join with ``+`` (``robust+wavelet+hos``), their
 columns side by side (:func:`names`). Plain NumPy;
 :func:`compute` is what ``preprocess`` and ``ecgpipe predict`` both call.
+
+Given ``normal`` (the beats a model called normal, :mod:`ecgpipe.serving.adapt`), the sets with a
+reference (``ADAPTABLE_SETS``: rr, relative, full, robust) take it from those beats: the
+intervals between two normal beats for the record's RR, their median for its dominant beat
+(where at least :data:`~ecgpipe.processing.beat_reference.MIN_TEMPLATE` are normal).
 """
 
 from __future__ import annotations
@@ -69,16 +74,26 @@ FEATURE_SETS: dict[str, tuple[str, ...]] = {
 }
 
 
-def rr_basic(peaks: np.ndarray, context: int) -> np.ndarray:
+def _nn(rr: np.ndarray, normal: np.ndarray | None) -> np.ndarray | None:
+    """The intervals ``rr`` between two ``normal`` beats, or None without enough of them."""
+    if normal is None:
+        return None
+    normal = np.asarray(normal, bool)
+    nn = rr[normal[1:] & normal[:-1]]
+    return nn if len(nn) >= beat_reference.MIN_TEMPLATE else None
+
+
+def rr_basic(peaks: np.ndarray, context: int, normal: np.ndarray | None = None) -> np.ndarray:
     """(n, 5) :data:`RR_BASIC` of beats at sample ``peaks`` (sorted), in units of the record's
-    mean RR interval (so the sampling rate drops out): previous, next, the mean of the last
-    ``context``, previous/next, previous/local."""
+    mean RR interval (so the sampling rate drops out; of the NN intervals, given ``normal``):
+    previous, next, the mean of the last ``context``, previous/next, previous/local."""
     t = np.asarray(peaks, dtype=np.float64)
     n = len(t)
     if n < 2:
         return np.ones((n, len(RR_BASIC)), np.float32)
     rr = np.diff(t)
-    rr = rr / rr.mean()
+    nn = _nn(rr, normal)
+    rr = rr / (rr if nn is None else nn).mean()
     pre = np.concatenate([[1.0], rr])
     post = np.concatenate([rr, [1.0]])
     past = _past_mean(pre, context)
@@ -93,9 +108,12 @@ def _past_mean(pre: np.ndarray, context: int) -> np.ndarray:
     return (sums[1:] - sums[first]) / (np.arange(n) - first + 1)
 
 
-def rr_relative(peaks: np.ndarray, fs: float, context: int) -> np.ndarray:
-    """(n, 10) :data:`RR` of beats at sample ``peaks`` (sorted) of a record at ``fs`` Hz. A
-    record of one beat has no interval: 0 s, and every ratio 1."""
+def rr_relative(
+    peaks: np.ndarray, fs: float, context: int, normal: np.ndarray | None = None
+) -> np.ndarray:
+    """(n, 10) :data:`RR` of beats at sample ``peaks`` (sorted) of a record at ``fs`` Hz (the
+    record's RR: the median NN interval, given ``normal``). A record of one beat has no
+    interval: 0 s, and every ratio 1."""
     t = np.asarray(peaks, dtype=np.float64)
     n = len(t)
     if n < 2:
@@ -103,7 +121,8 @@ def rr_relative(peaks: np.ndarray, fs: float, context: int) -> np.ndarray:
         out[:, :3] = 0.0
         return out
     rr = np.diff(t) / fs
-    median = float(np.median(rr))
+    nn = _nn(rr, normal)
+    median = float(np.median(rr if nn is None else nn))
     pre_s = np.concatenate([[median], rr])
     post_s = np.concatenate([rr, [median]])
     pre, post = pre_s / median, post_s / median
@@ -126,15 +145,21 @@ def rr_relative(peaks: np.ndarray, fs: float, context: int) -> np.ndarray:
     return np.stack(columns, axis=1).astype(np.float32)
 
 
-def morphology(windows: np.ndarray, before: int, fs: float) -> np.ndarray:
+def morphology(
+    windows: np.ndarray, before: int, fs: float, normal: np.ndarray | None = None
+) -> np.ndarray:
     """(n, len(MORPHOLOGY)) of one record's beat ``windows`` (n, leads, length) at ``fs`` Hz,
-    the R peak at sample ``before``, from their first lead."""
+    the R peak at sample ``before``, from their first lead; against the median of the ``normal``
+    beats where given and enough, else of all."""
     n, _, length = windows.shape
     if n == 0:
         return np.zeros((0, len(MORPHOLOGY)), np.float32)
     x = np.asarray(windows[:, 0, :], np.float64)
     x = x - np.median(x, axis=1, keepdims=True)
-    dominant = np.median(x, axis=0)
+    if normal is not None and np.sum(normal) >= beat_reference.MIN_TEMPLATE:
+        dominant = np.median(x[np.asarray(normal, bool)], axis=0)
+    else:
+        dominant = np.median(x, axis=0)
     d_amplitude = max(
         float(np.ptp(dominant[beats.span(before, fs, beats.QRS_S, length)])), beats.EPS_MV
     )
@@ -183,27 +208,28 @@ def columns(spec: str, window_length: int) -> dict[str, list[int]]:
 
 def compute(
     spec: str, peaks: np.ndarray, fs: float, windows: np.ndarray, before: int, window_fs: float,
-    context: int,
+    context: int, normal: np.ndarray | None = None,
 ) -> np.ndarray:  # fmt: skip
     """The feature sets of ``spec`` (:func:`parts`) for one record's beats, side by side: R
     ``peaks`` at the record's rate ``fs``, and their ``windows`` at ``window_fs`` (R at sample
-    ``before``)."""
-    blocks = [_one(n, peaks, fs, windows, before, window_fs, context) for n in parts(spec)]
+    ``before``); references from the ``normal`` beats where given (``ADAPTABLE_SETS``)."""
+    blocks = [_one(n, peaks, fs, windows, before, window_fs, context, normal) for n in parts(spec)]
     return np.concatenate(blocks, axis=1) if len(blocks) > 1 else blocks[0]
 
 
 def _one(
     name: str, peaks: np.ndarray, fs: float, windows: np.ndarray, before: int, window_fs: float,
-    context: int,
+    context: int, normal: np.ndarray | None,
 ) -> np.ndarray:  # fmt: skip
     if name == "rr":
-        return rr_basic(peaks, context)
+        return rr_basic(peaks, context, normal)
     if name == "robust":
-        return beat_reference.robust(peaks, fs, windows, before, window_fs, context)
+        return beat_reference.robust(peaks, fs, windows, before, window_fs, context, normal)
     if name in MORPHOLOGY_SETS:
         return beat_morphology.compute(name, windows, before, window_fs)
     full = np.concatenate(
-        [rr_relative(peaks, fs, context), morphology(windows, before, window_fs)], axis=1
+        [rr_relative(peaks, fs, context, normal), morphology(windows, before, window_fs, normal)],
+        axis=1,
     )
     return full[:, [FULL_INDEX[n] for n in FEATURE_SETS[name]]]
 

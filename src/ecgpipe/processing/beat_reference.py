@@ -26,6 +26,12 @@ irregular and look premature. The ``robust`` set (:func:`robust`) uses instead:
   none in atrial fibrillation).
 
 Plain NumPy; every feature is a function of the record's beats alone, as valid on a new patient.
+
+Given ``normal`` (the beats a model called normal: the transductive mode,
+:mod:`ecgpipe.serving.adapt`), the references are the patient's normal beats' instead: the mean
+of the intervals between two normal beats over the minutes (the NN intervals), and the median of
+the normal beats as the template; where fewer than :data:`MIN_TEMPLATE` normal beats are at hand,
+the references above.
 """
 
 from __future__ import annotations
@@ -46,7 +52,8 @@ PREMATURE = 0.85
 RECORD_S = 2 * MINUTES_S
 """The record's length counts up to this, seconds (a longer record is as good as this long)."""
 MIN_TEMPLATE = 5
-"""Fewer non-premature beats than this: the template is the median of all beats."""
+"""Fewer non-premature beats than this: the template is the median of all beats. Fewer normal
+beats (or NN intervals within the minutes) than this: the references without them."""
 
 RR = (
     "pre_rr_s",
@@ -92,9 +99,26 @@ def minutes(t_s: np.ndarray, half_s: float) -> np.ndarray:
     return np.divide(t_s[hi] - t_s[lo], count, out=np.full(len(t_s), np.nan), where=count > 0)
 
 
-def rr_context(peaks: np.ndarray, fs: float, context: int) -> tuple[np.ndarray, np.ndarray]:
+def normal_minutes(t_s: np.ndarray, normal: np.ndarray, half_s: float) -> np.ndarray:
+    """Per beat at times ``t_s`` (seconds, sorted): the mean of the intervals between two
+    consecutive ``normal`` beats (NN intervals) ending within ``half_s`` each side; NaN where
+    fewer than :data:`MIN_TEMPLATE` do."""
+    both = normal[1:] & normal[:-1]
+    at, nn = t_s[1:][both], np.diff(t_s)[both]
+    sums = np.concatenate([[0.0], np.cumsum(nn)])
+    lo = np.searchsorted(at, t_s - half_s)
+    hi = np.searchsorted(at, t_s + half_s, side="right")
+    count = hi - lo
+    out = np.full(len(t_s), np.nan)
+    return np.divide(sums[hi] - sums[lo], count, out=out, where=count >= MIN_TEMPLATE)
+
+
+def rr_context(
+    peaks: np.ndarray, fs: float, context: int, normal: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """(n, len(RR) + len(CONTEXT)) of beats at sample ``peaks`` (sorted) of a record at ``fs`` Hz,
-    and each beat's previous RR over the minutes' mean (what picks the template)."""
+    and each beat's previous RR over the minutes' mean (what picks the template); the minutes'
+    mean of the NN intervals where ``normal`` beats are given and enough."""
     t = np.asarray(peaks, dtype=np.float64) / fs
     n = len(t)
     if n < 2:
@@ -105,6 +129,9 @@ def rr_context(peaks: np.ndarray, fs: float, context: int) -> tuple[np.ndarray, 
     whole = float(rr.mean())
     mean_rr = minutes(t, MINUTES_S)
     mean_rr = np.where(np.isfinite(mean_rr), mean_rr, whole)
+    if normal is not None:
+        nn = normal_minutes(t, np.asarray(normal, bool), MINUTES_S)
+        mean_rr = np.where(np.isfinite(nn), nn, mean_rr)
     pre = np.concatenate([[mean_rr[0]], rr])
     post = np.concatenate([rr, [mean_rr[-1]]])
     local = _around(pre, context, np.nanmean)
@@ -157,13 +184,23 @@ def _row_corr(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 
 def robust(
-    peaks: np.ndarray, fs: float, windows: np.ndarray, before: int, window_fs: float, context: int
+    peaks: np.ndarray,
+    fs: float,
+    windows: np.ndarray,
+    before: int,
+    window_fs: float,
+    context: int,
+    normal: np.ndarray | None = None,
 ) -> np.ndarray:
     """(n, len(ROBUST)) features of one record's beats: R ``peaks`` at the record's rate ``fs``,
-    their ``windows`` at ``window_fs`` (R at sample ``before``)."""
+    their ``windows`` at ``window_fs`` (R at sample ``before``); against the ``normal`` beats'
+    references where given (see the module's docstring)."""
     if len(peaks) == 0:
         return np.zeros((0, len(ROBUST)), np.float32)
-    rr, premature = rr_context(peaks, fs, context)
-    morphology = shape(windows, before, window_fs, premature >= NOT_PREMATURE, context)
+    rr, premature = rr_context(peaks, fs, context, normal)
+    template = premature >= NOT_PREMATURE
+    if normal is not None and np.sum(normal) >= MIN_TEMPLATE:
+        template = np.asarray(normal, bool)
+    morphology = shape(windows, before, window_fs, template, context)
     out = np.concatenate([rr, morphology], axis=1)
     return np.clip(np.nan_to_num(out), -beats.LIMIT, beats.LIMIT).astype(np.float32)

@@ -93,19 +93,22 @@ def composition(
     out: Path,
     labels: Sequence[str] = ("S", "V"),
     whole: pd.DataFrame | None = None,
+    adapt: bool = False,
 ) -> list[Gap]:
     """Per class in ``labels``: its sensitivity on the beats of its dense excerpts of ``records``
     (WFDB records under ``root``, excerpts written under ``out``) scored as records, and on the
     same beats scored in their whole records (``whole``, :func:`calls` of them; scored here when
-    not given)."""
+    not given); ``adapt``: every record and excerpt scored adapted to itself
+    (:mod:`ecgpipe.serving.adapt`)."""
     annotator = model.contract.annotator or "atr"
     if whole is None:
-        whole = calls(list(score_beats(model, [root / r for r in records])))
+        whole = calls(list(score_beats(model, [root / r for r in records], adapt=adapt)))
     keyed = whole.set_index(["record", "sample"])["called"]
     gaps = []
     for label in labels:
         made = excerpts(root, records, label, annotator, out / label)
-        got = calls(list(score_beats(model, [out / label / name for name in sorted(made)])))
+        named = [out / label / name for name in sorted(made)]
+        got = calls(list(score_beats(model, named, adapt=adapt)))
         if got.empty:
             gaps.append(Gap(label, len(made), 0, None, None))
             continue

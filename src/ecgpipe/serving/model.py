@@ -17,6 +17,7 @@ wants (sampling rate, leads, minimum length) and how the records were preprocess
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 
@@ -24,7 +25,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from ecgpipe.config.schema import BEAT_INPUTS
+from ecgpipe.config.schema import BEAT_INPUTS, PreprocessConfig
+from ecgpipe.evaluation import conformal
 from ecgpipe.models import INPUTS, classical, member_logits
 from ecgpipe.processing import dsp, rhythm_features
 from ecgpipe.processing.normalization import WINDOW_STD_FLOOR, Normalizer
@@ -168,7 +170,8 @@ class Contract:
     """Shortest record accepted: one window, or the shortest record the model was trained and
     validated on where that is shorter (such records are zero-padded to a window, as in
     ``evaluate``)."""
-    thresholds: tuple[float, ...] | None = None
+    thresholds: tuple[float | None, ...] | None = None
+    """Multilabel: per class; ``None`` for a class without validation positives (never called)."""
     factors: tuple[float, ...] | None = None
     preprocess: dict = field(default_factory=dict)
     """The ``preprocess`` configuration the training data went through (band-pass, ``fs``)."""
@@ -179,9 +182,40 @@ class Contract:
     annotator: str | None = None
     """A beat model: the annotation file whose beats it scores (``ecgpipe predict`` detects the
     beats of a record that has none)."""
+    conformal: dict | None = None
+    """Split-conformal quantiles calibrated on the validation split
+    (:class:`ecgpipe.evaluation.conformal.Conformal`); None in models logged before them."""
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+    def sets(self, probs: np.ndarray) -> list[str] | None:
+        """Each record's prediction set as text, or None for a model without calibration:
+        single-label, the classes joined by ``;``; multilabel, each class's verdict joined by
+        ``;`` (``MI=present``, ``MI=absent``, ``MI=either``; a class with an empty set left
+        out)."""
+        calibration = getattr(self, "conformal", None)  # None: logged before calibration
+        if calibration is None:
+            return None
+        member = conformal.sets(conformal.Conformal.from_dict(calibration), probs)
+        if member.ndim == 2:
+            return [
+                ";".join(k for k, m in zip(self.classes, row, strict=True) if m) for row in member
+            ]
+        verdict = {(False, True): "present", (True, False): "absent", (True, True): "either"}
+        return [
+            ";".join(
+                f"{k}={verdict[tuple(v)]}" for k, v in zip(self.classes, row.tolist(), strict=True)
+                if any(v)
+            )
+            for row in member
+        ]  # fmt: skip
+
+    def preprocessing(self) -> PreprocessConfig:
+        """The preprocessing the model's training data went through."""
+        raw = copy.deepcopy(self.preprocess)
+        raw.get("beats", {}).setdefault("features", "rr")  # logged before there were feature sets
+        return PreprocessConfig.model_validate(raw)
 
 
 class RecordModel(nn.Module):
@@ -283,7 +317,7 @@ class RecordModel(nn.Module):
         c = self.contract
         if c.label_kind == "multilabel":
             assert c.thresholds is not None
-            hits = probs >= np.asarray(c.thresholds)
+            hits = probs >= np.asarray(c.thresholds, dtype=float)  # None: never called
             return [[k for k, h in zip(c.classes, row, strict=True) if h] for row in hits]
         factors = np.ones(len(c.classes)) if c.factors is None else np.asarray(c.factors)
         return [[c.classes[int(i)]] for i in np.argmax(probs * factors, axis=1)]

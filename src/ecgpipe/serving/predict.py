@@ -16,7 +16,6 @@ why, and the others are still scored; the output lists it too, with its error.
 
 from __future__ import annotations
 
-import copy
 import json
 import logging
 from collections.abc import Callable, Iterator, Sequence
@@ -26,13 +25,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ecgpipe.config.schema import PreprocessConfig
 from ecgpipe.core import atomic, parallel
 from ecgpipe.core.errors import PipelineError
 from ecgpipe.data.validation import Expected, Thresholds, read_record
 from ecgpipe.data.wfdb_io import detect_beats, read_annotations
 from ecgpipe.processing import beats, dsp
 from ecgpipe.processing.preprocessing import Layout, beat_rows, transform
+from ecgpipe.serving import adapt as adapting
 from ecgpipe.serving.model import Contract, InputError, RecordModel
 
 log = logging.getLogger("ecgpipe")
@@ -53,13 +52,6 @@ class Outcome:
     """A beat model: the beat's R peak, at the record's own rate."""
     symbol: str = ""
     """A beat model: the beat's annotation symbol; empty where the beat was detected."""
-
-
-def preprocess_config(contract: Contract) -> PreprocessConfig:
-    """The preprocessing the model's training data went through."""
-    raw = copy.deepcopy(contract.preprocess)
-    raw.get("beats", {}).setdefault("features", "rr")  # logged before there were feature sets
-    return PreprocessConfig.model_validate(raw)
 
 
 def find_records(paths: Sequence[Path]) -> tuple[list[Path], list[Outcome]]:
@@ -89,7 +81,7 @@ def _prepared(job: _Job) -> list[tuple[str, np.ndarray | str]]:
     ``validate`` applied to the training records (files, header, NaN, flat, saturated, amplitude),
     then the training data's preprocessing."""
     c = job.contract
-    cfg = preprocess_config(c)
+    cfg = c.preprocessing()
     layout = Layout(c.leads, Layout.of(cfg, c.leads).n_samples, None)  # the STFT is in the model
     out: list[tuple[str, np.ndarray | str]] = []
     for path, got in _checked(job):
@@ -123,13 +115,15 @@ class _Beats:
     """(n, leads * window + features) as the model takes them."""
     samples: np.ndarray
     symbols: np.ndarray
+    fs: float
+    """The record's own rate (of ``samples``)."""
 
 
 def _prepared_beats(job: _Job) -> list[tuple[str, _Beats | str]]:
     """Each record of the job as beat rows, or why it cannot be: the checks ``validate`` applied,
     the training data's preprocessing, then its beats (annotated, else detected)."""
     c = job.contract
-    cfg = preprocess_config(c)
+    cfg = c.preprocessing()
     layout = Layout(c.leads, None, None)
     out: list[tuple[str, _Beats | str]] = []
     for path, got in _checked(job):
@@ -147,7 +141,7 @@ def _prepared_beats(job: _Job) -> list[tuple[str, _Beats | str]]:
             out.append((path, str(err)))
             continue
         rows = np.concatenate([windows.reshape(len(windows), -1), features], axis=1)
-        out.append((path, _Beats(rows.astype(np.float32), samples, symbols)))
+        out.append((path, _Beats(rows.astype(np.float32), samples, symbols, fs)))
     return out
 
 
@@ -181,15 +175,23 @@ def pipeline(
     return parallel.rounds(prepare, jobs, workers)
 
 
-def score_beats(model: RecordModel, records: Sequence[Path], workers: int = 0) -> Iterator[Outcome]:
-    """An :class:`Outcome` per beat of each record in order, or one saying why it has none."""
+def score_beats(
+    model: RecordModel, records: Sequence[Path], workers: int = 0, adapt: bool = False
+) -> Iterator[Outcome]:
+    """An :class:`Outcome` per beat of each record in order, or one saying why it has none;
+    ``adapt``: each record's beats scored adapted to that record (:mod:`ecgpipe.serving.adapt`)."""
+    if adapt:
+        adapting.check(model)
     for chunk in pipeline(_prepared_beats, model, records, workers):
         for name, found in chunk:
             if isinstance(found, str):
                 yield Outcome(name, error=found)
                 continue
             try:
-                probs = model.score(list(found.rows))
+                if adapt:
+                    probs = adapting.probabilities(model, found.rows, found.samples, found.fs)
+                else:
+                    probs = model.score(list(found.rows))
             except InputError as err:
                 yield Outcome(name, error=str(err))
                 continue
@@ -253,6 +255,10 @@ def table(outcomes: Sequence[Outcome], contract: Contract, model_ref: str) -> pd
     for j, c in enumerate(classes):
         out[f"p_{c}"] = probs[:, j]
     out["labels"] = [";".join(o.labels) for o in outcomes]
+    scored = np.isfinite(probs).all(axis=1)
+    if scored.any() and (sets := contract.sets(probs[scored])) is not None:
+        out["set"] = ""
+        out.loc[scored, "set"] = sets
     out["error"] = [o.error or "" for o in outcomes]
     out["model"] = model_ref
     return out
@@ -268,11 +274,22 @@ def write(df: pd.DataFrame, out: Path | None) -> None:
         atomic.write_text(out, df.to_csv(index=False))
 
 
-def run(model: RecordModel, model_ref: str, paths: Sequence[Path], out: Path | None) -> int:
-    """Score every record (a beat model: every beat of each record) under ``paths``; the number
-    of records that could not be scored."""
+def run(
+    model: RecordModel, model_ref: str, paths: Sequence[Path], out: Path | None, adapt: bool = False
+) -> int:
+    """Score every record (a beat model: every beat of each record, ``adapt``: adapted to the
+    record, :mod:`ecgpipe.serving.adapt`) under ``paths``; the number of records that could not
+    be scored."""
     records, outcomes = find_records(paths)
-    outcomes.extend((score_beats if model.per_beat else score)(model, records))
+    if adapt:
+        try:
+            adapting.check(model)
+        except InputError as err:
+            raise PipelineError(f"predict --adapt: {err}") from None
+        log.info("predict --adapt: each record is read whole before any of its beats is called")
+        outcomes.extend(score_beats(model, records, adapt=True))
+    else:
+        outcomes.extend((score_beats if model.per_beat else score)(model, records))
     for o in outcomes:
         if o.error:
             log.error("predict: %s: %s", o.record, o.error)

@@ -21,8 +21,20 @@ from ecgpipe.config.schema import Config
 from ecgpipe.core import atomic
 from ecgpipe.core.errors import PipelineError
 from ecgpipe.core.headline import test as test_headline
-from ecgpipe.core.paths import Paths, broken, read_json
-from ecgpipe.evaluation import metrics, multiclass, multilabel, patients, plots, predictions
+from ecgpipe.core.paths import CONFORMAL_FILE, Paths, broken, read_json
+from ecgpipe.data import manifest
+from ecgpipe.evaluation import (
+    conformal,
+    metrics,
+    model_card,
+    multiclass,
+    multilabel,
+    patients,
+    plots,
+    predictions,
+    risk_coverage,
+    subgroups,
+)
 from ecgpipe.processing.normalization import Normalizer
 from ecgpipe.serving.model import RhythmModel
 from ecgpipe.training import classical
@@ -59,6 +71,10 @@ def run(cfg: Config, paths: Paths, *, register: bool = True) -> dict:
         baseline = multilabel.score(y, prior, thr, classes, **boot)
         plots.write_plots(y, p, thr, classes, paths.plots, figures)
         report = multilabel.markdown(test, baseline, classes, title)
+        scorer = subgroups.multilabel_scorer(
+            lambda y, p, groups: multilabel.score(y, p, thr, classes, **boot | {"groups": groups})
+        )
+        errors, confidence = risk_coverage.multilabel(y, p, thr)
     else:
         decision = read_json(paths.models / "decision.json", ("factors",))
         factors = decision_factors(paths, classes)
@@ -81,6 +97,22 @@ def run(cfg: Config, paths: Paths, *, register: bool = True) -> dict:
             unit="beats" if beats else "records",
             warning=LEAKY if cfg.split.strategy == "random" else None,
         )
+        scorer = subgroups.multiclass_scorer(
+            lambda y, p, groups: multiclass.score(
+                y, p, factors, classes, **kw | {"groups": groups}
+            ),
+            factors,
+            len(classes),
+        )
+        errors, confidence = risk_coverage.single_label(y, p, factors)
+        if e.adapt:  # beat data only (the configuration checked)
+            adapted = multiclass.score(
+                y, adapted_scores(cfg, paths, run_id, dm), factors, classes, **kw
+            )
+            report += "\n" + multiclass.markdown(
+                adapted, baseline, classes, f"{title}, adapted to each test record", rule,
+                unit="beats", scope=ADAPTED,
+            )  # fmt: skip
     test["n_padded"] = dm.n_padded("test")
     hits = p >= thr if dm.multilabel else np.eye(len(classes), dtype=bool)[pred]
     truth = metrics.indicator(y, len(classes)).astype(bool)
@@ -94,14 +126,32 @@ def run(cfg: Config, paths: Paths, *, register: bool = True) -> dict:
         single_label=not dm.multilabel,
     )
     unit = "beats" if dm.cache.unit == "beat" else "records"
+    report += "\n" + abstain(paths, test, y, p, errors, confidence, thr if dm.multilabel else None,
+                             classes, boot)  # fmt: skip
+    described = manifest.read(paths.validated / "manifest.csv")
+    test["subgroups"] = by_subgroup(cfg, described, dm, y, p, scorer)
+    per_class = "auroc" if dm.multilabel else ("sensitivity" if beats else "recall")
+    by_group = subgroups.markdown(test["subgroups"], classes, per_class, unit)
+    report += "\n" + by_group
     report += "\n" + patients.markdown(test["per_patient"], classes, unit)
     if dm.cache.unit == "record":
         explain_examples(cfg, paths, run_id, dm, y, p, hits, figures / "explanations")
     # the training run, so that `dvc exp show` links every experiment to its MLflow run
     result = {"mlflow_run_id": run_id, "test": test, "baseline": baseline}
+    if e.adapt:
+        result["adapted"] = adapted
     if cfg.split.strategy == "random":
         result = {"leaky_split": True, **result}
     atomic.write_json(paths.metrics / "eval.json", result)
+    shown = [k for k in ("cinc2017_f1", "macro_f1", "accuracy", "macro_auroc") if k in test]
+    if dm.multilabel:
+        shown = ["macro_auroc", "micro_auroc", "macro_auprc"]
+    card = model_card.render(
+        card_of(
+            cfg, paths, dm, described, test, shown, run_id, by_group, f"ecgpipe-{dataset}-{task}"
+        )
+    )
+    atomic.write_text(paths.eval_reports / "model_card.md", card)
     atomic.write_json(paths.headline("test"), test_headline(result, dm.multilabel))
     atomic.write_text(paths.eval_reports / "eval.md", report)
     atomic.write_text(
@@ -120,11 +170,11 @@ def run(cfg: Config, paths: Paths, *, register: bool = True) -> dict:
         ),
     )
 
-    shown = [k for k in ("cinc2017_f1", "macro_f1", "accuracy", "macro_auroc") if k in test]
-    if dm.multilabel:
-        shown = ["macro_auroc", "micro_auroc", "macro_auprc"]
     headline = {k: v for k, v in baseline.items() if k in HEADLINE}
-    values = tracking.metric_values({"test": test, "baseline": headline})
+    pooled = {k: v for k, v in test.items() if k != "subgroups"}  # those: eval.json only
+    values = tracking.metric_values(
+        {"test": pooled, "baseline": headline} | ({"adapted": adapted} if e.adapt else {})
+    )
     tracking.log_evaluation(
         cfg.mlflow,
         paths.root,
@@ -135,13 +185,14 @@ def run(cfg: Config, paths: Paths, *, register: bool = True) -> dict:
             ("evaluation", paths.eval_reports / "eval.md"),
             ("evaluation", paths.eval_reports / "per_patient.csv"),
             ("evaluation", paths.eval_reports / "predictions.csv"),
+            ("", paths.eval_reports / "model_card.md"),  # beside the model
             ("evaluation/figures", figures),
             ("evaluation/plots", paths.plots),
         ],
         columns=[metrics.metric_name(f"test/{shown[0]}{end}") for end in ("", "_lo", "_hi")],
     )
     if register:
-        register_model(cfg, paths, run_id, f"ecgpipe-{dataset}-{task}")
+        register_model(cfg, paths, run_id, f"ecgpipe-{dataset}-{task}", card)
     if cfg.split.strategy == "random":
         log.warning("evaluate: %s", LEAKY)
     log.info(
@@ -191,9 +242,12 @@ def explain_examples(
     return written
 
 
-def register_model(cfg: Config, paths: Paths, run_id: str, name: str) -> tracking.Registered:
+def register_model(
+    cfg: Config, paths: Paths, run_id: str, name: str, card: str | None
+) -> tracking.Registered:
     """The training run's model as a new version of ``name``, tagged with its validation and
-    test metrics, data hash and commit; champion only if it wins on validation."""
+    test metrics, data hash and commit, described by its model ``card``; champion only if it
+    wins on validation."""
     run = tracking.run_record(cfg.mlflow, paths.root, run_id)
     monitor = run.data.tags.get("monitor", cfg.monitor)
     value = run.data.metrics[f"best/{monitor}"]
@@ -205,7 +259,7 @@ def register_model(cfg: Config, paths: Paths, run_id: str, name: str) -> trackin
     }
     tags["mlflow_run_id"] = run_id
     reg = tracking.register(
-        cfg.mlflow, paths.root, run_id, name, (monitor, value, monitor != "val/loss"), tags
+        cfg.mlflow, paths.root, run_id, name, (monitor, value, monitor != "val/loss"), tags, card
     )
     log.info(
         "evaluate: registered %s version %s%s (%s)",
@@ -252,6 +306,109 @@ def test_scores(cfg: Config, paths: Paths) -> tuple[ECGDataModule, np.ndarray, n
     return dm, y, p
 
 
+def abstain(
+    paths: Paths,
+    test: dict,
+    y: np.ndarray,
+    p: np.ndarray,
+    errors: np.ndarray,
+    confidence: np.ndarray,
+    thresholds: np.ndarray | None,
+    classes: list[str],
+    boot: dict,
+) -> str:
+    """Risk against coverage and the prediction sets' coverage into ``test``, their figure and
+    data; the report's sections."""
+    risk = risk_coverage.score(errors, confidence, **boot)
+    if thresholds is not None:
+        miss = risk_coverage.per_class_miss(y, p, thresholds, confidence, list(risk["risk_at"]))
+        risk["per_class_miss"] = {classes[k]: v for k, v in miss.items()}
+    plots.write_risk_coverage(risk, paths.plots, paths.eval_reports / "figures")
+    found = conformal.Conformal.from_dict(read_json(paths.models / CONFORMAL_FILE, ("kind",)))
+    sets = conformal.coverage(found, y, p, **boot)
+    test["risk_coverage"], test["conformal"] = risk, sets
+    return (
+        risk_coverage.markdown(risk, classes if thresholds is not None else None)
+        + "\n"
+        + conformal.markdown(sets, classes, found.n_calibration)
+    )
+
+
+def card_of(
+    cfg: Config,
+    paths: Paths,
+    dm: ECGDataModule,
+    described,
+    test: dict,
+    shown: list[str],
+    run_id: str,
+    by_group: str,
+    name: str,
+) -> model_card.Card:
+    """What the model card says, from the run's configuration, split and evaluation."""
+    meta, ids = dm.cache.meta, dm.cache.index["record_id"].to_numpy()
+    splits = {
+        part: {
+            "records": len(rows),
+            "patients": len(set(dm.cache.patients[rows])),
+        }
+        for part, rows in dm.rows.items()
+    }
+    dates = None
+    if "date" in described:
+        known = described.set_index("record_id")["date"].reindex(ids[dm.rows["train"]])
+        known = sorted(d for d in known.dropna() if d)
+        dates = (known[0], known[-1]) if known else None
+    commit = tracking.run_record(cfg.mlflow, paths.root, run_id).data.tags.get("git_commit", "")
+    return model_card.Card(
+        name=name,
+        model=cfg.model.name,
+        dataset=meta["dataset"],
+        task=meta["task"],
+        unit="beats" if dm.cache.unit == "beat" else "records",
+        classes=dm.cache.classes,
+        leads=meta["leads"],
+        fs=float(meta["fs"]),
+        data_root=str(cfg.data.root) if hasattr(cfg.data, "root") else "",
+        splits=splits,
+        dates=dates,
+        preprocess=cfg.preprocess.model_dump(mode="json"),
+        test=test,
+        headline=shown,
+        run_id=run_id,
+        commit=commit or "HEAD",
+        external={k: str(getattr(v.data, "root", "")) for k, v in cfg.evaluate.external.items()},
+        subgroups=by_group,
+    )
+
+
+def by_subgroup(
+    cfg: Config, described, dm: ECGDataModule, y: np.ndarray, p: np.ndarray, scorer
+) -> dict:
+    """The test figures per subgroup of ``evaluate.subgroups`` (columns of the validated
+    manifest, ``described``)."""
+    rows = dm.rows["test"]
+    ids = dm.cache.index["record_id"].to_numpy()[rows]
+    try:
+        attrs = subgroups.attributes(described, ids, cfg.evaluate.subgroups)
+    except ValueError as err:
+        raise PipelineError(str(err)) from None
+    e = cfg.evaluate
+    who = dm.cache.patients[rows]
+    return subgroups.score(
+        attrs, y, p, who, scorer, dm.cache.classes, n_bootstrap=e.n_bootstrap, seed=e.seed
+    )
+
+
+def adapted_scores(cfg: Config, paths: Paths, run_id: str, dm: ECGDataModule) -> np.ndarray:
+    """The served model on the test beats, each record adapted to its own beats
+    (:mod:`ecgpipe.serving.adapt`, the code of ``ecgpipe predict --adapt``)."""
+    from ecgpipe.serving import adapt
+
+    model, _ = tracking.load_record_model(f"runs:/{run_id}/model", cfg.mlflow, paths.root)
+    return adapt.cached(model, dm.cache, dm.rows["test"])
+
+
 def decision_factors(paths: Paths, classes: list[str]) -> np.ndarray:
     """Single-label data: the class factors of the argmax rule ``train`` chose."""
     file = paths.models / "decision.json"
@@ -265,6 +422,13 @@ LEAKY = (
     "LEAKY SPLIT (split.strategy=random): beats of the same patients are in training and test, "
     "so these figures overstate how the model does on a new patient; see the patient-disjoint "
     "protocol (experiment=mitdb_interpatient) for an honest estimate."
+)
+
+ADAPTED = (
+    "Transductive, reported apart from the figures above: each test record was read whole, the "
+    "beats the model called N gave the patient's own references (NN intervals, template beat), "
+    "and every beat was scored again against them (evaluate.adapt; ecgpipe predict --adapt). "
+    "Test split"
 )
 
 HEADLINE = ("macro_auroc", "accuracy", "macro_f1", "cinc2017_f1")

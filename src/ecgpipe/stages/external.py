@@ -29,7 +29,7 @@ from ecgpipe.core.headline import external as external_headline
 from ecgpipe.core.paths import Paths, read_json
 from ecgpipe.data import manifest, readers
 from ecgpipe.data.manifest import decode_labels
-from ecgpipe.evaluation import external, metrics, patients
+from ecgpipe.evaluation import external, metrics, patients, subgroups
 from ecgpipe.processing import beats
 from ecgpipe.serving import predict
 from ecgpipe.serving.model import RecordModel
@@ -66,7 +66,7 @@ def run(cfg: Config, paths: Paths, name: str) -> dict:
             "model knows"
         )
     truth, p, groups = scored.truth, scored.p, scored.groups
-    thresholds = None if c.thresholds is None else np.asarray(c.thresholds)
+    thresholds = None if c.thresholds is None else np.asarray(c.thresholds, dtype=float)
     factors = None if c.factors is None else np.asarray(c.factors)
     result = external.score(
         truth,
@@ -88,6 +88,26 @@ def run(cfg: Config, paths: Paths, name: str) -> dict:
     result["per_patient"] = patients.per_patient(
         groups, scored.record_ids, truth, hits, classes, single_label=not multilabel
     )
+    kw = {"thresholds": thresholds if multilabel else None, "factors": factors,
+          "dataset": str(c.source.get("dataset", "")), "n_bootstrap": cfg.evaluate.n_bootstrap,
+          "seed": cfg.evaluate.seed, "clinical": model.per_beat}  # fmt: skip
+    try:
+        attrs = subgroups.attributes(df, scored.record_ids, cfg.evaluate.subgroups)
+    except ValueError as err:
+        raise PipelineError(f"external {name}: {err}") from None
+    eye = np.eye(len(classes))
+    scorer = (
+        subgroups.multilabel_scorer(lambda y, p, g: external.score(y, p, classes, groups=g, **kw))
+        if multilabel
+        else subgroups.multiclass_scorer(
+            lambda y, p, g: external.score(eye[y], p, classes, groups=g, **kw), factors, len(eye)
+        )
+    )
+    y = truth if multilabel else truth.argmax(axis=1)
+    result["subgroups"] = subgroups.score(
+        attrs, y, p, groups.astype(str), scorer, classes,
+        n_bootstrap=cfg.evaluate.n_bootstrap, seed=cfg.evaluate.seed,
+    )  # fmt: skip
     failures, mapped, outcomes = scored.failures, scored.mapped, scored.outcomes
     result["n_left_out"] = {
         "unscorable": len(failures),
@@ -97,6 +117,13 @@ def run(cfg: Config, paths: Paths, name: str) -> dict:
     report = (
         external.markdown(
             name, result, inside, mapped, failures, kind=kind, source=str(root), unit=scored.unit
+        )
+        + "\n"
+        + subgroups.markdown(
+            result["subgroups"],
+            classes,
+            "auroc" if multilabel else "sensitivity" if model.per_beat else "recall",
+            scored.unit,
         )
         + "\n"
         + patients.markdown(result["per_patient"], classes, scored.unit, scope="")
@@ -113,7 +140,7 @@ def run(cfg: Config, paths: Paths, name: str) -> dict:
         paths.headline(f"external_{name}"), external_headline(name, result, multilabel)
     )
 
-    headline = {k: v for k, v in result.items() if k != "per_patient"}
+    headline = {k: v for k, v in result.items() if k not in ("per_patient", "subgroups")}
     values = tracking.metric_values({"external": {name: headline}})
     rows = scored.dataset
     tracking.log_evaluation(

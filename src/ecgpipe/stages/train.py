@@ -16,6 +16,7 @@ MLflow run, logs, tunes the thresholds and writes ``models/``.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import logging
 import shutil
 import sys
@@ -33,8 +34,8 @@ from pytorch_lightning.utilities.rank_zero import rank_zero_only
 from ecgpipe import models, tracking
 from ecgpipe.config.schema import Config, TrainConfig
 from ecgpipe.core import atomic
-from ecgpipe.core.paths import Paths
-from ecgpipe.evaluation import metrics
+from ecgpipe.core.paths import CONFORMAL_FILE, Paths
+from ecgpipe.evaluation import conformal, metrics
 from ecgpipe.processing import beat_features
 from ecgpipe.serving.model import (
     Contract,
@@ -272,7 +273,8 @@ def finish(
 ) -> None:
     """Log the result into the run (best value, served model, extras, reports); ``run.json``."""
     reports = [paths.reports / n for n in ("integrity.json", "integrity.md", "split.json")]
-    extras = ("normalization.json", DECISION_FILES[dm.cache.meta["label_kind"]])
+    atomic.write_json(out / CONFORMAL_FILE, served.contract.conformal)
+    extras = ("normalization.json", DECISION_FILES[dm.cache.meta["label_kind"]], CONFORMAL_FILE)
     tracking.log_training_result(
         cfg.monitor,
         best,
@@ -463,7 +465,13 @@ def save_extras(module: ECGClassifier, dm: ECGDataModule, out: Path, accelerator
     dm.normalizer.save(out / "normalization.json")
     if dm.multilabel:
         y_val, p_val = predict(module, dm.val_dataloader(), accelerator)
-        thresholds = metrics.tune_thresholds(y_val, p_val).tolist()
+        tuned = metrics.tune_thresholds(y_val, p_val)
+        thresholds = [None if np.isnan(t) else float(t) for t in tuned]
+        if untuned := [c for c, t in zip(classes, thresholds, strict=True) if t is None]:
+            log.warning(
+                "train: no validation record has %s: no threshold, never called (scores still "
+                "given)", ", ".join(untuned)
+            )  # fmt: skip
         atomic.write_json(out / "thresholds.json", dict(zip(classes, thresholds, strict=True)))
         return {"thresholds": tuple(thresholds)}
     return write_decision(out, classes, module.labels.decision_factors)
@@ -579,7 +587,21 @@ def record_model(
         },
         **decision,
     )
-    return RecordModel(windows, contract, rhythm=rhythm)
+    served = RecordModel(windows, contract, rhythm=rhythm)
+    return RecordModel(windows, calibrated(cfg, dm, served), rhythm=rhythm)
+
+
+def calibrated(cfg: Config, dm: ECGDataModule, served: RecordModel) -> Contract:
+    """The served model's contract with its split-conformal quantiles (``evaluate.alpha``),
+    calibrated on its own scores of the validation split (written to ``conformal.json``)."""
+    rows = dm.rows["val"]
+    if dm.cache.features is not None:  # beat rows as the served model takes them
+        flat = dm.cache.signals.reshape(len(dm.cache.labels), -1)
+        p = served.score(list(np.concatenate([flat[rows], dm.cache.features[rows]], axis=1)))
+    else:
+        p = served.score([np.asarray(dm.cache.signal(r)) for r in rows])
+    found = conformal.calibrate(dm.cache.labels[rows], p, cfg.evaluate.alpha, dm.multilabel)
+    return dataclasses.replace(served.contract, conformal=found.to_dict())
 
 
 def example_input(dm: ECGDataModule, model: RecordModel) -> np.ndarray:

@@ -37,12 +37,14 @@ def register(
     name: str,
     validation: tuple[str, float, bool],
     tags: Mapping[str, str],
+    description: str | None = None,
 ) -> Registered:
     """The run's model as a version of registered model ``name`` (one version per run: an
     evaluation run again updates its tags), tagged with ``tags`` and the validation metric;
     the alias ``champion`` moves to it only if that validation metric beats the champion's.
 
     ``validation``: (metric name, value, whether higher is better). Never a test metric.
+    ``description``: the version's (Markdown, the model card), shown on its page in the UI.
     """
     metric, value, higher = validation
     with store(cfg, root) as uri:
@@ -64,6 +66,8 @@ def register(
             version = client.create_model_version(
                 name, f"models:/{model_id}", run_id, tags=all_tags, model_id=model_id
             ).version
+        if description is not None:
+            client.update_model_version(name, version, description=description)
         try:
             current = client.get_model_version_by_alias(name, CHAMPION)
         except MlflowException:

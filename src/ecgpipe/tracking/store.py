@@ -110,3 +110,12 @@ def run_record(cfg: MlflowConfig, root: Path, run_id: str):
     """The run's data (metrics, tags) and outputs, from the configured store."""
     with store(cfg, root) as uri:
         return MlflowClient(uri).get_run(run_id)
+
+
+def run_text(cfg: MlflowConfig, root: Path, run_id: str, artifact: str) -> str | None:
+    """A text artifact of the run (``model_card.md``, say), or None where it has none."""
+    with store(cfg, root):
+        try:
+            return mlflow.artifacts.load_text(f"runs:/{run_id}/{artifact}")
+        except (MlflowException, OSError):
+            return None
