@@ -1,4 +1,7 @@
-"""``ecgpipe-sweep``: Hydra multirun on the tiny DVC project, with MLflow queried afterwards."""
+"""``ecgpipe-sweep``: Hydra multirun on the tiny DVC project, with MLflow queried afterwards.
+
+Slow (about six minutes: every job a training): run by ``make test-slow`` / ``.ci/run``; the
+sweeper's own parts (search space, study, pruning) are tested quickly in ``tests/tuning``."""
 
 from __future__ import annotations
 
@@ -18,6 +21,8 @@ from ecgpipe.processing.cache import Cache
 from ecgpipe.stages import data_state
 
 from .conftest import PROJECT, make_dvc_project, sh
+
+pytestmark = pytest.mark.slow
 
 
 def sweep(project: Path, name: str, *overrides: str, check: bool = True):

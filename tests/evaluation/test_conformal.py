@@ -59,8 +59,9 @@ def test_lac_quantile_by_hand() -> None:
 
     assert cal.kind == "lac" and cal.n_calibration == 4
     assert cal.quantiles == pytest.approx((0.3,))
-    test = np.array([[0.75, 0.25], [0.6, 0.4], [0.5, 0.5], [0.7, 0.3]])
-    expected = [[True, False], [False, False], [False, False], [True, False]]
+    test = np.array([[0.75, 0.25], [0.6, 0.4], [0.4, 0.6], [0.7, 0.3]])
+    # 0.6 and 0.4 fall outside q: the quantile leaves those sets empty, so the likelier class
+    expected = [[True, False], [True, False], [False, True], [True, False]]
     np.testing.assert_array_equal(conformal.sets(cal, test), expected)
 
 
@@ -71,8 +72,9 @@ def test_mondrian_quantiles_by_hand() -> None:
 
     # present: scores 0.1, 0.4, rank ceil(3 * 0.5) = 2; absent: 0.1, 0.2, 0.3, rank 2
     assert cal.quantiles[0] == pytest.approx((0.2, 0.4))
-    in_set = conformal.sets(cal, np.array([[0.1], [0.5], [0.7]]))
-    np.testing.assert_array_equal(in_set[:, 0], [[True, False], [False, False], [False, True]])
+    in_set = conformal.sets(cal, np.array([[0.1], [0.45], [0.7]]))
+    # 0.45: neither value within its quantile; the set holds the likelier one, absent
+    np.testing.assert_array_equal(in_set[:, 0], [[True, False], [True, False], [False, True]])
 
 
 @pytest.mark.parametrize("multilabel", [False, True])
@@ -118,12 +120,12 @@ def test_coverage_summary_by_hand() -> None:
     p = np.array([[0.9, 0.1], [0.4, 0.6], [0.8, 0.2], [0.3, 0.7]])
     cal = conformal.calibrate(y, p, alpha=0.4, multilabel=False)  # q = 0.3
     test_y = np.array([0, 0, 0])  # class 1 has no test records
-    test_p = np.array([[0.75, 0.25], [0.6, 0.4], [0.25, 0.75]])  # sets {0}, {}, {1}
+    test_p = np.array([[0.75, 0.25], [0.4, 0.6], [0.25, 0.75]])  # sets {0}, {1} (empty), {1}
     result = conformal.coverage(cal, test_y, test_p, n_bootstrap=100, seed=0)
 
     assert result["coverage"] == pytest.approx(1 / 3)
-    assert result["mean_set_size"] == pytest.approx(2 / 3)
-    assert result["singleton_share"] == pytest.approx(2 / 3)
+    assert result["mean_set_size"] == pytest.approx(1.0)
+    assert result["singleton_share"] == pytest.approx(1.0)
     assert result["per_class"][0]["coverage"] == pytest.approx(1 / 3)
     assert result["per_class"][1] == {"coverage": None, "mean_set_size": None, "n_records": 0}
     json.dumps(result)

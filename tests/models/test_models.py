@@ -61,7 +61,13 @@ def test_xresnet101_is_deeper_than_50():
     assert n101 > 1.5 * n50
 
 
-@pytest.mark.parametrize("name", models.NETWORKS)
+DEEP = ("xresnet1d50", "xresnet1d101")
+"""The deepest networks overfit a batch in 15-25 s each on 2 cores: checked in the slow suite."""
+
+
+@pytest.mark.parametrize(
+    "name", [pytest.param(n, marks=pytest.mark.slow) if n in DEEP else n for n in models.NETWORKS]
+)
 def test_each_model_overfits_one_batch(name):
     """A network that can learn at all fits 8 fixed examples: the loss falls below 0.05 in 80
     steps (measured at lr 1e-2: 0.001 for cnn1d, cnn1d_rr and resnet1d_wang), and its first

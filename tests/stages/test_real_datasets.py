@@ -280,6 +280,7 @@ def test_a_folder_in_the_challenge_layout_runs_the_whole_dag_from_its_headers(
 
 
 @pytest.mark.realdata
+@pytest.mark.slow  # a whole DVC DAG and an external stage: about a minute
 def test_a_model_trained_on_ptbxl_is_validated_on_another_folder_in_one_dvc_repro(
     tmp_path: Path,
 ):

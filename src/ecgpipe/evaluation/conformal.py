@@ -127,17 +127,26 @@ def _bound(q: float | None) -> float:
 def sets(conformal: Conformal, p: np.ndarray) -> np.ndarray:
     """Prediction sets for probabilities ``p`` (N, C). ``"lac"``: (N, C), True where the class is
     in the record's set; ``"mondrian"``: (N, C, 2), ``[..., 0]`` absent and ``[..., 1]`` present
-    in the set."""
+    in the set. A set the quantiles leave empty holds the likelier label instead (the most
+    probable class; present where p >= 0.5): sets only grow, so coverage stays at least
+    ``1 - alpha``, and no record is answered with nothing."""
     p = np.asarray(p, float)
     _check_p(p)
     if conformal.kind == "lac":
-        return 1 - p <= conformal.quantiles[0]
+        member = 1 - p <= conformal.quantiles[0]
+        empty = ~member.any(axis=1)
+        member[empty, p[empty].argmax(axis=1)] = True
+        return member
     if p.shape[1] != len(conformal.quantiles):
         raise ValueError(f"p has {p.shape[1]} classes, calibrated for {len(conformal.quantiles)}")
     q_absent, q_present = (
         np.array([_bound(pair[v]) for pair in conformal.quantiles]) for v in (0, 1)
     )
-    return np.stack([p <= q_absent, 1 - p <= q_present], axis=-1)
+    member = np.stack([p <= q_absent, 1 - p <= q_present], axis=-1)
+    empty = ~member.any(axis=-1)
+    member[..., 1] |= empty & (p >= 0.5)
+    member[..., 0] |= empty & (p < 0.5)
+    return member
 
 
 def coverage(
