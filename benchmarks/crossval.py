@@ -43,5 +43,5 @@ def run_pipeline(
     train.run(cfg, paths)
     seconds = time.perf_counter() - start
     dm, y, p = evaluate.test_scores(cfg, paths)
-    pred = metrics.predict_classes(p, evaluate.decision_factors(paths, dm.cache.classes))
+    pred = metrics.predict_classes(p, paths.model.decision(dm.cache.classes, multilabel=False))
     return y, pred, seconds, p

@@ -16,9 +16,8 @@ from mlflow import MlflowClient
 
 from ecgpipe.cli import main
 from ecgpipe.config.parse import load_params
-from ecgpipe.core.paths import Paths
+from ecgpipe.core.paths import ModelDir, Paths
 from ecgpipe.stages import evaluate
-from ecgpipe.training.classical import RHYTHM_FILE
 
 from ..conftest import PROJECT
 
@@ -88,7 +87,7 @@ def project(tmp_path_factory) -> Path:
 
 
 def test_the_trees_are_fitted_beside_the_network_and_judged_on_validation(project: Path):
-    assert (project / "models" / RHYTHM_FILE).is_file()
+    assert ModelDir(project / "models").rhythm.is_file()
     run_id = json.loads((project / "models/run.json").read_text())["run_id"]
     values = MlflowClient(f"sqlite:///{project / 'mlflow.db'}").get_run(run_id).data.metrics
     # a network after two batches knows nothing yet; the rhythm features tell N from A

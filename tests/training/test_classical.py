@@ -54,9 +54,9 @@ def test_a_linear_model_is_one_point_with_the_networks_metrics():
 
 
 def test_a_broken_estimator_file_says_how_to_rebuild_it(tmp_path):
-    from ecgpipe.core.paths import BrokenOutputError
+    from ecgpipe.core.paths import BrokenOutputError, ModelDir
 
-    path = tmp_path / "models" / classical.ESTIMATOR_FILE
+    path = ModelDir(tmp_path / "models").estimator
     with pytest.raises(BrokenOutputError, match="missing"):
         classical.load(path)
     path.parent.mkdir()

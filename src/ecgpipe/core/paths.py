@@ -15,9 +15,6 @@ import numpy as np
 
 from ecgpipe.core.errors import PipelineError
 
-CONFORMAL_FILE = "conformal.json"
-"""In the model folder: the split-conformal quantiles the served model's prediction sets use."""
-
 
 @dataclass(frozen=True)
 class Paths:
@@ -71,8 +68,12 @@ class Paths:
 
     @property
     def models(self) -> Path:
-        """train's output: the checkpoint, normalisation, thresholds and MLflow run id."""
+        """train's output (:class:`ModelDir` names its files)."""
         return self.results / "models"
+
+    @property
+    def model(self) -> ModelDir:
+        return ModelDir(self.models)
 
     @property
     def checkpoints(self) -> Path:
@@ -85,7 +86,7 @@ class Paths:
         return self.results / "metrics"
 
     def headline(self, name: str) -> Path:
-        """A stage's headline figures, its DVC metrics (see :mod:`ecgpipe.core.headline`):
+        """A stage's headline figures, its DVC metrics (see :mod:`ecgpipe.evaluation.headline`):
         ``integrity`` (validate) and ``split`` under the root's ``metrics/``, ``test``
         (evaluate) and ``external_NAME`` under ``out``'s."""
         data = name in ("integrity", "split")
@@ -115,6 +116,72 @@ class Paths:
 
     def external_metrics(self, name: str) -> Path:
         return self.metrics / "external" / f"{name}.json"
+
+
+@dataclass(frozen=True)
+class ModelDir:
+    """A model folder as ``train`` writes it (``models/``, or a temporary one it fills): each
+    file by name, and the labelling rule read back through :meth:`decision`."""
+
+    path: Path
+
+    @property
+    def run(self) -> Path:
+        """The MLflow run (``run_id``, ``experiment_id``)."""
+        return self.path / "run.json"
+
+    @property
+    def checkpoint(self) -> Path:
+        """A network's best checkpoint."""
+        return self.path / "best.ckpt"
+
+    @property
+    def estimator(self) -> Path:
+        """A classical model's fitted scikit-learn estimator."""
+        return self.path / "estimator.joblib"
+
+    @property
+    def rhythm(self) -> Path:
+        """``train.rhythm``'s trees on whole-record rhythm features."""
+        return self.path / "rhythm.joblib"
+
+    @property
+    def normalization(self) -> Path:
+        return self.path / "normalization.json"
+
+    @property
+    def thresholds(self) -> Path:
+        """Multilabel: per class, the threshold tuned on validation (null: none)."""
+        return self.path / "thresholds.json"
+
+    @property
+    def factors(self) -> Path:
+        """Single-label: the argmax rule and its class factors."""
+        return self.path / "decision.json"
+
+    @property
+    def conformal(self) -> Path:
+        """The split-conformal quantiles of the served model's prediction sets."""
+        return self.path / "conformal.json"
+
+    def decision_file(self, multilabel: bool) -> Path:
+        return self.thresholds if multilabel else self.factors
+
+    def run_id(self) -> str:
+        return read_json(self.run, ("run_id",))["run_id"]
+
+    def decision(self, classes: list[str] | tuple[str, ...], multilabel: bool) -> np.ndarray:
+        """The per-class thresholds (NaN: none) or argmax factors, in ``classes``' order."""
+        file = self.decision_file(multilabel)
+        raw = read_json(file)
+        values = raw if multilabel else raw.get("factors") if isinstance(raw, dict) else None
+        if not isinstance(values, dict) or (missing := [c for c in classes if c not in values]):
+            raise broken(file, f"lacks the classes {list(classes) if values is None else missing}")
+        return np.array([np.nan if values[c] is None else values[c] for c in classes], float)
+
+    def rule(self) -> str:
+        """Single-label: ``argmax``, or ``prior_corrected`` (the training prior undone)."""
+        return read_json(self.factors, ("rule",))["rule"]
 
 
 MADE_BY = {

@@ -14,10 +14,10 @@ from pathlib import Path
 
 import numpy as np
 
-from ecgpipe.core import atomic, headline
+from ecgpipe.core import atomic
 from ecgpipe.core.errors import PipelineError
-from ecgpipe.core.paths import Paths, load_npy, read_json
-from ecgpipe.evaluation import metrics, multiclass, multilabel, patients, predictions
+from ecgpipe.core.paths import ModelDir, Paths, load_npy, read_json
+from ecgpipe.evaluation import headline, metrics, multiclass, multilabel, patients, predictions
 from ecgpipe.evaluation.formats import with_ci
 from ecgpipe.processing.cache import Cache
 
@@ -120,12 +120,7 @@ def pool(root: Path, folds: list[Fold], k: int, n_bootstrap: int, seed: int, out
 
 def _decision(models: Path, classes: list[str], multi: bool) -> np.ndarray:
     """A fold's thresholds (multilabel) or argmax class factors, in class order."""
-    file = models / ("thresholds.json" if multi else "decision.json")
-    raw = read_json(file)
-    values = raw if multi else raw.get("factors", {})
-    if missing := [c for c in classes if c not in values]:
-        raise CrossValidationError(f"{file}: lacks the classes {', '.join(missing)}")
-    return np.array([values[c] for c in classes], dtype=float)
+    return ModelDir(models).decision(classes, multi)
 
 
 def _summary(test: dict, multi: bool) -> dict:

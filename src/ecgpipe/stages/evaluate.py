@@ -20,8 +20,7 @@ from ecgpipe import models, tracking
 from ecgpipe.config.schema import Config
 from ecgpipe.core import atomic
 from ecgpipe.core.errors import PipelineError
-from ecgpipe.core.headline import test as test_headline
-from ecgpipe.core.paths import CONFORMAL_FILE, Paths, broken, read_json
+from ecgpipe.core.paths import Paths, read_json
 from ecgpipe.data import manifest
 from ecgpipe.evaluation import (
     conformal,
@@ -35,6 +34,8 @@ from ecgpipe.evaluation import (
     risk_coverage,
     subgroups,
 )
+from ecgpipe.evaluation.formats import f3, with_ci
+from ecgpipe.evaluation.headline import test as test_headline
 from ecgpipe.processing.normalization import Normalizer
 from ecgpipe.serving.model import RhythmModel
 from ecgpipe.training import classical
@@ -46,11 +47,10 @@ log = logging.getLogger("ecgpipe")
 
 def run(cfg: Config, paths: Paths, *, register: bool = True) -> dict:
     """Score the test split; ``register``: and add the model to the registry (sweeps do not)."""
-    run_file = paths.models / "run.json"
-    if not model_file(cfg, paths).is_file() or not run_file.is_file():
+    if not model_file(cfg, paths).is_file() or not paths.model.run.is_file():
         raise PipelineError(f"{paths.models}: no trained model; run `dvc repro train` first")
-    run_id = read_json(run_file, ("run_id",))["run_id"]
-    tracking.check_run(cfg.mlflow, paths.root, run_id, run_file)
+    run_id = paths.model.run_id()
+    tracking.check_run(cfg.mlflow, paths.root, run_id, paths.model.run)
     dm, y, p = test_scores(cfg, paths)
     classes, e = dm.cache.classes, cfg.evaluate
     dataset, task = dm.cache.meta["dataset"], dm.cache.meta["task"]
@@ -64,8 +64,7 @@ def run(cfg: Config, paths: Paths, *, register: bool = True) -> dict:
     figures = paths.eval_reports / "figures"
     title = f"{cfg.model.name} on {dataset} ({task}), test split"
     if dm.multilabel:
-        thresholds = read_json(paths.models / "thresholds.json", tuple(classes))
-        thr = np.array([thresholds[c] for c in classes], dtype=float)
+        thr = paths.model.decision(classes, multilabel=True)
         test = multilabel.score(y, p, thr, classes, **boot)
         prior = multilabel.label_prior(y_train, len(y))
         baseline = multilabel.score(y, prior, thr, classes, **boot)
@@ -76,8 +75,7 @@ def run(cfg: Config, paths: Paths, *, register: bool = True) -> dict:
         )
         errors, confidence = risk_coverage.multilabel(y, p, thr)
     else:
-        decision = read_json(paths.models / "decision.json", ("factors",))
-        factors = decision_factors(paths, classes)
+        factors = paths.model.decision(classes, multilabel=False)
         beats = dm.cache.unit == "beat"
         kw = boot | {"dataset": dataset, "clinical": beats}
         test = multiclass.score(y, p, factors, classes, **kw)
@@ -86,7 +84,7 @@ def run(cfg: Config, paths: Paths, *, register: bool = True) -> dict:
         pred = metrics.predict_classes(p, factors)
         plots.write_plots_multiclass(y, pred, p, classes, paths.plots, figures)
         rule = "argmax of the probabilities" + (
-            "" if decision["rule"] == "argmax" else ", re-weighted back to the training prior"
+            "" if paths.model.rule() == "argmax" else ", re-weighted back to the training prior"
         )
         report = multiclass.markdown(
             test,
@@ -200,10 +198,8 @@ def run(cfg: Config, paths: Paths, *, register: bool = True) -> dict:
         test["n_records"],
         "beats" if dm.cache.unit == "beat" else "records",
         f", {test['n_padded']} shorter than a window, padded" if test["n_padded"] else "",
-        ", ".join(
-            f"{k} {_f(test[k])} [{_f(test[f'{k}_ci'][0])}, {_f(test[f'{k}_ci'][1])}]" for k in shown
-        ),
-        ", ".join(f"{k} {_f(baseline[k])}" for k in shown),
+        ", ".join(f"{k} {with_ci(test[k], test[f'{k}_ci'])}" for k in shown),
+        ", ".join(f"{k} {f3(baseline[k])}" for k in shown),
     )
     return result
 
@@ -274,8 +270,8 @@ def register_model(
 def model_file(cfg: Config, paths: Paths) -> Path:
     """What ``train`` saved: the best checkpoint, or a classical model's estimator."""
     if cfg.model.name in models.CLASSICAL:
-        return paths.models / classical.ESTIMATOR_FILE
-    return paths.models / "best.ckpt"
+        return paths.model.estimator
+    return paths.model.checkpoint
 
 
 def test_scores(cfg: Config, paths: Paths) -> tuple[ECGDataModule, np.ndarray, np.ndarray]:
@@ -285,7 +281,7 @@ def test_scores(cfg: Config, paths: Paths) -> tuple[ECGDataModule, np.ndarray, n
         paths.split,
         models.INPUTS[cfg.model.name],
         cfg.train,
-        Normalizer.load(paths.models / "normalization.json"),  # as trained, not refitted
+        Normalizer.load(paths.model.normalization),  # as trained, not refitted
     )
     if cfg.model.name in models.CLASSICAL:
         assert dm.cache.features is not None  # the data module checked
@@ -300,7 +296,7 @@ def test_scores(cfg: Config, paths: Paths) -> tuple[ECGDataModule, np.ndarray, n
     module = load_checkpoint(model_file(cfg, paths))
     y, p = predict(module, dm.test_dataloader(), cfg.train.accelerator)
     if r := cfg.train.rhythm.weight:  # as the served model averages them
-        estimator = classical.load(paths.models / classical.RHYTHM_FILE)
+        estimator = classical.load(paths.model.rhythm)
         rhythm = RhythmModel(estimator, r, float(dm.cache.meta["fs"]), dm.n_classes)
         p = rhythm.blend(p, [np.asarray(dm.cache.signal(i)) for i in dm.rows["test"]])
     return dm, y, p
@@ -324,7 +320,7 @@ def abstain(
         miss = risk_coverage.per_class_miss(y, p, thresholds, confidence, list(risk["risk_at"]))
         risk["per_class_miss"] = {classes[k]: v for k, v in miss.items()}
     plots.write_risk_coverage(risk, paths.plots, paths.eval_reports / "figures")
-    found = conformal.Conformal.from_dict(read_json(paths.models / CONFORMAL_FILE, ("kind",)))
+    found = conformal.Conformal.from_dict(read_json(paths.model.conformal, ("kind",)))
     sets = conformal.coverage(found, y, p, **boot)
     test["risk_coverage"], test["conformal"] = risk, sets
     return (
@@ -409,15 +405,6 @@ def adapted_scores(cfg: Config, paths: Paths, run_id: str, dm: ECGDataModule) ->
     return adapt.cached(model, dm.cache, dm.rows["test"])
 
 
-def decision_factors(paths: Paths, classes: list[str]) -> np.ndarray:
-    """Single-label data: the class factors of the argmax rule ``train`` chose."""
-    file = paths.models / "decision.json"
-    factors = read_json(file, ("factors",))["factors"]
-    if not isinstance(factors, dict) or (missing := [c for c in classes if c not in factors]):
-        raise broken(file, f"factors lacks {missing if isinstance(factors, dict) else classes}")
-    return np.array([factors[c] for c in classes], dtype=float)
-
-
 LEAKY = (
     "LEAKY SPLIT (split.strategy=random): beats of the same patients are in training and test, "
     "so these figures overstate how the model does on a new patient; see the patient-disjoint "
@@ -433,8 +420,3 @@ ADAPTED = (
 
 HEADLINE = ("macro_auroc", "accuracy", "macro_f1", "cinc2017_f1")
 """What of the label-prior baseline goes to MLflow as metrics (all of it is in eval.json)."""
-
-
-def _f(value: float | None) -> str:
-    """A metric for the log; ``n/a`` where it is undefined (a class without both outcomes)."""
-    return "n/a" if value is None else f"{value:.4f}"

@@ -25,11 +25,12 @@ from ecgpipe import tracking
 from ecgpipe.config.schema import Config
 from ecgpipe.core import atomic
 from ecgpipe.core.errors import PipelineError
-from ecgpipe.core.headline import external as external_headline
 from ecgpipe.core.paths import Paths, read_json
 from ecgpipe.data import manifest, readers
 from ecgpipe.data.manifest import decode_labels
 from ecgpipe.evaluation import external, metrics, patients, subgroups
+from ecgpipe.evaluation.formats import f3, with_ci
+from ecgpipe.evaluation.headline import external as external_headline
 from ecgpipe.processing import beats
 from ecgpipe.serving import predict
 from ecgpipe.serving.model import RecordModel
@@ -44,7 +45,7 @@ def run(cfg: Config, paths: Paths, name: str) -> dict:
         known = ", ".join(sets) or "none"
         raise PipelineError(f"evaluate.external has no set {name!r} (it has: {known})")
     chosen = sets[name]
-    run_id = read_json(paths.models / "run.json", ("run_id",))["run_id"]
+    run_id = paths.model.run_id()
     inside = read_json(paths.metrics / "eval.json", ("test",))["test"]
     model, uri = tracking.load_record_model(str(paths.models), cfg.mlflow, paths.root)
     c = model.contract
@@ -155,19 +156,16 @@ def run(cfg: Config, paths: Paths, name: str) -> dict:
         dataset=(f"{name}-external", rows, str(root)),
     )
     key = "macro_auroc" if multilabel else "cinc2017_f1" if "cinc2017_f1" in result else "macro_f1"
-    lo, hi = result[f"{key}_ci"]
     log.info(
-        "external %s: %d %s of %d patients (%d left out); %s %s [%s, %s], test split %s%s",
+        "external %s: %d %s of %d patients (%d left out); %s %s, test split %s%s",
         name,
         result["n_records"],
         scored.unit,
         result["n_groups"],
         len(failures) + result["n_left_out"]["unlabelled"],
         key,
-        _f(result[key]),
-        _f(lo),
-        _f(hi),
-        _f(inside.get(key)),
+        with_ci(result[key], result[f"{key}_ci"]),
+        f3(inside.get(key)),
         f"; absent: {', '.join(result['absent_classes'])}" if result["absent_classes"] else "",
     )
     return payload
@@ -265,7 +263,3 @@ def prepare(cfg: Config, paths: Paths, name: str) -> tuple[pd.DataFrame, Path]:
         manifest.write(df, out / "manifest.csv")
         info.write(out / "dataset.json")
     return manifest.read(folder / "manifest.csv"), info.resolve_root(paths.root)
-
-
-def _f(value: float | None) -> str:
-    return "n/a" if value is None else f"{value:.4f}"

@@ -16,9 +16,10 @@ from pathlib import Path
 import numpy as np
 
 from ecgpipe.config.schema import Config
-from ecgpipe.core import atomic, headline
+from ecgpipe.core import atomic
 from ecgpipe.core.paths import Paths
 from ecgpipe.data import splitting
+from ecgpipe.evaluation import headline
 from ecgpipe.processing.cache import Cache
 
 log = logging.getLogger("ecgpipe")

@@ -34,7 +34,7 @@ from pytorch_lightning.utilities.rank_zero import rank_zero_only
 from ecgpipe import models, tracking
 from ecgpipe.config.schema import Config, TrainConfig
 from ecgpipe.core import atomic
-from ecgpipe.core.paths import CONFORMAL_FILE, Paths
+from ecgpipe.core.paths import ModelDir, Paths
 from ecgpipe.evaluation import conformal, metrics
 from ecgpipe.processing import beat_features
 from ecgpipe.serving.model import (
@@ -189,11 +189,11 @@ def run(
             ckpt_path=None if interrupted is None else interrupted.checkpoint,
         )
         if checkpoint.best_model_path:
-            shutil.copyfile(checkpoint.best_model_path, out / "best.ckpt")
-            module = load_checkpoint(out / "best.ckpt")
+            shutil.copyfile(checkpoint.best_model_path, ModelDir(out).checkpoint)
+            module = load_checkpoint(ModelDir(out).checkpoint)
             best = float(checkpoint.best_model_score)
         else:  # fast_dev_run keeps no checkpoint: keep the last weights
-            trainer.save_checkpoint(out / "best.ckpt")
+            trainer.save_checkpoint(ModelDir(out).checkpoint)
             best = float(trainer.callback_metrics.get(monitor, float("nan")))
         decision = save_extras(module, dm, out, cfg.train.accelerator)
         rhythm = fit_rhythm(cfg, dm, module, out, logger) if cfg.train.rhythm.weight else None
@@ -273,8 +273,9 @@ def finish(
 ) -> None:
     """Log the result into the run (best value, served model, extras, reports); ``run.json``."""
     reports = [paths.reports / n for n in ("integrity.json", "integrity.md", "split.json")]
-    atomic.write_json(out / CONFORMAL_FILE, served.contract.conformal)
-    extras = ("normalization.json", DECISION_FILES[dm.cache.meta["label_kind"]], CONFORMAL_FILE)
+    files = ModelDir(out)
+    atomic.write_json(files.conformal, served.contract.conformal)
+    extras = (files.normalization, files.decision_file(dm.multilabel), files.conformal)
     tracking.log_training_result(
         cfg.monitor,
         best,
@@ -282,13 +283,11 @@ def finish(
         example_input(dm, served),
         cfg.model_dump(by_alias=True, mode="json"),
         {
-            "model_extras": [out / name for name in extras],
+            "model_extras": list(extras),
             "reports": [r for r in reports if r.is_file()],
         },
     )
-    atomic.write_json(
-        out / "run.json", {"run_id": logger.run_id, "experiment_id": logger.experiment_id}
-    )
+    atomic.write_json(files.run, {"run_id": logger.run_id, "experiment_id": logger.experiment_id})
 
 
 def run_classical(
@@ -330,8 +329,8 @@ def run_classical(
         for step, values in fitted.curve:
             logger.log_metrics({metrics.metric_name(k): v for k, v in values.items()}, step)
         curves.write(paths.plots / curves.FILE, [curves.row(s, v) for s, v in fitted.curve])
-        classical.save(fitted.estimator, out / classical.ESTIMATOR_FILE)
-        dm.normalizer.save(out / "normalization.json")
+        classical.save(fitted.estimator, ModelDir(out).estimator)
+        dm.normalizer.save(ModelDir(out).normalization)
         decision = write_decision(out, dm.cache.classes, factors)
         windows = FeatureModel(fitted.estimator, features.shape[1], len(dm.cache.classes))
         finish(
@@ -451,9 +450,6 @@ def make_trainer(
     return trainer, checkpoint
 
 
-DECISION_FILES = {"multilabel": "thresholds.json", "multiclass": "decision.json"}
-
-
 def save_extras(module: ECGClassifier, dm: ECGDataModule, out: Path, accelerator: str) -> dict:
     """How records are labelled, and the normalisation statistics; returns the labelling rule
     as the served model's :class:`~ecgpipe.serving.model.Contract` holds it.
@@ -462,7 +458,7 @@ def save_extras(module: ECGClassifier, dm: ECGDataModule, out: Path, accelerator
     the argmax rule and its class factors (``decision.json``).
     """
     classes = dm.cache.classes
-    dm.normalizer.save(out / "normalization.json")
+    dm.normalizer.save(ModelDir(out).normalization)
     if dm.multilabel:
         y_val, p_val = predict(module, dm.val_dataloader(), accelerator)
         tuned = metrics.tune_thresholds(y_val, p_val)
@@ -472,7 +468,7 @@ def save_extras(module: ECGClassifier, dm: ECGDataModule, out: Path, accelerator
                 "train: no validation record has %s: no threshold, never called (scores still "
                 "given)", ", ".join(untuned)
             )  # fmt: skip
-        atomic.write_json(out / "thresholds.json", dict(zip(classes, thresholds, strict=True)))
+        atomic.write_json(ModelDir(out).thresholds, dict(zip(classes, thresholds, strict=True)))
         return {"thresholds": tuple(thresholds)}
     return write_decision(out, classes, module.labels.decision_factors)
 
@@ -483,7 +479,8 @@ def write_decision(out: Path, classes: list[str], factors: tuple[float, ...] | N
     rule = "argmax" if factors is None else "prior_corrected"
     factors = factors or (1.0,) * len(classes)
     atomic.write_json(
-        out / "decision.json", {"rule": rule, "factors": dict(zip(classes, factors, strict=True))}
+        ModelDir(out).factors,
+        {"rule": rule, "factors": dict(zip(classes, factors, strict=True))},
     )
     return {"factors": tuple(float(f) for f in factors)}
 
@@ -534,7 +531,7 @@ def fit_rhythm(
         **judged,
     )
     served.estimator = fitted.estimator
-    classical.save(fitted.estimator, out / classical.RHYTHM_FILE)
+    classical.save(fitted.estimator, ModelDir(out).rhythm)
     _, p_net = predict(module, dm.val_dataloader(), cfg.train.accelerator)
     p_rhythm = models.classical.probabilities(fitted.estimator, x["val"], len(classes))
     values = {}

@@ -17,12 +17,13 @@ import numpy as np
 import pandas as pd
 
 from ecgpipe.config.schema import Config
-from ecgpipe.core import atomic, headline
+from ecgpipe.core import atomic
 from ecgpipe.core.errors import PipelineError
 from ecgpipe.core.paths import Paths
 from ecgpipe.data import manifest
 from ecgpipe.data.manifest import DatasetInfo, decode_labels
 from ecgpipe.data.validation import CHECKS, Failure, Header, Thresholds, run_checks
+from ecgpipe.evaluation import headline
 from ecgpipe.processing import beats
 
 log = logging.getLogger("ecgpipe")

@@ -17,7 +17,7 @@ from mlflow.exceptions import MlflowException
 import ecgpipe
 from ecgpipe.config.schema import MlflowConfig
 from ecgpipe.core.errors import PipelineError
-from ecgpipe.core.paths import read_json
+from ecgpipe.core.paths import ModelDir
 from ecgpipe.tracking.store import environ, store
 
 if TYPE_CHECKING:
@@ -88,8 +88,8 @@ def load_record_model(ref: str, cfg: MlflowConfig, root: Path) -> tuple[RecordMo
 
     folder = Path(ref) if Path(ref).is_absolute() else root / ref
     uri = ref
-    if (folder / "run.json").is_file():
-        uri = f"runs:/{read_json(folder / 'run.json', ('run_id',))['run_id']}/model"
+    if ModelDir(folder).run.is_file():
+        uri = f"runs:/{ModelDir(folder).run_id()}/model"
     elif (folder / "MLmodel").is_file():
         uri = str(folder)
     elif "://" not in ref and not ref.startswith(("runs:", "models:")):

@@ -5,7 +5,7 @@ weights) and validation metrics as a network's epochs (:func:`validation_metrics
 ``val/loss`` the class-weighted log loss); gradient-boosted trees keep the number of rounds that
 is best on the validation split by ``train.monitor``, checked every :data:`STEP` rounds, each
 check a point of the curve MLflow shows. The fitted estimator is saved with joblib
-(:data:`ESTIMATOR_FILE` in ``models/``).
+(``models/estimator.joblib``, :class:`ecgpipe.core.paths.ModelDir`).
 """
 
 from __future__ import annotations
@@ -25,8 +25,6 @@ from ecgpipe.models import classical
 from ecgpipe.training.classifier import epoch_metrics_multiclass
 from ecgpipe.training.losses import CLASS_WEIGHT_POWER
 
-ESTIMATOR_FILE = "estimator.joblib"
-RHYTHM_FILE = "rhythm.joblib"
 """``train.rhythm``'s trees, beside a network's checkpoint."""
 STEP = 10
 """Boosting rounds between two validation checks."""

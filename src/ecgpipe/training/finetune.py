@@ -17,7 +17,7 @@ import pytorch_lightning as pl
 import torch
 
 from ecgpipe.core.errors import PipelineError
-from ecgpipe.core.paths import read_json
+from ecgpipe.core.paths import ModelDir, read_json
 
 HEAD = "head"
 """The name of the module every model of the zoo classifies with (see ``models.heads``)."""
@@ -47,8 +47,8 @@ def from_checkpoint(ref: str, root: Path) -> Source:
     """The network of the checkpoint ``ref`` names (a ``.ckpt`` file or a project's ``models/``
     folder, absolute or from ``root``); its run from the ``run.json`` beside it, if any."""
     path = Path(ref) if Path(ref).is_absolute() else root / ref
-    if path.is_dir() and (path / "best.ckpt").is_file():
-        path = path / "best.ckpt"
+    if path.is_dir() and ModelDir(path).checkpoint.is_file():
+        path = ModelDir(path).checkpoint
     if not path.is_file():
         raise FineTuneError(
             f"train.init_from={ref}: no such checkpoint; give a .ckpt file, runs:/ID/model or "
@@ -57,7 +57,7 @@ def from_checkpoint(ref: str, root: Path) -> Source:
     from ecgpipe.training.classifier import load_checkpoint
 
     module = load_checkpoint(path)
-    run_file = path.parent / "run.json"
+    run_file = ModelDir(path.parent).run
     return Source(
         ref=ref,
         model=module.network.model,

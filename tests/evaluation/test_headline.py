@@ -3,7 +3,7 @@ data."""
 
 from __future__ import annotations
 
-from ecgpipe.core import headline
+from ecgpipe.evaluation import headline
 
 
 def scored(**figures: float) -> dict:
