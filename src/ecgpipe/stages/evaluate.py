@@ -24,14 +24,13 @@ from ecgpipe.core.paths import Paths, read_json
 from ecgpipe.data import manifest
 from ecgpipe.evaluation import (
     conformal,
+    judge,
     metrics,
     model_card,
     multiclass,
-    multilabel,
     patients,
     plots,
     predictions,
-    risk_coverage,
     subgroups,
 )
 from ecgpipe.evaluation.formats import f3, with_ci
@@ -52,127 +51,73 @@ def run(cfg: Config, paths: Paths, *, register: bool = True) -> dict:
     run_id = paths.model.run_id()
     tracking.check_run(cfg.mlflow, paths.root, run_id, paths.model.run)
     dm, y, p = test_scores(cfg, paths)
-    classes, e = dm.cache.classes, cfg.evaluate
+    classes, e, rows = dm.cache.classes, cfg.evaluate, dm.rows["test"]
     dataset, task = dm.cache.meta["dataset"], dm.cache.meta["task"]
-    y_train = dm.cache.labels[dm.rows["train"]]
-    # intervals resample patients: one patient's records (or a record's beats) are not independent
-    boot = {
-        "n_bootstrap": e.n_bootstrap,
-        "seed": e.seed,
-        "groups": dm.cache.patients[dm.rows["test"]],
-    }
+    scores = judge.Scores(
+        y=y,
+        p=p,
+        classes=classes,
+        decision=paths.model.decision(classes, dm.multilabel),
+        rows=rows,
+        patients=dm.cache.patients[rows],  # intervals resample patients, all records of each
+        record_ids=dm.cache.index["record_id"].to_numpy()[rows],
+        multilabel=dm.multilabel,
+        unit="beats" if dm.cache.unit == "beat" else "records",
+        dataset=dataset,
+    )
+    described = manifest.read(paths.validated / "manifest.csv")
+    try:
+        attrs = subgroups.attributes(described, scores.record_ids, e.subgroups)
+    except ValueError as err:
+        raise PipelineError(str(err)) from None
+    rule = (
+        ""
+        if dm.multilabel
+        else "argmax of the probabilities"
+        + ("" if paths.model.rule() == "argmax" else ", re-weighted back to the training prior")
+    )
     figures = paths.eval_reports / "figures"
     title = f"{cfg.model.name} on {dataset} ({task}), test split"
-    if dm.multilabel:
-        thr = paths.model.decision(classes, multilabel=True)
-        test = multilabel.score(y, p, thr, classes, **boot)
-        prior = multilabel.label_prior(y_train, len(y))
-        baseline = multilabel.score(y, prior, thr, classes, **boot)
-        plots.write_plots(y, p, thr, classes, paths.plots, figures)
-        report = multilabel.markdown(test, baseline, classes, title)
-        scorer = subgroups.multilabel_scorer(
-            lambda y, p, groups: multilabel.score(y, p, thr, classes, **boot | {"groups": groups})
-        )
-        errors, confidence = risk_coverage.multilabel(y, p, thr)
-    else:
-        factors = paths.model.decision(classes, multilabel=False)
-        beats = dm.cache.unit == "beat"
-        kw = boot | {"dataset": dataset, "clinical": beats}
-        test = multiclass.score(y, p, factors, classes, **kw)
-        prior = multiclass.label_prior(y_train, len(y), len(classes))
-        baseline = multiclass.score(y, prior, None, classes, **kw)
-        pred = metrics.predict_classes(p, factors)
-        plots.write_plots_multiclass(y, pred, p, classes, paths.plots, figures)
-        rule = "argmax of the probabilities" + (
-            "" if paths.model.rule() == "argmax" else ", re-weighted back to the training prior"
-        )
-        report = multiclass.markdown(
-            test,
-            baseline,
-            classes,
-            title,
-            rule,
-            unit="beats" if beats else "records",
-            warning=LEAKY if cfg.split.strategy == "random" else None,
-        )
-        scorer = subgroups.multiclass_scorer(
-            lambda y, p, groups: multiclass.score(
-                y, p, factors, classes, **kw | {"groups": groups}
-            ),
-            factors,
-            len(classes),
-        )
-        errors, confidence = risk_coverage.single_label(y, p, factors)
-        if e.adapt:  # beat data only (the configuration checked)
-            adapted = multiclass.score(
-                y, adapted_scores(cfg, paths, run_id, dm), factors, classes, **kw
-            )
-            report += "\n" + multiclass.markdown(
-                adapted, baseline, classes, f"{title}, adapted to each test record", rule,
-                unit="beats", scope=ADAPTED,
-            )  # fmt: skip
-    test["n_padded"] = dm.n_padded("test")
-    hits = p >= thr if dm.multilabel else np.eye(len(classes), dtype=bool)[pred]
-    truth = metrics.indicator(y, len(classes)).astype(bool)
-    rows = dm.rows["test"]
-    test["per_patient"] = patients.per_patient(
-        dm.cache.patients[rows],
-        dm.cache.index["record_id"].to_numpy()[rows],
-        truth,
-        hits,
-        classes,
-        single_label=not dm.multilabel,
+    judged = judge.judge(
+        scores,
+        dm.cache.labels[dm.rows["train"]],
+        title=title,
+        rule=rule,
+        warning=LEAKY if cfg.split.strategy == "random" else None,
+        attrs=attrs,
+        calibration=conformal.Conformal.from_dict(read_json(paths.model.conformal, ("kind",))),
+        n_bootstrap=e.n_bootstrap,
+        seed=e.seed,
+        plots_dir=paths.plots,
+        figures_dir=figures,
     )
-    unit = "beats" if dm.cache.unit == "beat" else "records"
-    report += "\n" + abstain(paths, test, y, p, errors, confidence, thr if dm.multilabel else None,
-                             classes, boot)  # fmt: skip
-    described = manifest.read(paths.validated / "manifest.csv")
-    test["subgroups"] = by_subgroup(cfg, described, dm, y, p, scorer)
-    per_class = "auroc" if dm.multilabel else ("sensitivity" if beats else "recall")
-    by_group = subgroups.markdown(test["subgroups"], classes, per_class, unit)
-    report += "\n" + by_group
-    report += "\n" + patients.markdown(test["per_patient"], classes, unit)
-    if dm.cache.unit == "record":
-        explain_examples(cfg, paths, run_id, dm, y, p, hits, figures / "explanations")
-    # the training run, so that `dvc exp show` links every experiment to its MLflow run
+    test, baseline, report = judged.test, judged.baseline, judged.report
+    test["n_padded"] = dm.n_padded("test")
     result = {"mlflow_run_id": run_id, "test": test, "baseline": baseline}
-    if e.adapt:
-        result["adapted"] = adapted
+    if e.adapt:  # beat data only (the configuration checked)
+        kw = {"dataset": dataset, "clinical": True, "n_bootstrap": e.n_bootstrap,
+              "seed": e.seed, "groups": scores.patients}  # fmt: skip
+        result["adapted"] = multiclass.score(
+            y, adapted_scores(cfg, paths, run_id, dm), scores.decision, classes, **kw
+        )
+        report += "\n" + multiclass.markdown(
+            result["adapted"], baseline, classes, f"{title}, adapted to each test record", rule,
+            unit="beats", scope=ADAPTED,
+        )  # fmt: skip
+    if dm.cache.unit == "record":
+        explain_examples(cfg, paths, run_id, dm, y, p, scores.hits, figures / "explanations")
     if cfg.split.strategy == "random":
         result = {"leaky_split": True, **result}
-    atomic.write_json(paths.metrics / "eval.json", result)
-    shown = [k for k in ("cinc2017_f1", "macro_f1", "accuracy", "macro_auroc") if k in test]
-    if dm.multilabel:
-        shown = ["macro_auroc", "micro_auroc", "macro_auprc"]
+    shown = headline_keys(test, dm.multilabel)
+    name = f"ecgpipe-{dataset}-{task}"
     card = model_card.render(
-        card_of(
-            cfg, paths, dm, described, test, shown, run_id, by_group, f"ecgpipe-{dataset}-{task}"
-        )
+        card_of(cfg, paths, dm, described, test, shown, run_id, judged.subgroups, name)
     )
-    atomic.write_text(paths.eval_reports / "model_card.md", card)
-    atomic.write_json(paths.headline("test"), test_headline(result, dm.multilabel))
-    atomic.write_text(paths.eval_reports / "eval.md", report)
-    atomic.write_text(
-        paths.eval_reports / "per_patient.csv", patients.table(test["per_patient"], classes)
-    )
-    atomic.write_text(
-        paths.eval_reports / "predictions.csv",
-        predictions.table(
-            rows,
-            dm.cache.index["record_id"].to_numpy()[rows],
-            dm.cache.patients[rows],
-            truth,
-            hits,
-            p,
-            classes,
-        ),
-    )
-
+    write(paths, result, report, card, scores, dm.multilabel)
     headline = {k: v for k, v in baseline.items() if k in HEADLINE}
     pooled = {k: v for k, v in test.items() if k != "subgroups"}  # those: eval.json only
-    values = tracking.metric_values(
-        {"test": pooled, "baseline": headline} | ({"adapted": adapted} if e.adapt else {})
-    )
+    adapted = {"adapted": result["adapted"]} if e.adapt else {}
+    values = tracking.metric_values({"test": pooled, "baseline": headline} | adapted)
     tracking.log_evaluation(
         cfg.mlflow,
         paths.root,
@@ -180,9 +125,7 @@ def run(cfg: Config, paths: Paths, *, register: bool = True) -> dict:
         {metrics.metric_name(k): v for k, v in values.items()},
         [
             ("evaluation", paths.metrics / "eval.json"),
-            ("evaluation", paths.eval_reports / "eval.md"),
-            ("evaluation", paths.eval_reports / "per_patient.csv"),
-            ("evaluation", paths.eval_reports / "predictions.csv"),
+            *(("evaluation", paths.eval_reports / f) for f in REPORTS),
             ("", paths.eval_reports / "model_card.md"),  # beside the model
             ("evaluation/figures", figures),
             ("evaluation/plots", paths.plots),
@@ -190,18 +133,48 @@ def run(cfg: Config, paths: Paths, *, register: bool = True) -> dict:
         columns=[metrics.metric_name(f"test/{shown[0]}{end}") for end in ("", "_lo", "_hi")],
     )
     if register:
-        register_model(cfg, paths, run_id, f"ecgpipe-{dataset}-{task}", card)
+        register_model(cfg, paths, run_id, name, card)
     if cfg.split.strategy == "random":
         log.warning("evaluate: %s", LEAKY)
     log.info(
         "evaluate (%d test %s%s): %s; label-prior baseline %s",
         test["n_records"],
-        "beats" if dm.cache.unit == "beat" else "records",
+        scores.unit,
         f", {test['n_padded']} shorter than a window, padded" if test["n_padded"] else "",
         ", ".join(f"{k} {with_ci(test[k], test[f'{k}_ci'])}" for k in shown),
         ", ".join(f"{k} {f3(baseline[k])}" for k in shown),
     )
     return result
+
+
+REPORTS = ("eval.md", "per_patient.csv", "predictions.csv")
+
+
+def write(
+    paths: Paths, result: dict, report: str, card: str, s: judge.Scores, multilabel: bool
+) -> None:
+    """``metrics/eval.json`` and the headline, the report, the model card, every test patient
+    and every test record's scores."""
+    test = result["test"]
+    atomic.write_json(paths.metrics / "eval.json", result)
+    atomic.write_json(paths.headline("test"), test_headline(result, multilabel))
+    atomic.write_text(paths.eval_reports / "eval.md", report)
+    atomic.write_text(paths.eval_reports / "model_card.md", card)
+    atomic.write_text(
+        paths.eval_reports / "per_patient.csv", patients.table(test["per_patient"], s.classes)
+    )
+    truth = metrics.indicator(s.y, len(s.classes)).astype(bool)
+    atomic.write_text(
+        paths.eval_reports / "predictions.csv",
+        predictions.table(s.rows, s.record_ids, s.patients, truth, s.hits, s.p, s.classes),
+    )
+
+
+def headline_keys(test: dict, multilabel: bool) -> list[str]:
+    """The figures the log line and the runs table show, the first the headline."""
+    if multilabel:
+        return ["macro_auroc", "micro_auroc", "macro_auprc"]
+    return [k for k in ("cinc2017_f1", "macro_f1", "accuracy", "macro_auroc") if k in test]
 
 
 def explain_examples(
@@ -302,34 +275,6 @@ def test_scores(cfg: Config, paths: Paths) -> tuple[ECGDataModule, np.ndarray, n
     return dm, y, p
 
 
-def abstain(
-    paths: Paths,
-    test: dict,
-    y: np.ndarray,
-    p: np.ndarray,
-    errors: np.ndarray,
-    confidence: np.ndarray,
-    thresholds: np.ndarray | None,
-    classes: list[str],
-    boot: dict,
-) -> str:
-    """Risk against coverage and the prediction sets' coverage into ``test``, their figure and
-    data; the report's sections."""
-    risk = risk_coverage.score(errors, confidence, **boot)
-    if thresholds is not None:
-        miss = risk_coverage.per_class_miss(y, p, thresholds, confidence, list(risk["risk_at"]))
-        risk["per_class_miss"] = {classes[k]: v for k, v in miss.items()}
-    plots.write_risk_coverage(risk, paths.plots, paths.eval_reports / "figures")
-    found = conformal.Conformal.from_dict(read_json(paths.model.conformal, ("kind",)))
-    sets = conformal.coverage(found, y, p, **boot)
-    test["risk_coverage"], test["conformal"] = risk, sets
-    return (
-        risk_coverage.markdown(risk, classes if thresholds is not None else None)
-        + "\n"
-        + conformal.markdown(sets, classes, found.n_calibration)
-    )
-
-
 def card_of(
     cfg: Config,
     paths: Paths,
@@ -375,24 +320,6 @@ def card_of(
         commit=commit or "HEAD",
         external={k: str(getattr(v.data, "root", "")) for k, v in cfg.evaluate.external.items()},
         subgroups=by_group,
-    )
-
-
-def by_subgroup(
-    cfg: Config, described, dm: ECGDataModule, y: np.ndarray, p: np.ndarray, scorer
-) -> dict:
-    """The test figures per subgroup of ``evaluate.subgroups`` (columns of the validated
-    manifest, ``described``)."""
-    rows = dm.rows["test"]
-    ids = dm.cache.index["record_id"].to_numpy()[rows]
-    try:
-        attrs = subgroups.attributes(described, ids, cfg.evaluate.subgroups)
-    except ValueError as err:
-        raise PipelineError(str(err)) from None
-    e = cfg.evaluate
-    who = dm.cache.patients[rows]
-    return subgroups.score(
-        attrs, y, p, who, scorer, dm.cache.classes, n_bootstrap=e.n_bootstrap, seed=e.seed
     )
 
 
