@@ -11,6 +11,7 @@ import shutil
 import time
 from pathlib import Path
 
+import dvc.api
 import pytest
 from mlflow import MlflowClient
 
@@ -18,7 +19,7 @@ from .conftest import sh
 
 pytestmark = pytest.mark.slow
 
-SHOW = ("--only-changed", "--drop", "Executor|models|mlflow_run_id")
+SHOW = ("--only-changed", "--drop", "Executor|models")
 """docs/sweeps.md's `dvc exp show` of a grid: what changed, less what nobody reads there."""
 
 
@@ -61,11 +62,17 @@ def test_queued_grid_runs_and_every_experiment_is_tagged_in_mlflow(tiny_project,
     }
 
     # Queued experiments ran in copies under .dvc/tmp/exps, yet logged to this project's store.
-    # Each experiment names its MLflow run in metrics/eval.json (`mlflow_run_id`). One that DVC
-    # answered from its cache trains nothing: the baseline's own settings (cnn1d, 3e-3) reuse the
-    # baseline's run, a repeat of single-resnet reuses that one.
+    # Each experiment names its MLflow run in metrics/eval.json (`mlflow_run_id`), read at the
+    # experiment's revision as docs/sweeps.md says (not a metric: it would widen every table).
+    # One that DVC answered from its cache trains nothing: the baseline's own settings (cnn1d,
+    # 3e-3) reuse the baseline's run, a repeat of single-resnet reuses that one.
     client = MlflowClient(f"sqlite:///{project / 'mlflow.db'}")
-    runs = {n: client.get_run(r["mlflow_run_id"]) for n, r in rows.items()}
+
+    def run_of(name: str):
+        evaluated = json.loads(dvc.api.read("metrics/eval.json", repo=str(project), rev=name))
+        return client.get_run(evaluated["mlflow_run_id"])
+
+    runs = {n: run_of(n) for n in rows}
     for name, run in runs.items():
         assert run.info.status == "FINISHED"
         assert run.data.metrics["test/macro_auroc"] == pytest.approx(
