@@ -1,7 +1,8 @@
-"""Models logged by `train` at the commit named in tests/fixtures/logged_models/README.md (a
-network on whole records, a classical beat model, a network pooled with rhythm trees) keep
-loading and scoring as they did there: their pickles name the package's classes by import path,
-so moving code must leave those paths loadable."""
+"""Models logged by `train` at the commits named in tests/fixtures/logged_models/README.md (a
+network on whole records, a classical beat model, a network pooled with rhythm trees, the
+networks with R-R features on records and on beats) keep loading and scoring as they did there:
+their pickles name the package's classes by import path, so moving code must leave those paths
+loadable."""
 
 from __future__ import annotations
 
@@ -47,7 +48,7 @@ def _n_features(contract: Contract) -> int:
     return len(beat_features.names(spec, contract.window))
 
 
-@pytest.mark.parametrize("name", ["cnn1d", "beat_gbm", "rhythm"])
+@pytest.mark.parametrize("name", ["cnn1d", "beat_gbm", "rhythm", "cnn1d_rr", "beat_cnn"])
 def test_a_model_logged_at_the_fixtures_commit_scores_as_it_did(name: str, tmp_path: Path):
     expected = np.load(FIXTURE / f"{name}.npz")
     cfg = load_params(PROJECT / "params.yaml").mlflow
@@ -57,9 +58,9 @@ def test_a_model_logged_at_the_fixtures_commit_scores_as_it_did(name: str, tmp_p
     assert [";".join(c) for c in model.decide(probs)] == list(expected["labels"])
     assert model.contract.sets(probs) == list(expected["sets"])
     assert (name == "rhythm") == (model.rhythm is not None)
-    assert model.per_beat == (name == "beat_gbm")
+    assert model.per_beat == name.startswith("beat")
     loaded = mlflow.pyfunc.load_model(str(FIXTURE / name))  # MLflow's own loader, too
-    table = loaded.predict(np.stack(inputs(model.contract)[:1]) if name != "beat_gbm"
+    table = loaded.predict(np.stack(inputs(model.contract)[:1]) if not model.per_beat
                            else np.stack(inputs(model.contract)))  # fmt: skip
     np.testing.assert_allclose(
         table.filter(like="p_").to_numpy()[0], expected["probs"][0], atol=1e-6
