@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from ecgpipe import models
-from ecgpipe.models.rhythm import RRFeatures
+from ecgpipe.models.cnn1d_rr import RRFeatures
 from tests.conftest import conf
 
 FS = 100.0
