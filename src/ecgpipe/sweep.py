@@ -78,7 +78,7 @@ class SweepTracking(Callback):
     """
 
     def __init__(self) -> None:
-        self.parent: tuple[Config, Path, str] | None = None
+        self.parent: tuple[Config, Path, str, Path] | None = None
         _CALLBACKS.append(self)
 
     def on_multirun_start(self, config: DictConfig, **_: Any) -> None:
@@ -118,14 +118,14 @@ class SweepTracking(Callback):
         if config.hydra.sweeper.get("study_name"):  # an Optuna search: its sweeps share a study
             tags["sweep.study"] = str(config.hydra.sweeper.study_name)
         run_id = tracking.new_run(cfg.mlflow, root, name=f"sweep {sweep_dir.name}", tags=tags)
-        self.parent = (cfg, root, run_id)  # KILLED by abandon() if the sweep cannot go on
+        self.parent = (cfg, root, run_id, sweep_dir)  # abandon() ends it if the sweep stops
         atomic.write_json(sweep_dir / PARENT_FILE, {"run_id": run_id})
         log.info("sweep: parent MLflow run %s (%s)", run_id, tags["sweep.overrides"])
 
     def on_multirun_end(self, config: DictConfig, **_: Any) -> None:
         if self.parent is None:
             return
-        cfg, root, run_id = self.parent
+        cfg, root, run_id, _ = self.parent
         self.parent = None
         objective = f"best/{cfg.monitor}"
         children = tracking.child_runs(cfg.mlflow, root, run_id)
@@ -177,11 +177,21 @@ class SweepTracking(Callback):
             sys.exit(1)
 
     def abandon(self) -> None:
-        """Mark the parent run KILLED when the sweep ends without ``on_multirun_end``."""
-        if self.parent is not None:
-            cfg, root, run_id = self.parent
+        """End the parent run when the sweep ends without ``on_multirun_end``: KILLED if a job
+        started, else (a sweep refused in its setup) deleted with the folder it wrote."""
+        if self.parent is None:
+            return
+        cfg, root, run_id, sweep_dir = self.parent
+        self.parent = None
+        if tracking.child_runs(cfg.mlflow, root, run_id):
             tracking.end_run(cfg.mlflow, root, run_id, "KILLED")
-            self.parent = None
+            return
+        tracking.discard_run(cfg.mlflow, root, run_id)
+        (sweep_dir / PARENT_FILE).unlink(missing_ok=True)
+        for folder in (sweep_dir, *sweep_dir.parents):  # the folders left empty, up to the root
+            if folder == root or not folder.is_relative_to(root) or any(folder.iterdir()):
+                break
+            folder.rmdir()
 
 
 def _pool_folds(cfg: Config, root: Path, sweep_dir: Path, done: list, parent: str) -> None:

@@ -31,18 +31,24 @@ def open_study(url: str, name: str = "s") -> study.Study:
         ("nosuchdb://host/x", "hydra.sweeper.storage: 'nosuchdb://host/x' is not a database URL"),
         (None, "hydra.sweeper.storage: a database is needed"),
         ("sqlite://", "hydra.sweeper.storage: an in-memory SQLite database cannot be shared"),
+        (
+            "sqlite:///no/such/optuna.db",
+            "hydra.sweeper.storage: sqlite:///no/such/optuna.db: the folder {root}/no/such does "
+            "not exist; create it",
+        ),
     ],
 )
 def test_a_bad_storage_is_refused_in_one_line(tmp_path: Path, storage, message):
     with pytest.raises(PipelineError) as err:
         study.storage_url(storage, tmp_path)
-    assert str(err.value).startswith(message)
+    assert str(err.value).startswith(message.format(root=tmp_path))
     assert "\n" not in str(err.value)
 
 
 def test_storage_urls_are_made_absolute_and_hide_no_password_from_jobs(tmp_path: Path):
     assert study.storage_url("sqlite:///optuna.db", tmp_path) == f"sqlite:///{tmp_path}/optuna.db"
-    assert study.storage_url("sqlite:////abs/o.db", tmp_path) == "sqlite:////abs/o.db"
+    absolute = f"sqlite:///{tmp_path.parent}/o.db"  # stays where it is
+    assert study.storage_url(absolute, tmp_path) == absolute
     url = study.storage_url("postgresql://me:secret@db.example/optuna", tmp_path)
     assert url.endswith("://me:secret@db.example/optuna")  # the jobs need to log in
     assert study.masked(url).endswith("://me:***@db.example/optuna")  # what the logs show

@@ -104,15 +104,25 @@ def test_a_pruned_search_records_its_pruned_trials_in_optuna_and_mlflow(tiny_pro
             "hydra.sweeper.storage=optuna.db",
             "ecgpipe-sweep: error: hydra.sweeper.storage: 'optuna.db' is not a database URL",
         ),
+        (
+            "hydra.sweeper.storage=sqlite:///studies/optuna.db",
+            "ecgpipe-sweep: error: hydra.sweeper.storage: sqlite:///studies/optuna.db: the folder "
+            "{root}/studies does not exist",
+        ),
     ],
 )
 def test_a_bad_sweeper_setting_stops_the_sweep_in_one_line(tiny_project: Path, override, line):
+    """One line, and nothing left behind: no sweep folder, no empty parent run."""
+    client = MlflowClient(f"sqlite:///{tiny_project / 'mlflow.db'}")
+    experiments = [e.experiment_id for e in client.search_experiments()]
+    before = {r.info.run_id for r in client.search_runs(experiments)}
     proc = sh(*command("bad-setting", override), cwd=tiny_project, check=False)
     assert proc.returncode == 1
     errors = [x for x in proc.stderr.splitlines() if "error:" in x]
-    assert len(errors) == 1 and line in errors[0], proc.stderr
+    assert len(errors) == 1 and line.format(root=tiny_project) in errors[0], proc.stderr
     assert "Traceback" not in proc.stderr
-    assert not (tiny_project / "multirun/bad-setting/0").exists()  # no job ran
+    assert not (tiny_project / "multirun/bad-setting").exists()
+    assert {r.info.run_id for r in client.search_runs(experiments)} == before
 
 
 @pytest.mark.slow

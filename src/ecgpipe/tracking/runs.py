@@ -330,6 +330,12 @@ def child_runs(cfg: MlflowConfig, root: Path, parent_id: str) -> list:
     )
 
 
+def discard_run(cfg: MlflowConfig, root: Path, run_id: str) -> None:
+    """Delete ``run_id``, a run that recorded nothing (a sweep refused before its first job):
+    it leaves no empty run in the table."""
+    MlflowClient(tracking_uri(cfg, root)).delete_run(run_id)
+
+
 def end_run(
     cfg: MlflowConfig,
     root: Path,

@@ -71,7 +71,13 @@ def storage_url(storage: str | None, root: Path) -> str:
                 "hydra.sweeper.storage: an in-memory SQLite database cannot be shared with the "
                 "jobs nor resumed: give a file, e.g. sqlite:///optuna.db"
             )
-        url = url.set(database=str(root / Path(url.database)))  # an absolute path stays
+        file = root / Path(url.database)  # an absolute path stays
+        if not file.parent.is_dir():
+            raise PipelineError(
+                f"hydra.sweeper.storage: {masked(storage)}: the folder {file.parent} does not "
+                "exist; create it or give a database file in a folder that does"
+            )
+        url = url.set(database=str(file))
     elif url.drivername == "postgresql" and not _importable("psycopg2"):
         url = url.set(drivername="postgresql+psycopg")  # the `server` extra's psycopg 3
     return url.render_as_string(hide_password=False)
