@@ -119,6 +119,23 @@ def test_the_labels_file_is_checked_row_by_row(cinc_folder: Path):
     assert why == "labels.csv line 4: fold 'x' is not an integer"
 
 
+@pytest.mark.realdata
+def test_a_labels_file_written_on_windows_reads_as_written(cinc_folder: Path):
+    """A byte-order mark, CRLF line ends and backslashes between folders: the same records, with
+    the same labels, as the plain file gives (issue 35)."""
+    plain = read(cinc_folder)[0]
+    text = (cinc_folder / "labels.csv").read_text().replace("/", "\\").replace("\n", "\r\n")
+    (cinc_folder / "labels.csv").write_bytes(b"\xef\xbb\xbf" + text.encode())
+    df, _ = read(cinc_folder)
+    assert df.equals(plain) and (df.label_error == "").all()
+    (cinc_folder / "labels.csv").write_text("record,labels\nC:\\data\\d,A\nward1/a,N\n")
+    errors = read(cinc_folder)[0].set_index("record_id").label_error
+    assert (
+        errors["C:/data/d"]
+        == "labels.csv line 2: record 'C:/data/d' must be a path inside the folder"
+    )
+
+
 def test_whole_file_problems_name_the_file(tmp_path: Path):
     with pytest.raises(DatasetError, match="not a folder"):
         read(tmp_path / "nowhere")

@@ -34,7 +34,7 @@ from __future__ import annotations
 import logging
 from collections import Counter
 from dataclasses import replace
-from pathlib import Path, PurePosixPath
+from pathlib import Path, PurePosixPath, PureWindowsPath
 
 import pandas as pd
 
@@ -84,6 +84,7 @@ def read(
         return pd.DataFrame(rows), replace(info, classes=known)
     path = root / labels_file
     table = read_table(path, required=REQUIRED, what="the records' labels")
+    table["record"] = table["record"].str.replace("\\", "/")  # a table written on Windows
     names = [_split(text) for text in table["labels"]]
     known = tuple(classes) if classes else tuple(sorted({n for ns in names for n in ns}))
     if not known:
@@ -170,8 +171,8 @@ def _record_error(record: str) -> str:
     if not record:
         return "empty record path"
     path = PurePosixPath(record)
-    if path.is_absolute() or ".." in path.parts or "\\" in record:
-        return f"record {record!r} must be a path inside the folder, with / between folders"
+    if path.is_absolute() or ".." in path.parts or PureWindowsPath(record).drive:
+        return f"record {record!r} must be a path inside the folder"
     return ""
 
 

@@ -25,8 +25,9 @@ def run(cfg: Config, paths: Paths) -> None:
         manifest.write(df, out / "manifest.csv")
         info.write(out / "dataset.json")
     unlabelled = sum(not decode_labels(x) for x in df["labels"][df["label_error"] == ""])
+    refused = int((df["label_error"] != "").sum())
     log.info(
-        "prepare: %d records, %d patients, task %s (%s), %s -> %s",
+        "prepare: %d records, %d patients, task %s (%s), %s%s -> %s",
         len(df),
         df["patient_id"].nunique(),
         info.task,
@@ -34,5 +35,6 @@ def run(cfg: Config, paths: Paths) -> None:
         "beats labelled by their annotations"
         if info.label_kind == "beat"
         else f"{unlabelled} without a label for it",
+        f", {refused} whose labels are refused (validate excludes them)" if refused else "",
         paths.prepared.relative_to(paths.root),
     )
