@@ -147,3 +147,28 @@ def test_an_error_names_the_final_path_never_a_temp_one(tmp_path, monkeypatch):
     assert os_error_line(folder_error.value).startswith(f"{tmp_path / 'out'}: read-only")
     assert os_error_line(inner_error.value) is None  # inside a folder ecgpipe builds: a bug
     assert [x.name for x in tmp_path.iterdir()] == []
+
+
+def test_a_full_disk_names_the_file_and_leaves_no_folder_made_for_it(tmp_path, monkeypatch):
+    """ENOSPC from write(2) or fsync names no file: the error names the target, and the folders
+    made for it are gone, as they were before (issue 35: `predict --out data/sub/scores.csv`)."""
+    import errno
+
+    from ecgpipe.core.errors import os_error_line
+
+    def full(_fd):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(atomic.os, "fsync", full)
+    target = tmp_path / "data" / "sub" / "scores.csv"
+    (tmp_path / "data").mkdir()
+    with pytest.raises(OSError) as err:
+        atomic.write_text(target, "record,p\n")
+    assert err.value.filename == str(target)
+    line = os_error_line(err.value)
+    assert line == f"no space left on device while writing {target}; free some space on it"
+    assert [x.name for x in tmp_path.iterdir()] == ["data"]  # it was there before
+    assert list((tmp_path / "data").iterdir()) == []
+    with pytest.raises(RuntimeError), atomic.directory(tmp_path / "made" / "out"):
+        raise RuntimeError("a stage failed")
+    assert [x.name for x in tmp_path.iterdir()] == ["data"]

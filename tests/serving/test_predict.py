@@ -164,3 +164,24 @@ def test_a_real_record_in_uv_or_v_scores_as_in_mv_and_a_bad_lead_name_gets_one_l
     assert "signal 12's lead name 'V\\xff6' is not UTF-8" in errors[str(folder / "not_utf8")]
     assert "'Pleth' is no ECG lead ecgpipe knows" in errors[str(folder / "pleth")]
     assert all("\n" not in e for e in errors.values())
+
+
+def test_a_full_disk_under_out_is_one_line_with_the_path_and_leaves_no_folder(
+    cnn, tmp_path, monkeypatch, caplog
+):
+    """Issue 35: `predict --out data/sub/scores.csv` on a full disk."""
+    import errno
+
+    from ecgpipe.core import atomic
+
+    def full(_fd):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    root, _ = cnn
+    record = next((root / "data/prepared/source").rglob("*.hea")).with_suffix("")
+    out = tmp_path / "data" / "sub" / "scores.csv"
+    monkeypatch.setattr(atomic.os, "fsync", full)
+    assert predict(root, str(record), "--out", str(out)) == 1
+    assert f"no space left on device while writing {out}; free some space" in caplog.text
+    assert "Traceback" not in caplog.text
+    assert list(tmp_path.iterdir()) == []

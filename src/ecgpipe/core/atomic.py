@@ -24,10 +24,10 @@ from ecgpipe.core.parallel import alive
 
 
 def write_bytes(path: str | Path, data: bytes) -> None:
-    """Write ``data`` to a temp file beside ``path``, fsync it, then rename it over ``path``."""
+    """Write ``data`` to a temp file beside ``path``, fsync it, then rename it over ``path``;
+    on failure, nothing is left (not even the folders made for it)."""
     path = Path(path)
-    with named(path):
-        path.parent.mkdir(parents=True, exist_ok=True)
+    with named(path), _parents(path):
         _remove_orphans(path)
         fd, tmp = tempfile.mkstemp(prefix=_prefix(path), suffix=".tmp", dir=path.parent)
         try:
@@ -37,8 +37,10 @@ def write_bytes(path: str | Path, data: bytes) -> None:
                 fh.flush()
                 os.fsync(fh.fileno())
             os.replace(tmp, path)
-        except BaseException:
+        except BaseException as err:
             Path(tmp).unlink(missing_ok=True)
+            if isinstance(err, OSError) and err.filename is None:  # write(2) names no file
+                err.filename = tmp
             raise
 
 
@@ -58,8 +60,8 @@ def directory(path: str | Path) -> Iterator[Path]:
     existing ``path`` is left untouched.
     """
     path = Path(path)
-    with named(path):
-        path.parent.mkdir(parents=True, exist_ok=True)
+    made = _missing_parents(path)
+    with named(path), _parents(path):
         _remove_orphans(path)
         tmp = Path(tempfile.mkdtemp(prefix=_prefix(path), suffix=".tmp", dir=path.parent))
         tmp.chmod(0o777 & ~_umask())
@@ -67,6 +69,7 @@ def directory(path: str | Path) -> Iterator[Path]:
         yield tmp
     except BaseException as err:
         shutil.rmtree(tmp, ignore_errors=True)
+        _remove_empty(made)
         # a message names the file by where it will be, never by the temp folder
         err.args = tuple(
             a.replace(str(tmp), str(path)) if isinstance(a, str) else a for a in err.args
@@ -87,6 +90,32 @@ def directory(path: str | Path) -> Iterator[Path]:
             shutil.rmtree(tmp, ignore_errors=True)
             raise
     shutil.rmtree(old, ignore_errors=True)
+
+
+def _missing_parents(path: Path) -> list[Path]:
+    """The folders above ``path`` that do not exist yet, deepest first."""
+    return [p for p in path.absolute().parents if not p.exists()]
+
+
+def _remove_empty(folders: list[Path]) -> None:
+    """Remove ``folders`` (deepest first) while they are empty."""
+    for folder in folders:
+        try:
+            folder.rmdir()
+        except OSError:
+            return
+
+
+@contextmanager
+def _parents(path: Path) -> Iterator[None]:
+    """Make the folders ``path`` needs; remove those made here if the block fails."""
+    made = _missing_parents(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        yield
+    except BaseException:
+        _remove_empty(made)
+        raise
 
 
 @contextmanager
