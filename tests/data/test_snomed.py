@@ -46,6 +46,9 @@ def test_a_challenge_header_gives_classes_unscored_codes_age_and_sex():
         (["Dx: 426783006,"], "lists no code, or an empty one"),
         (["Dx: 426783006", "Dx: 164889003"], "'#Dx' appears twice"),
         (["Age: old", "Dx: 426783006"], "'#Age: old' is not a number"),
+        (["Age: 610", "Dx: 426783006"], "'#Age: 610' is not a plausible age (0 to 120 years)"),
+        (["Age: -1", "Dx: 426783006"], "'#Age: -1' is not a plausible age"),
+        (["Sex: 2", "Dx: 426783006"], "'#Sex: 2' is not a sex ecgpipe reads (f, female, m, male"),
     ],
 )
 def test_every_unusable_header_says_why(comments, why):

@@ -95,6 +95,20 @@ def test_further_columns_of_the_labels_file_describe_each_record(cinc_folder: Pa
     df, _ = read(cinc_folder)
     assert df.sex.tolist() == ["F", "M", "", "F", "M"]
     assert df.scanner.tolist() == ["x1", "", "x2", "x1", "x2"]
+    (cinc_folder / "labels.csv").write_text(  # read as the headers' #Age and #Sex are
+        "record,labels,age,sex\nward1/a,N,61,Female\nward1/b,N,610,M\nward2/deep/c,N,,x\n"
+        "d,A,NaN,unknown\nward2/e,O,40.5,male\n"
+    )
+    df = read(cinc_folder)[0].set_index("record_id")
+    assert df.age.tolist() == ["61", "", "", "", "40.5"]
+    assert df.sex.tolist() == ["F", "M", "", "", "M"]
+    assert df.label_error.tolist() == [
+        "",
+        "labels.csv line 3: age '610' is not a plausible age (0 to 120 years)",
+        "labels.csv line 4: sex 'x' is not a sex ecgpipe reads (f, female, m, male, or unknown)",
+        "",
+        "",
+    ]
     (cinc_folder / "labels.csv").write_text("record,labels,fs\nward1/a,N,300\n")
     with pytest.raises(DatasetError, match=r"column\(s\) \['fs'\] are the manifest's own"):
         read(cinc_folder)

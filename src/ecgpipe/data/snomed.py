@@ -18,11 +18,11 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
+from ecgpipe.data import plausibility
+
 TABLE = Path(__file__).with_name("resources") / "snomed_ct.csv"
 KEYS = ("Age", "Sex", "Dx")
 """The comments read; others (``#Rx``, ``#Hx``, ``#Sx``, free text) are left alone."""
-UNKNOWN = ("", "nan", "unknown", "none")
-SEXES = {"male": "M", "m": "M", "female": "F", "f": "F"}
 
 
 @dataclass(frozen=True)
@@ -101,15 +101,11 @@ def parse(comments: list[str]) -> Header:
             f"unknown SNOMED CT code(s) {', '.join(unknown)} (not among the 2020/2021 "
             f"challenge codes in {TABLE.name})"
         )
-    age_text = values.get("Age", "")
-    if age_text.lower() in UNKNOWN:
-        age = None
-    else:
-        try:
-            age = float(age_text)
-        except ValueError:
-            return _bad(f"'#Age: {age_text}' is not a number")
-    sex = SEXES.get(values.get("Sex", "").lower(), "")
+    age_text, sex_text = values.get("Age", ""), values.get("Sex", "")
+    age, age_problem = plausibility.age(age_text, f"'#Age: {age_text}'")
+    sex, sex_problem = plausibility.sex(sex_text, f"'#Sex: {sex_text}'")
+    if age_problem or sex_problem:
+        return _bad(age_problem or sex_problem)
     known = table()
     classes = tuple(dict.fromkeys(known[c].cls for c in codes if known[c].scored))
     unscored = tuple(c for c in codes if not known[c].scored)

@@ -40,7 +40,7 @@ import pandas as pd
 
 from ecgpipe.config.schema import WfdbFolderDataConfig
 from ecgpipe.core.paths import Paths
-from ecgpipe.data import manifest, snomed
+from ecgpipe.data import manifest, plausibility, snomed
 from ecgpipe.data.manifest import DatasetInfo, encode_labels
 from ecgpipe.data.tables import DatasetError, header_records, read_table
 from ecgpipe.data.wfdb_io import read_comments
@@ -101,7 +101,13 @@ def read(
         zip(table.itertuples(index=False), names, extras, strict=True), 2
     ):
         fold, fold_error = _fold(getattr(row, "fold", ""))
-        error = _record_error(row.record) or _label_error(labels, known, label_kind) or fold_error
+        extra, described_error = _described(extra)
+        error = (
+            _record_error(row.record)
+            or _label_error(labels, known, label_kind)
+            or fold_error
+            or described_error
+        )
         patient = getattr(row, "patient_id", "") or row.record
         error = f"{path.name} line {line}: {error}" if error else ""
         rows.append(_row(row.record, patient, labels, error, fold, sampling_rate, leads) | extra)
@@ -165,6 +171,21 @@ def _header_rows(
 
 def _split(text: str) -> list[str]:
     return [name.strip() for name in text.split(";") if name.strip()]
+
+
+def _described(extra: dict[str, str]) -> tuple[dict[str, str], str]:
+    """A row's further columns, with ``age`` and ``sex`` read as the headers' (M, F or empty);
+    the problem with them, if any."""
+    problems = []
+    if "age" in extra:
+        years, problem = plausibility.age(extra["age"], f"age {extra['age']!r}")
+        extra = extra | {"age": "" if years is None else f"{years:g}"}
+        problems.append(problem)
+    if "sex" in extra:
+        sex, problem = plausibility.sex(extra["sex"], f"sex {extra['sex']!r}")
+        extra = extra | {"sex": sex}
+        problems.append(problem)
+    return extra, next((p for p in problems if p), "")
 
 
 def _record_error(record: str) -> str:
