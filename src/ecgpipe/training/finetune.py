@@ -102,7 +102,7 @@ def start_from(
     if abs(source.fs - fs) > 1e-6:
         raise FineTuneError(
             f"{where} was trained at {source.fs:g} Hz; this data is at {fs:g} Hz: set "
-            f"preprocess.target_fs={source.fs:g}"
+            f"preprocess.fs={source.fs:g}"
         )
     keep_head = source.classes == classes
     wanted = net.state_dict()

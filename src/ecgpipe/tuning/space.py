@@ -37,7 +37,7 @@ from ecgpipe.core.errors import PipelineError
 @dataclass
 class SearchSpace:
     """Optuna's distributions by parameter (``train.lr``), the override key of each
-    (``+model.options.x`` keeps its ``+``), and the overrides every trial gets."""
+    (``+model.options.dropout`` keeps its ``+``), and the overrides every trial gets."""
 
     distributions: dict[str, BaseDistribution] = field(default_factory=dict)
     keys: dict[str, str] = field(default_factory=dict)
