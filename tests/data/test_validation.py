@@ -57,6 +57,35 @@ def test_nan_flat_saturated_and_amplitude_are_found_and_located():
     assert checks(check_signal(y, LEADS, FS, THR)) == ["amplitude"]
 
 
+def test_a_lead_1000_times_too_small_or_large_hints_at_the_gain_or_unit():
+    """Issue 35: a header's gain 1000 times off makes a real ECG flat (or huge); the reason says
+    the likely cause. A constant lead, or one that rescaled is no ECG either, gets no hint."""
+    x = ecg_like()
+    x[:, 0] /= 1000
+    x[:, 1] *= 1000
+    x[:, 2] = 0.3
+    small, large, constant = check_signal(x, LEADS, FS, THR)
+    assert small.check == "flat_lead" and small.reason.startswith("lead I is flat (std 0.0001 mV)")
+    assert "1000 times larger it would be an ordinary ECG: is the header's gain" in small.reason
+    assert (
+        large.check == "amplitude" and "1000 times smaller it would be an ordinary" in large.reason
+    )
+    assert constant.check == "flat_lead" and "gain" not in constant.reason
+    y = ecg_like()
+    y[300, 2] = 40.0  # one spike: a thousandth of it is no ECG (too flat)
+    [spike] = check_signal(y, LEADS, FS, THR)
+    assert spike.check == "amplitude" and "gain" not in spike.reason
+
+
+def test_a_rate_no_ecg_is_recorded_at_is_refused(tmp_path):
+    e = write_record(tmp_path, fs=10.0)
+    [f] = check_record(Expected(e.path, None, LEADS, None), THR).failures
+    assert (
+        f.check == "sampling_rate"
+        and "header says 10 Hz, not a rate an ECG is recorded at" in f.reason
+    )
+
+
 def test_a_short_plateau_is_not_saturation():
     x = ecg_like()
     x[500:515, 2] = x[:, 2].max() + 1.0  # 150 ms < 200 ms

@@ -19,7 +19,7 @@ from ecgpipe.core.leads import lead_key
 from ecgpipe.core.parallel import imap
 from ecgpipe.core.progress import track
 from ecgpipe.core.units import UnitError
-from ecgpipe.data import wfdb_io
+from ecgpipe.data import plausibility, wfdb_io
 from ecgpipe.data.manifest import DatasetInfo
 
 CHECKS = (
@@ -167,8 +167,10 @@ def check_signal(
                 continue
             stats[j] = tuple(s[0] for s in _lead_stats(x))
         std, hi, lo, held_hi, held_lo, peak = stats[j]
+        slip = plausibility.slipped(std, peak, thr.flat_std_mv, thr.amplitude_limit_mv)
         if std < thr.flat_std_mv:
-            failures.append(Failure("flat_lead", f"lead {lead} is flat (std {std:.4f} mV)"))
+            why = f"lead {lead} is flat (std {std:.4f} mV){slip}"
+            failures.append(Failure("flat_lead", why))
             continue
         for extreme, held, name in ((hi, held_hi, "maximum"), (lo, held_lo, "minimum")):
             if held >= min_held:
@@ -185,7 +187,7 @@ def check_signal(
                 Failure(
                     "amplitude",
                     f"lead {lead} reaches {peak:.1f} mV from its median "
-                    f"(limit {thr.amplitude_limit_mv:g} mV)",
+                    f"(limit {thr.amplitude_limit_mv:g} mV){slip}",
                 )
             )
     return failures
@@ -303,6 +305,8 @@ def _check_header(header: wfdb_io.Record, path: Path, expected: Expected) -> lis
             )
     if not header.fs or header.fs <= 0:
         failures.append(Failure("sampling_rate", f"header declares no sampling rate ({header.fs})"))
+    elif why := plausibility.sampling_rate(float(header.fs)):
+        failures.append(Failure("sampling_rate", why))
     else:
         if expected.fs is not None and header.fs != expected.fs:
             why = f"header says {header.fs:g} Hz, expected {expected.fs:g} Hz"
