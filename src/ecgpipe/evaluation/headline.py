@@ -22,6 +22,10 @@ from typing import Any
 
 SINGLE_LABEL = ("cinc2017_f1", "macro_f1", "accuracy", "macro_auroc")
 """Single-label data: the headline figure is the first of these the evaluation has."""
+MULTILABEL = ("macro_auroc", "micro_auroc", "macro_auprc")
+"""Multilabel data: the headline figure, then the others shown beside it."""
+BASELINE = ("macro_auroc", "accuracy", "macro_f1", "cinc2017_f1")
+"""What of the label-prior baseline goes to MLflow as metrics (all of it is in eval.json)."""
 
 
 def integrity(report: Mapping[str, Any]) -> dict:
@@ -41,11 +45,15 @@ def split(report: Mapping[str, Any]) -> dict:
     return {"split": {**sizes, "patient_overlap": report["patient_overlap"]}}
 
 
+def shown(figures: Mapping[str, Any], multilabel: bool) -> list[str]:
+    """The figures of an evaluation that a log line, the runs table and the model card show,
+    the headline first."""
+    return list(MULTILABEL) if multilabel else [k for k in SINGLE_LABEL if k in figures]
+
+
 def metric(figures: Mapping[str, Any], multilabel: bool) -> str:
     """The headline figure of an evaluation's ``figures`` (see the module's docstring)."""
-    if multilabel:
-        return "macro_auroc"
-    return next(k for k in SINGLE_LABEL if k in figures)
+    return shown(figures, multilabel)[0]
 
 
 def figures(scored: Mapping[str, Any], multilabel: bool) -> dict:
