@@ -155,11 +155,9 @@ class SweepTracking(Callback):
                 best.info.run_id,
             )
             if config.get(REGISTER_BEST, False):
-                from ecgpipe.stages.evaluate import register_model
-
                 name = f"ecgpipe-{best.data.tags.get('dataset')}-{best.data.tags.get('task')}"
                 card = tracking.run_text(cfg.mlflow, root, best.info.run_id, "model_card.md")
-                reg = register_model(cfg, Paths(root), best.info.run_id, name, card)
+                reg = tracking.register_run(cfg, root, best.info.run_id, name, card)
                 tags["registered"] = f"{reg.name} version {reg.version}"
         if FOLD in _swept(config) and cfg.split.strategy == "kfold":
             sweep_dir = root / config.hydra.sweep.dir

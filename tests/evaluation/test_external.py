@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from ecgpipe.evaluation import external, multiclass
+from ecgpipe.evaluation import external, judge, multiclass
 
 CLASSES = ["NORM", "MI", "CD"]
 
@@ -92,3 +92,37 @@ def test_the_report_puts_each_figure_beside_the_test_split_and_says_what_is_abse
     assert "absent" in row and f"{inside['per_class']['CD']['auroc']:.3f}" in row
     assert "Absent from this set" in text and "| IMI |" in text and "not mapped" in text
     assert "| r1 | lead I is flat |" in text
+
+
+def test_a_sets_scores_are_judged_with_each_patient_subgroup_and_what_was_left_out():
+    y, p = _data(np.random.default_rng(3))
+    n = len(y)
+    s = judge.Scores(
+        y=y, p=p, classes=CLASSES, decision=np.full(3, 0.5), rows=np.arange(n),
+        patients=(np.arange(n) // 3).astype(str), record_ids=np.arange(n).astype(str),
+        multilabel=True, unit="records", dataset="x",
+    )  # fmt: skip
+    labels = [["NSR"] if row[0] else ["IMI"] for row in y] + [["AF"]]
+    mapped = external.map_labels(
+        labels, CLASSES, {"NORM": ["NSR"], "MI": ["IMI"]}, single_label=False
+    )
+    inside = external.score(
+        np.c_[y[:, :2], ~y[:, 0]], p, CLASSES, thresholds=np.full(3, 0.5), factors=None,
+        dataset="x", groups=s.patients, n_bootstrap=20, seed=0,
+    )  # fmt: skip
+    sex = np.where(np.arange(n) % 2, "F", "M")
+    result, report = external.judge(
+        "site2", s, {"sex": sex}, inside, mapped, [("r1", "lead I is flat")],
+        source="/d", n_bootstrap=20, seed=0,
+    )  # fmt: skip
+    alone = external.score(
+        y, p, CLASSES, thresholds=np.full(3, 0.5), factors=None, dataset="x",
+        groups=s.patients, n_bootstrap=20, seed=0,
+    )  # fmt: skip
+    assert result["macro_auroc"] == alone["macro_auroc"] and result["absent_classes"] == ["CD"]
+    assert len(result["per_patient"]) == n // 3 and result["n_groups"] == n // 3
+    assert set(result["subgroups"]["attributes"]["sex"]) == {"F", "M"}
+    assert result["n_left_out"] == {"unscorable": 1, "unlabelled": 1}
+    for section in ("# External validation: site2", "## Subgroups", "## Per patient"):
+        assert section in report, section
+    assert "| r1 | lead I is flat |" in report

@@ -62,3 +62,11 @@ def test_data_headlines_are_the_counts() -> None:
     assert headline.integrity(integrity) == {"kept": 9, "excluded": 1}  # read: their sum
     assert headline.split(split) == {"train": 8, "val": 1, "test": 1, "patient_overlap": 0}
     assert leaves(headline.integrity(integrity)) + leaves(headline.split(split)) == 6
+
+
+def test_the_figures_shown_start_with_the_headline() -> None:
+    single = scored(macro_f1=0.6, accuracy=0.7, macro_auroc=0.8)
+    assert headline.shown(single, False) == ["macro_f1", "accuracy", "macro_auroc"]
+    assert headline.shown(single, False)[0] == headline.metric(single, False)
+    multi = scored(macro_auroc=0.8, micro_auroc=0.85, macro_auprc=0.5)
+    assert headline.shown(multi, True) == ["macro_auroc", "micro_auroc", "macro_auprc"]

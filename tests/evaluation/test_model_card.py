@@ -1,7 +1,14 @@
 """The model card from plain values: every section, the honest defaults (no external set, no
 failing patient), and a run with uncommitted changes said so in the command that reproduces it."""
 
+from types import SimpleNamespace
+
+import numpy as np
+import pandas as pd
+
+from ecgpipe.config.compose import compose_config
 from ecgpipe.evaluation import model_card
+from tests.conftest import PROJECT
 
 
 def card(**changes) -> model_card.Card:
@@ -55,3 +62,37 @@ def test_external_sets_and_failing_patients_are_listed():
     assert "| 207 | 207, a, b and 1 more | 100 | 40 (40%) |" in text
     assert "`ds2` (`/data/ds2`): `dvc repro external@ds2`" in text
     assert "git checkout 0123abcd\n" in text
+
+
+def test_a_runs_card_gathers_its_splits_dates_and_configuration():
+    site2 = [
+        "+data@evaluate.external.site2.data=synthetic",
+        "+evaluate.external.site2.label_map=null",
+    ]
+    cfg = compose_config(PROJECT / "conf", site2)
+    cache = SimpleNamespace(
+        meta={"dataset": "synthetic", "task": "superdiagnostic", "leads": ["I", "II"], "fs": 100},
+        index=pd.DataFrame({"record_id": ["a", "b", "c", "d"]}),
+        patients=np.array(["p1", "p1", "p2", "p3"]),
+        classes=["NORM", "MI"],
+        unit="record",
+    )
+    rows = {"train": np.array([0, 1, 2]), "test": np.array([3])}
+    described = pd.DataFrame({"record_id": ["a", "b", "c", "d"],
+                              "date": ["2001-05-01", "", "1999-02-03", "2020-01-01"]})  # fmt: skip
+    card = model_card.from_run(
+        cfg, cache, rows, described, name="n", test={"n_records": 1}, headline=["macro_auroc"],
+        run_id="r", commit="", subgroups="## Subgroups",
+    )  # fmt: skip
+    assert card.splits == {"train": {"records": 3, "patients": 2},
+                           "test": {"records": 1, "patients": 1}}  # fmt: skip
+    assert card.dates == ("1999-02-03", "2001-05-01")  # the training records', known ones only
+    assert card.unit == "records" and card.fs == 100.0 and card.model == cfg.model.name
+    assert card.commit == "HEAD" and card.data_root == ""  # generated data has no root
+    assert list(card.external) == ["site2"]
+    assert card.preprocess == cfg.preprocess.model_dump(mode="json")
+    no_dates = model_card.from_run(
+        cfg, cache, rows, described.drop(columns="date"), name="n", test={}, headline=[],
+        run_id="r", commit="abc", subgroups="",
+    )  # fmt: skip
+    assert no_dates.dates is None and no_dates.commit == "abc"

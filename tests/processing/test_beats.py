@@ -45,3 +45,9 @@ def test_windows_are_centred_on_the_peak_and_padded_at_the_ends():
     np.testing.assert_array_equal(w[0, 0, :3], 0)  # before the record's start
     np.testing.assert_array_equal(w[0, 0, 3:], x[0, :9])
     np.testing.assert_array_equal(w[2, 1, 9:], 0)  # past its end
+
+
+def test_symbol_counts_become_beats_per_aami_class_and_the_rest_non_beats():
+    counts = beats.counts({"N": 10, "L": 2, "A": 3, "V": 1, "/": 4, "+": 5, "~": 1})
+    assert counts == {"N": 12, "S": 3, "V": 1, "F": 0, "Q": 4, "non_beat": 6}
+    assert beats.counts({}) == {"N": 0, "S": 0, "V": 0, "F": 0, "Q": 0, "non_beat": 0}

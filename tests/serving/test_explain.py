@@ -96,3 +96,18 @@ def test_a_record_that_cannot_be_read_is_one_line(trained, tmp_path, caplog):
     root, _, _ = trained
     assert main(["--root", str(root), "explain", str(tmp_path / "nothing")]) == 1
     assert "no WFDB record or folder here" in caplog.text
+
+
+def test_examples_are_the_surest_and_least_sure_true_call_of_each_class(trained, tmp_path):
+    root, _, model = trained
+    cache = Cache.open(root / "data/processed")
+    rows = np.load(root / "data/split/test.npy")[:5]
+    truth = np.zeros((5, len(cache.classes)), bool)
+    truth[[0, 1, 2], 0] = True  # three true calls of the first class
+    truth[3, 1] = True  # one of the second; none of the rest
+    p = np.linspace(0.1, 0.9, 5)[:, None] * np.ones(len(cache.classes))
+    written = explain.examples(model, cache, rows, truth, p, truth, tmp_path)
+    first, second = cache.classes[:2]
+    names = [f"{first}-most.png", f"{first}-least.png", f"{second}-most.png"]
+    assert [w.name for w in written] == names
+    assert all(w.read_bytes()[:4] == b"\x89PNG" for w in written)

@@ -81,7 +81,8 @@ def beat_project(tmp_path_factory) -> tuple[Path, Path, dict]:
                 "probs": p,
             }
             if cfg.evaluate.adapt:
-                results[model]["adapted"] = evaluate.adapted_scores(cfg, paths, run_id, dm)
+                served, _ = tracking.load_record_model(f"runs:/{run_id}/model", cfg.mlflow, root)
+                results[model]["adapted"] = adapt.cached(served, dm.cache, dm.rows["test"])
     return root, data, results
 
 

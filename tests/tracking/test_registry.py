@@ -1,6 +1,7 @@
 """The model registry: a version per training, tagged; ``champion`` moves only on validation."""
 
 import json
+import logging
 import shutil
 
 import pandas as pd
@@ -80,3 +81,18 @@ def test_the_champion_moves_only_when_validation_improves(project):
     assert again.version == better.version
     other = register(runs[0], 0.99, metric="val/loss")
     assert not other.champion and "not comparable" in other.reason
+
+
+def test_a_training_run_is_registered_with_its_best_figures_as_tags(project, caplog):
+    root, runs = project
+    caplog.set_level(logging.INFO, logger="ecgpipe")
+    reg = tracking.register_run(load_params(root / "params.yaml"), root, runs[0], "from-run", "# c")
+    assert reg.champion and reg.reason == "the first version"
+    c = client(root)
+    version, run = c.get_model_version("from-run", reg.version), c.get_run(runs[0])
+    assert version.run_id == runs[0] and version.description == "# c"
+    assert version.tags["mlflow_run_id"] == runs[0] and "data_hash" in version.tags
+    assert float(version.tags["validation_value"]) == run.data.metrics["best/val/macro_auroc"]
+    best = {k for k in run.data.metrics if k.startswith("best/")}
+    assert best and best <= set(version.tags)
+    assert "evaluate: registered from-run version 1; it is the champion" in caplog.text

@@ -5,6 +5,8 @@ map onto none of them (or, for a single-label model, onto more than one) is left
 reason, never scored as a negative. A class the set has no record of is *absent*: reported as
 such, left out of the macro averages, never scored as zero (:func:`score`). The report
 (:func:`markdown`) puts every figure beside the same figure on the in-distribution test split.
+:func:`judge` does it all for a set's :class:`~ecgpipe.evaluation.judge.Scores`, with each
+patient and subgroup as ``evaluate`` gives them.
 """
 
 from __future__ import annotations
@@ -16,8 +18,9 @@ from typing import Any
 
 import numpy as np
 
-from ecgpipe.evaluation import multiclass, multilabel
+from ecgpipe.evaluation import multiclass, multilabel, patients, subgroups
 from ecgpipe.evaluation.formats import f3, md, with_ci
+from ecgpipe.evaluation.judge import Scores
 
 
 @dataclass(frozen=True)
@@ -116,6 +119,52 @@ def score(
         y = truth.argmax(axis=1)
         result = multiclass.score(y, p, factors, classes, dataset=dataset, clinical=clinical, **kw)
     return result | {"absent_classes": absent}
+
+
+def judge(
+    name: str,
+    s: Scores,
+    attrs: dict[str, np.ndarray],
+    inside: dict[str, Any],
+    mapped: Mapped,
+    failures: Sequence[tuple[str, str]],
+    *,
+    source: str,
+    n_bootstrap: int,
+    seed: int,
+) -> tuple[dict[str, Any], str]:
+    """Set ``name``'s figures (:func:`score`) with every patient, every subgroup and what was
+    left out, and its report beside the test split's figures ``inside``."""
+    thresholds, factors = (s.decision, None) if s.multilabel else (None, s.decision)
+    kw = {"thresholds": thresholds, "factors": factors, "dataset": s.dataset,
+          "n_bootstrap": n_bootstrap, "seed": seed, "clinical": s.unit == "beats"}  # fmt: skip
+    classes, truth = s.classes, s.truth
+    result = score(truth, s.p, classes, groups=s.patients, **kw)
+    result["per_patient"] = s.per_patient()
+    eye = np.eye(len(classes))
+    scorer = (
+        subgroups.multilabel_scorer(lambda y, p, g: score(y, p, classes, groups=g, **kw))
+        if s.multilabel
+        else subgroups.multiclass_scorer(
+            lambda y, p, g: score(eye[y], p, classes, groups=g, **kw), factors, len(eye)
+        )
+    )
+    result["subgroups"] = subgroups.score(
+        attrs, s.y, s.p, s.patients, scorer, classes, n_bootstrap=n_bootstrap, seed=seed
+    )
+    result["n_left_out"] = {
+        "unscorable": len(failures),
+        "unlabelled": int(sum(map(bool, mapped.reasons))),
+    }
+    kind = "multilabel" if s.multilabel else "multiclass"
+    report = (
+        markdown(name, result, inside, mapped, failures, kind=kind, source=source, unit=s.unit)
+        + "\n"
+        + subgroups.markdown(result["subgroups"], classes, s.per_class, s.unit)
+        + "\n"
+        + patients.markdown(result["per_patient"], classes, s.unit, scope="")
+    )
+    return result, report
 
 
 HEADLINE = {

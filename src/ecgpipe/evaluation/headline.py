@@ -26,6 +26,10 @@ from typing import Any
 
 SINGLE_LABEL = ("cinc2017_f1", "macro_f1", "accuracy", "macro_auroc")
 """Single-label data: the headline figure is the first of these the evaluation has."""
+MULTILABEL = ("macro_auroc", "micro_auroc", "macro_auprc")
+"""Multilabel data: the headline figure, then the others shown beside it."""
+BASELINE = ("macro_auroc", "accuracy", "macro_f1", "cinc2017_f1")
+"""What of the label-prior baseline goes to MLflow as metrics (all of it is in eval.json)."""
 
 
 def integrity(report: Mapping[str, Any]) -> dict:
@@ -39,11 +43,15 @@ def split(report: Mapping[str, Any]) -> dict:
     return {**sizes, "patient_overlap": report["patient_overlap"]}
 
 
+def shown(figures: Mapping[str, Any], multilabel: bool) -> list[str]:
+    """The figures of an evaluation that a log line, the runs table and the model card show,
+    the headline first."""
+    return list(MULTILABEL) if multilabel else [k for k in SINGLE_LABEL if k in figures]
+
+
 def metric(figures: Mapping[str, Any], multilabel: bool) -> str:
     """The headline figure of an evaluation's ``figures`` (see the module's docstring)."""
-    if multilabel:
-        return "macro_auroc"
-    return next(k for k in SINGLE_LABEL if k in figures)
+    return shown(figures, multilabel)[0]
 
 
 def figures(scored: Mapping[str, Any], multilabel: bool) -> dict:
@@ -62,11 +70,11 @@ def test(result: Mapping[str, Any], multilabel: bool) -> dict:
     headline figures and the label-prior baseline's."""
     scored, baseline = result["test"], result["baseline"]
     key = metric(scored, multilabel)
-    shown = [key] + (["accuracy"] if not multilabel and key != "accuracy" else [])
+    beside = [key] + (["accuracy"] if not multilabel and key != "accuracy" else [])
     out: dict[str, Any] = {"leaky_split": True} if result.get("leaky_split") else {}
     return out | {
         "test": figures(scored, multilabel),
-        "baseline": {k: baseline[k] for k in shown if k in baseline},
+        "baseline": {k: baseline[k] for k in beside if k in baseline},
     }
 
 

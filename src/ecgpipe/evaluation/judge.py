@@ -2,8 +2,10 @@
 its interval over patients, against the label-prior baseline, the plots, each patient, abstention
 and prediction sets, subgroups, and the Markdown report of it all.
 
-Plain values in (targets, probabilities, the labelling rule ``train`` chose, who each row is),
-figures and report out: nothing here reads the model, the cache or MLflow.
+Plain values in (targets, probabilities, the labelling rule ``train`` chose, who each row is,
+taken from an open cache by :meth:`Scores.of`), figures and report out: nothing here reads the
+model, files or MLflow. ``external@NAME`` judges its sets' :class:`Scores` too
+(:func:`ecgpipe.evaluation.external.judge`).
 """
 
 from __future__ import annotations
@@ -24,6 +26,21 @@ from ecgpipe.evaluation import (
     risk_coverage,
     subgroups,
 )
+from ecgpipe.processing.cache import Cache
+
+LEAKY = (
+    "LEAKY SPLIT (split.strategy=random): beats of the same patients are in training and test, "
+    "so these figures overstate how the model does on a new patient; see the patient-disjoint "
+    "protocol (experiment=mitdb_interpatient) for an honest estimate."
+)
+"""The report's first line, and a warning, after a random split."""
+ADAPTED = (
+    "Transductive, reported apart from the figures above: each test record was read whole, the "
+    "beats the model called N gave the patient's own references (NN intervals, template beat), "
+    "and every beat was scored again against them (evaluate.adapt; ecgpipe predict --adapt). "
+    "Test split"
+)
+"""The scope line of the adapted figures' section (``evaluate.adapt``)."""
 
 
 @dataclass(frozen=True)
@@ -35,11 +52,11 @@ class Scores:
     p: np.ndarray
     """(N, C) probabilities."""
     classes: list[str]
-    decision: np.ndarray
+    decision: np.ndarray | None
     """The rule ``train`` chose: per-class thresholds (multilabel; NaN: never called) or the
-    argmax's class factors."""
+    argmax's class factors (None: a plain argmax)."""
     rows: np.ndarray
-    """Each row's place in the preprocessed cache."""
+    """Each row's place in the preprocessed cache (of an external set: its kept rows in order)."""
     patients: np.ndarray
     record_ids: np.ndarray
     multilabel: bool
@@ -47,12 +64,51 @@ class Scores:
     """``records``, or ``beats`` (then sensitivity and ppv, as AAMI EC57 names them)."""
     dataset: str
 
+    @classmethod
+    def of(
+        cls, cache: Cache, rows: np.ndarray, y: np.ndarray, p: np.ndarray, decision: np.ndarray
+    ) -> Scores:
+        """The scores of a preprocessed ``cache``'s ``rows``."""
+        return cls(
+            y=y,
+            p=p,
+            classes=cache.classes,
+            decision=decision,
+            rows=rows,
+            patients=cache.patients[rows],  # intervals resample patients, all records of each
+            record_ids=cache.index["record_id"].to_numpy()[rows],
+            multilabel=cache.meta["label_kind"] == "multilabel",
+            unit="beats" if cache.unit == "beat" else "records",
+            dataset=cache.meta["dataset"],
+        )
+
+    @property
+    def truth(self) -> np.ndarray:
+        """(N, C) the true labels."""
+        return metrics.indicator(self.y, len(self.classes)).astype(bool)
+
     @property
     def hits(self) -> np.ndarray:
         """(N, C) the labels decided."""
         if self.multilabel:
             return self.p >= self.decision
         return np.eye(len(self.classes), dtype=bool)[metrics.predict_classes(self.p, self.decision)]
+
+    @property
+    def per_class(self) -> str:
+        """The per-class figure the subgroup tables show."""
+        return "auroc" if self.multilabel else "sensitivity" if self.unit == "beats" else "recall"
+
+    def per_patient(self) -> list[dict]:
+        """Every patient's rows, worst first (:func:`ecgpipe.evaluation.patients.per_patient`)."""
+        return patients.per_patient(
+            self.patients,
+            self.record_ids,
+            self.truth,
+            self.hits,
+            self.classes,
+            single_label=not self.multilabel,
+        )
 
 
 @dataclass(frozen=True)
@@ -96,7 +152,6 @@ def judge(
             lambda y, p, groups: multilabel.score(y, p, thr, classes, **boot | {"groups": groups})
         )
         errors, confidence = risk_coverage.multilabel(y, p, thr)
-        per_class = "auroc"
     else:
         kw = boot | {"dataset": s.dataset, "clinical": s.unit == "beats"}
         test = multiclass.score(y, p, thr, classes, **kw)
@@ -113,20 +168,12 @@ def judge(
             len(classes),
         )
         errors, confidence = risk_coverage.single_label(y, p, thr)
-        per_class = "sensitivity" if s.unit == "beats" else "recall"
-    test["per_patient"] = patients.per_patient(
-        s.patients,
-        s.record_ids,
-        metrics.indicator(y, len(classes)).astype(bool),
-        s.hits,
-        classes,
-        single_label=not s.multilabel,
-    )
+    test["per_patient"] = s.per_patient()
     report += "\n" + abstain(test, s, errors, confidence, calibration, boot, plots_dir, figures_dir)
     test["subgroups"] = subgroups.score(
         attrs, y, p, s.patients, scorer, classes, n_bootstrap=n_bootstrap, seed=seed
     )
-    by_group = subgroups.markdown(test["subgroups"], classes, per_class, s.unit)
+    by_group = subgroups.markdown(test["subgroups"], classes, s.per_class, s.unit)
     report += "\n" + by_group + "\n" + patients.markdown(test["per_patient"], classes, s.unit)
     return Judged(test, baseline, report, by_group)
 
@@ -157,3 +204,26 @@ def abstain(
         + "\n"
         + conformal.markdown(sets, s.classes, calibration.n_calibration)
     )
+
+
+def rule(argmax: str) -> str:
+    """How single-label classes were decided, as the report says it (``argmax``: the rule
+    ``train`` chose, ``argmax`` or a re-weighting)."""
+    return "argmax of the probabilities" + (
+        "" if argmax == "argmax" else ", re-weighted back to the training prior"
+    )
+
+
+def adapted(
+    s: Scores, p: np.ndarray, baseline: dict, *, title: str, rule: str, n_bootstrap: int, seed: int
+) -> tuple[dict, str]:
+    """A beat model's probabilities ``p`` adapted to each record (``evaluate.adapt``) judged
+    as ``s`` is: their figures and the report's section, apart from the inductive ones."""
+    kw = {"dataset": s.dataset, "clinical": True, "n_bootstrap": n_bootstrap,
+          "seed": seed, "groups": s.patients}  # fmt: skip
+    scored = multiclass.score(s.y, p, s.decision, s.classes, **kw)
+    report = multiclass.markdown(
+        scored, baseline, s.classes, f"{title}, adapted to each test record", rule,
+        unit="beats", scope=ADAPTED,
+    )  # fmt: skip
+    return scored, report

@@ -4,15 +4,21 @@ Written by ``evaluate`` (``reports/model_card.md``, the run's ``model_card.md`` 
 registry version's description, which the MLflow UI shows on the version's page): intended use
 and label set, training data, preprocessing, the headline test figures with their intervals,
 subgroups, abstention and prediction sets, the patients it fails most, external validation,
-and the commands that reproduce it. Plain text from plain values: nothing here reads files.
+and the commands that reproduce it. :func:`from_run` gathers what it says from the run's
+configuration, cache and evaluation; :func:`render` writes it. Nothing here reads files.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
+import numpy as np
+import pandas as pd
+
+from ecgpipe.config.schema import Config
 from ecgpipe.evaluation.formats import md, with_ci
+from ecgpipe.processing.cache import Cache
 
 NAMES = {
     "macro_auroc": "Macro AUROC",
@@ -56,6 +62,53 @@ class Card:
     """Each external set configured -> its data root (scored by ``external@NAME``)."""
     subgroups: str = ""
     """The evaluation report's subgroup section (Markdown)."""
+
+
+def from_run(
+    cfg: Config,
+    cache: Cache,
+    rows: Mapping[str, np.ndarray],
+    described: pd.DataFrame,
+    *,
+    name: str,
+    test: dict,
+    headline: Sequence[str],
+    run_id: str,
+    commit: str,
+    subgroups: str,
+) -> Card:
+    """What the card says of a run: its configuration, the ``cache``'s ``rows`` per split, the
+    validated manifest ``described`` (for the training records' dates) and its evaluation."""
+    meta, ids = cache.meta, cache.index["record_id"].to_numpy()
+    splits = {
+        part: {"records": len(r), "patients": len(set(cache.patients[r]))}
+        for part, r in rows.items()
+    }
+    dates = None
+    if "date" in described:
+        known = described.set_index("record_id")["date"].reindex(ids[rows["train"]])
+        known = sorted(d for d in known.dropna() if d)
+        dates = (known[0], known[-1]) if known else None
+    return Card(
+        name=name,
+        model=cfg.model.name,
+        dataset=meta["dataset"],
+        task=meta["task"],
+        unit="beats" if cache.unit == "beat" else "records",
+        classes=cache.classes,
+        leads=meta["leads"],
+        fs=float(meta["fs"]),
+        data_root=str(cfg.data.root) if hasattr(cfg.data, "root") else "",
+        splits=splits,
+        dates=dates,
+        preprocess=cfg.preprocess.model_dump(mode="json"),
+        test=test,
+        headline=headline,
+        run_id=run_id,
+        commit=commit or "HEAD",
+        external={k: str(getattr(v.data, "root", "")) for k, v in cfg.evaluate.external.items()},
+        subgroups=subgroups,
+    )
 
 
 def render(card: Card) -> str:

@@ -4,7 +4,7 @@ Plain NumPy, for any database with WFDB beat annotations (MIT-BIH's ``.atr``).
 
 - :data:`AAMI`: the ANSI/AAMI EC57 classes of the WFDB beat symbols (N: N L R e j; S: A a J S;
   V: V E; F: F; Q: / f Q). Any other symbol (rhythm changes, noise, ``+``, ``~``, ``|``...) is not
-  a beat: it is skipped and counted.
+  a beat: it is skipped and counted (:func:`counts`).
 - :func:`windows`: the samples from ``before`` to ``after`` each R peak; where a window runs past
   either end of the record it is zero-padded, so no beat is lost (and the count is reported).
 
@@ -34,6 +34,14 @@ AAMI_CLASSES = ("N", "S", "V", "F", "Q")
 def aami(symbols: list[str] | np.ndarray) -> np.ndarray:
     """Each symbol's AAMI class, or ``""`` for a symbol that is not a beat."""
     return np.array([AAMI.get(str(s), "") for s in symbols], dtype="<U1")
+
+
+def counts(symbols: dict[str, int]) -> dict[str, int]:
+    """Annotation symbol counts -> beats per AAMI class, and the non-beat annotations."""
+    out = dict.fromkeys((*AAMI_CLASSES, "non_beat"), 0)
+    for symbol, n in symbols.items():
+        out[AAMI.get(symbol, "non_beat")] += n
+    return out
 
 
 def windows(x: np.ndarray, peaks: np.ndarray, before: int, after: int) -> tuple[np.ndarray, int]:

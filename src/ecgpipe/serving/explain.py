@@ -3,12 +3,14 @@
 The attribution of a class is taken through the same path the served model scores a record by
 (its windows, normalisation or STFT, the aggregation over windows), from a flat 0 mV baseline
 (the isoelectric line), so it says which samples of which leads moved that class's probability.
-:func:`figure` draws them under the ECG in the clinical layout (the 12-lead sheet, or strips).
+:func:`figure` draws them under the ECG in the clinical layout (the 12-lead sheet, or strips);
+:func:`examples` does it for the surest and the least sure true call of each class on a split.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -16,7 +18,9 @@ from captum.attr import IntegratedGradients
 from matplotlib.figure import Figure
 from torch.nn import functional as F
 
+from ecgpipe.evaluation import metrics, plots
 from ecgpipe.evaluation.ecg_plot import plot_ecg
+from ecgpipe.processing.cache import Cache
 from ecgpipe.processing.windows import window_starts
 from ecgpipe.serving.model import RecordModel
 
@@ -73,3 +77,32 @@ def figure(
     shown = ", ".join(f"{name} {p:.2f}" for name, p in zip(c.classes, probs, strict=True))
     heading = f"{title}\n{shown}" if title else shown
     return plot_ecg(x, c.fs, c.leads, title=heading, overlays=overlays), probs, overlays
+
+
+def examples(
+    model: RecordModel,
+    cache: Cache,
+    rows: np.ndarray,
+    truth: np.ndarray,
+    p: np.ndarray,
+    hits: np.ndarray,
+    out: Path,
+) -> list[Path]:
+    """Per class, the most and the least confident true positive among ``rows`` of a
+    preprocessed ``cache`` (``truth``, ``p`` and ``hits`` a row each), drawn with the model's
+    attribution (``<class>-most.png``, ``<class>-least.png`` in ``out``)."""
+    written = []
+    for k, name in enumerate(cache.classes):
+        tp = np.flatnonzero(truth[:, k] & hits[:, k])
+        if not len(tp):
+            continue
+        order = tp[np.argsort(p[tp, k])]
+        for tag, i in (("most", order[-1]), ("least", order[0])):
+            if tag == "least" and len(tp) == 1:
+                break
+            record = str(cache.index["record_id"].iloc[rows[i]])
+            title = f"record {record}: true {name}, {tag} confident (p {p[i, k]:.2f})"
+            fig, _, _ = figure(model, np.asarray(cache.signal(rows[i])), title=title)
+            plots.save_png(fig, out / f"{metrics.metric_name(name)}-{tag}.png")
+            written.append(out / f"{metrics.metric_name(name)}-{tag}.png")
+    return written

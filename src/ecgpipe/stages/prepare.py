@@ -11,19 +11,15 @@ from __future__ import annotations
 import logging
 
 from ecgpipe.config.schema import Config
-from ecgpipe.core import atomic
 from ecgpipe.core.paths import Paths
-from ecgpipe.data import manifest, readers
+from ecgpipe.data import readers
 from ecgpipe.data.manifest import decode_labels
 
 log = logging.getLogger("ecgpipe")
 
 
 def run(cfg: Config, paths: Paths) -> None:
-    with atomic.directory(paths.prepared) as out:
-        df, info = readers.read(cfg.data, paths, out)
-        manifest.write(df, out / "manifest.csv")
-        info.write(out / "dataset.json")
+    df, info = readers.prepare(cfg.data, paths, paths.prepared)
     unlabelled = sum(not decode_labels(x) for x in df["labels"][df["label_error"] == ""])
     refused = int((df["label_error"] != "").sum())
     log.info(

@@ -6,7 +6,7 @@ The rest of ecgpipe imports this package and calls its functions (``tracking.new
 """
 
 from ecgpipe.tracking.model_io import SERVING_REQUIREMENTS, load_record_model, log_record_model
-from ecgpipe.tracking.registry import CHAMPION, Registered, register
+from ecgpipe.tracking.registry import CHAMPION, Registered, register, register_run
 from ecgpipe.tracking.runs import (
     EXTERNAL_CONTEXT,
     OWNER_HOST,
@@ -72,6 +72,7 @@ __all__ = [
     "metric_values",
     "new_run",
     "register",
+    "register_run",
     "run_name",
     "run_record",
     "run_text",

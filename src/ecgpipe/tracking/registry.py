@@ -3,20 +3,18 @@ validation (never on test)."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
 
-from ecgpipe.config.schema import MlflowConfig
-from ecgpipe.tracking.store import store
+from ecgpipe.config.schema import Config, MlflowConfig
+from ecgpipe.tracking.store import run_record, store
 
-if TYPE_CHECKING:
-    pass
-
+log = logging.getLogger("ecgpipe")
 
 CHAMPION = "champion"
 
@@ -89,3 +87,30 @@ def register(
         if move:
             client.set_registered_model_alias(name, CHAMPION, version)
     return Registered(name, str(version), move, reason)
+
+
+def register_run(cfg: Config, root: Path, run_id: str, name: str, card: str | None) -> Registered:
+    """The training run's model as a new version of ``name``, tagged with its validation and
+    test metrics, data hash and commit, described by its model ``card``; champion only if it
+    wins on validation."""
+    run = run_record(cfg.mlflow, root, run_id)
+    monitor = run.data.tags.get("monitor", cfg.monitor)
+    value = run.data.metrics[f"best/{monitor}"]
+    tags = {k: run.data.tags.get(k, "") for k in ("git_commit", "data_hash", "dataset", "task")}
+    tags |= {  # the headline figures, not every class's
+        k: repr(v)
+        for k, v in run.data.metrics.items()
+        if (k.startswith("test/") and k.count("/") == 1) or k.startswith("best/")
+    }
+    tags["mlflow_run_id"] = run_id
+    reg = register(
+        cfg.mlflow, root, run_id, name, (monitor, value, monitor != "val/loss"), tags, card
+    )
+    log.info(
+        "evaluate: registered %s version %s%s (%s)",
+        reg.name,
+        reg.version,
+        "; it is the champion" if reg.champion else "; the champion stays",
+        reg.reason,
+    )
+    return reg
