@@ -267,7 +267,7 @@ def test_scores(cfg: Config, paths: Paths) -> tuple[ECGDataModule, np.ndarray, n
             models.classical.probabilities(estimator, features, dm.n_classes),
         )
     module = load_checkpoint(model_file(cfg, paths))
-    y, p = predict(module, dm.test_dataloader(), cfg.train.accelerator)
+    y, p = predict(module, dm.test_dataloader(), cfg.trainer.accelerator)
     if r := cfg.train.rhythm.weight:  # as the served model averages them
         estimator = classical.load(paths.model.rhythm)
         rhythm = RhythmModel(estimator, r, float(dm.cache.meta["fs"]), dm.n_classes)
