@@ -200,7 +200,7 @@ def pooling(root: str, saved: Path, folds_k: int, console: Console) -> int:
     out-of-fold test probabilities of a network-only run at each weight."""
     from ecgpipe.config.parse import load_params
     from ecgpipe.models import classical as models_classical
-    from ecgpipe.serving.model import RhythmModel, pool
+    from ecgpipe.serving.model import RhythmModel
     from ecgpipe.training import classical
 
     with tempfile.TemporaryDirectory(prefix="ecgpipe-cinc-pool-") as tmp:
@@ -259,7 +259,7 @@ def pooling(root: str, saved: Path, folds_k: int, console: Console) -> int:
     row("network alone", p_net)
     row("rhythm trees alone", p_trees)
     for w in (0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.5):
-        row(f"geometric pooling, weight {w}", pool(p_net, p_trees, w))
+        row(f"geometric pooling, weight {w}", models_classical.pool(p_net, p_trees, w))
     for w in (0.3, 0.5):
         row(f"arithmetic mean, weight {w}", (1 - w) * p_net + w * p_trees)
     console.print(table)

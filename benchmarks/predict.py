@@ -66,7 +66,7 @@ def naive(model: RecordModel, records: list[Path]) -> np.ndarray:
 def measure(project: Path, n_records: int, overrides: list[str]) -> tuple[dict[str, float], str]:
     """Records/s of each way, for a model trained on a fresh project of ``n_records``; what the
     model scores."""
-    train = ["train.max_epochs=1", "train.limit_train_batches=4"]
+    train = ["train.max_epochs=1", "trainer.limit_train_batches=4"]
     build(
         project,
         [f"data.n_records={n_records}", "data.defect_rate=0", *train, *overrides],

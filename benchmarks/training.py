@@ -24,7 +24,7 @@ from rich.table import Table
 
 from ecgpipe import models
 from ecgpipe.config.parse import load_params
-from ecgpipe.stages.train import build_module
+from ecgpipe.training import classifier
 from ecgpipe.training.datamodule import ECGDataModule
 
 
@@ -107,7 +107,7 @@ def main() -> int:
         for name, fn in (("plain PyTorch loop", plain_rate), ("Lightning Trainer", lightning_rate)):
             console.print(f"[bold]{name}: {args.epochs} epochs...")
             pl.seed_everything(0)
-            rates[name] = fn(build_module(cfg, dm), dm, args.epochs)
+            rates[name] = fn(classifier.build(cfg, dm), dm, args.epochs)
 
     ratio = rates["Lightning Trainer"] / rates["plain PyTorch loop"]
     table = Table(

@@ -154,7 +154,7 @@ def tiny_project(tmp_path_factory) -> Path:
 # Trained projects the serving and tracking tests share: the data stages once, then a model per
 # test module.
 DATA = ("data.n_records=120",)  # with the generator's defects, which validate excludes
-TRAIN = ("train.max_epochs=1", "train.limit_train_batches=2", "train.batch_size=16")
+TRAIN = ("train.max_epochs=1", "trainer.limit_train_batches=2", "train.batch_size=16")
 
 
 @pytest.fixture(scope="session")
@@ -185,5 +185,5 @@ def cnn(data_project, tmp_path_factory) -> tuple[Path, str]:
     """Trained enough that its probabilities spread over records (measured: by 0.045 to 0.13
     a class over all 120, 0.06 at most on the test split; 2 steps of :data:`TRAIN` left them
     within 0.002 of each other), so a parity check of served scores at 1e-5 means something."""
-    more = ("train.max_epochs=2", "train.limit_train_batches=5")
+    more = ("train.max_epochs=2", "trainer.limit_train_batches=5")
     return trained(data_project, tmp_path_factory.mktemp("cnn") / "p", "cnn1d", *more)

@@ -64,9 +64,10 @@ for argv in (["compose", "debug=tiny", "data.n_records=40"], ["prepare"], ["vali
 
 def test_every_whole_config_error_is_one_line_naming_the_key(project: Path):
     cases = {
-        "train.limit_train_batches=0": "train.limit_train_batches: batches per epoch",
-        "train.accelerator=tpu": "train.accelerator: Input should be 'auto', 'cpu'",
-        "train.precision=banana": "train.precision: Input should be '32-true'",
+        "trainer.limit_train_batches=0": "trainer.limit_train_batches: batches per epoch",
+        "trainer.accelerator=tpu": "trainer.accelerator: Input should be 'auto', 'cpu'",
+        "trainer.precision=banana": "trainer.precision: Input should be '32-true'",
+        "train.accelerator=gpu": "train.accelerator: moved to trainer.accelerator (or trainer=gpu",
         "model.options.kernel_size=0": "model.options.kernel_size: Input should be greater",
         "preprocess.spectrogram.window=5000": "preprocess.spectrogram.window (5000 samples",
         "mlflow.tracking_uri=foo://bar": "mlflow.tracking_uri: 'foo://bar' is not a tracking",

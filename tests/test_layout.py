@@ -4,6 +4,7 @@ never one above (docs/architecture.md draws it)."""
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 import pytest
@@ -111,3 +112,18 @@ def test_docs_architecture_names_every_module():
     )
     missing = [str(m) for m in modules if f"`{m.name}`" not in text]
     assert not missing, f"docs/architecture.md does not name: {missing}"
+
+
+def test_every_stage_is_a_thin_entry_point():
+    """docs/architecture.md's claim, with its number: a stage module reads its config, calls the
+    library and writes its outputs in at most that many lines."""
+    text = (SRC.parents[0] / "docs" / "architecture.md").read_text()
+    claim = re.search(r"Stages are thin\.[^-]*?in at most (\d+) lines", text)
+    assert claim, "docs/architecture.md no longer says how long a stage may be"
+    limit = int(claim.group(1))
+    long = {
+        p.name: n
+        for p in sorted((SRC / "ecgpipe" / "stages").glob("*.py"))
+        if (n := len(p.read_text().splitlines())) > limit
+    }
+    assert not long, f"stage modules over {limit} lines (move the work into the library): {long}"

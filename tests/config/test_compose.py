@@ -6,7 +6,7 @@ import pytest
 import yaml
 from dvc.utils.hydra import compose_and_dump
 
-from ecgpipe.config.compose import compose_yaml, write_params
+from ecgpipe.config.compose import compose_config, compose_yaml, write_params
 from ecgpipe.config.parse import parse_config
 from ecgpipe.config.schema import ConfigError
 
@@ -74,3 +74,30 @@ def test_experiment_presets_set_a_whole_protocol():
     )
     assert ptbxl.train.aggregate == "max" and ptbxl.monitor == "val/macro_auroc"
     assert composed("experiment=cinc2017", "train.lr=1e-4").train.lr == 1e-4  # still overridable
+
+
+@pytest.mark.parametrize(
+    ("option", "changes"),
+    [
+        ("cpu", {"accelerator": "cpu"}),
+        ("gpu", {"accelerator": "gpu", "devices": 1}),
+        ("ddp", {"devices": 2, "strategy": "ddp"}),
+    ],
+)
+def test_a_trainer_option_is_the_default_with_its_changes(option, changes):
+    default = compose_config(PROJECT / "conf").trainer.model_dump()
+    chosen = compose_config(PROJECT / "conf", [f"trainer={option}"]).trainer.model_dump()
+    assert chosen == default | changes
+
+
+def test_any_further_trainer_argument_is_one_override():
+    for override in ("+trainer.gradient_clip_val=1.0", "trainer.gradient_clip_val=1.0"):
+        cfg = compose_config(PROJECT / "conf", [override])
+        assert cfg.trainer.model_dump()["gradient_clip_val"] == 1.0
+
+
+def test_debug_fdr_is_debug_tiny_with_fast_dev_run():
+    tiny = compose_config(PROJECT / "conf", ["debug=tiny"])
+    fdr = compose_config(PROJECT / "conf", ["debug=fdr"])
+    assert fdr.trainer.fast_dev_run == 1
+    assert fdr.model_copy(update={"trainer": tiny.trainer}) == tiny

@@ -138,13 +138,13 @@ def test_settings_that_do_not_fit_the_data_are_refused_up_front():
 @pytest.mark.parametrize(
     ("sections", "message"),
     [
-        ({"train": {"limit_val_batches": 0}}, r"train\.limit_val_batches: batches per epoch"),
-        ({"train": {"limit_train_batches": 1.5}}, r"a fraction of them \(0 < f <= 1\); got 1\.5"),
-        ({"train": {"devices": 0}}, r"train\.devices: .*count >= 1, -1 or auto"),
-        ({"train": {"strategy": "horovod"}}, r"train\.strategy: Input should be 'auto', 'ddp'"),
+        ({"trainer": {"limit_val_batches": 0}}, r"trainer\.limit_val_batches: batches per epoch"),
+        ({"trainer": {"limit_train_batches": 1.5}}, r"a fraction of them \(0 < f <= 1\); got 1\.5"),
+        ({"trainer": {"devices": 0}}, r"trainer\.devices: .*count >= 1, -1 or auto"),
+        ({"trainer": {"strategy": "horovod"}}, r"trainer\.strategy: Input should be 'auto', 'ddp'"),
         ({"train": {"eval_stride_s": 5.0}}, r"eval_stride_s \(5\.0\) exceeds eval_window_s"),
         (
-            {"train": {"accelerator": "cpu", "precision": "16-mixed"}},
+            {"trainer": {"accelerator": "cpu", "precision": "16-mixed"}},
             r"precision=16-mixed needs a GPU",
         ),
         ({"model": {"name": "cnn1d", "options": {}}}, r"model\.options\.widths: Field required"),

@@ -58,3 +58,12 @@ def test_options_are_checked():
         )
     with pytest.raises(ValueError, match="unknown classical model 'svm'"):
         classical.build("svm", 0)
+
+
+def test_pooling_is_the_renormalised_weighted_geometric_mean():
+    p = np.array([[0.98, 0.01, 0.01], [0.2, 0.5, 0.3]])
+    q = np.array([[0.1, 0.8, 0.1], [0.2, 0.5, 0.3]])
+    got = classical.pool(p, q, 0.4)
+    want = p**0.6 * q**0.4
+    np.testing.assert_allclose(got, want / want.sum(1, keepdims=True), rtol=1e-5)
+    np.testing.assert_allclose(classical.pool(p, q, 0.0), p, rtol=1e-5)

@@ -111,3 +111,14 @@ def test_a_clipped_record_has_many_samples_at_its_extreme():
     assert feature(rf.compute(np.clip(3 * x, -1, 1), FS), "clipped") > 3 * feature(
         rf.compute(x, FS), "clipped"
     )
+
+
+def test_a_table_has_a_row_per_record_and_the_named_columns():
+    rng = np.random.default_rng(0)
+    records = [rng.normal(0, 0.1, (2, n)) for n in (1000, 1500)]
+    full = rf.table(records, FS)
+    assert full.shape == (2, len(rf.NAMES))
+    np.testing.assert_array_equal(full[1], rf.compute(records[1][0], FS))
+    some = rf.table(records, FS, rf.NAMES[3:1:-1])
+    np.testing.assert_array_equal(some, full[:, [3, 2]])
+    assert rf.table([], FS, rf.NAMES[:4]).shape == (0, 4)

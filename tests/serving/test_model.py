@@ -13,8 +13,8 @@ from ecgpipe.models import INPUTS, build
 from ecgpipe.processing import dsp
 from ecgpipe.processing.cache import Cache
 from ecgpipe.processing.normalization import Normalizer
+from ecgpipe.serving.assembly import record_model, window_model
 from ecgpipe.serving.model import InputError, RecordModel, WindowModel
-from ecgpipe.stages.train import record_model, window_model
 from ecgpipe.training.classifier import predict
 from ecgpipe.training.datamodule import ECGDataModule
 from tests.conftest import PROJECT, conf
@@ -44,7 +44,7 @@ def trained_pair(root: Path, model: str, aggregate: str, multilabel: bool):
     )
     cfg = compose_config(PROJECT / "conf", [f"model={model}", f"train.aggregate={aggregate}"])
     decision = {"thresholds": (0.5, 0.4, 0.6)} if multilabel else {"factors": (1.0, 2.0, 0.5)}
-    return dm, module, record_model(cfg, dm, window_model(cfg, dm, module), decision, "run")
+    return dm, module, record_model(cfg, dm, window_model(cfg, dm, module.net), decision, "run")
 
 
 @pytest.mark.parametrize(
@@ -112,17 +112,6 @@ def test_forward_takes_a_batch_of_records_as_a_tensor(tmp_path):
     out = served(x)
     assert out.shape == (3, 3)
     np.testing.assert_allclose(out.numpy(), served.score(list(x.numpy())))
-
-
-def test_pooling_is_the_renormalised_weighted_geometric_mean():
-    from ecgpipe.serving.model import pool
-
-    p = np.array([[0.98, 0.01, 0.01], [0.2, 0.5, 0.3]])
-    q = np.array([[0.1, 0.8, 0.1], [0.2, 0.5, 0.3]])
-    got = pool(p, q, 0.4)
-    want = p**0.6 * q**0.4
-    np.testing.assert_allclose(got, want / want.sum(1, keepdims=True), rtol=1e-5)
-    np.testing.assert_allclose(pool(p, q, 0.0), p, rtol=1e-5)
 
 
 def test_rhythm_trees_are_served_the_features_they_were_fitted_on():

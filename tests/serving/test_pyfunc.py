@@ -29,7 +29,7 @@ def load(root: Path, uri: str):
 def test_logged_model_gives_each_test_record_what_evaluate_computed(
     data_project, cnn, tmp_path, model
 ):
-    more = ("train.max_epochs=3", "train.limit_train_batches=5")  # probabilities that spread
+    more = ("train.max_epochs=3", "trainer.limit_train_batches=5")  # probabilities that spread
     root, uri = cnn if model == "cnn1d" else trained(data_project, tmp_path / "p", model, *more)
     paths = Paths(root)
     dm, _, expected = evaluate.test_scores(load_params(paths.params), paths)

@@ -1,4 +1,4 @@
-"""DDP for real on CPU: ``train.devices=2 train.strategy=ddp`` starts a second process (gloo),
+"""DDP for real on CPU: ``trainer=ddp`` (two devices) starts a second process (gloo),
 and the training still makes one MLflow run, one ``models/``, and validation metrics equal to
 those of the same model's scores computed in one process."""
 
@@ -24,7 +24,7 @@ from ecgpipe.training.datamodule import ECGDataModule
 from ..conftest import PROJECT
 from .test_train_evaluate import TINY
 
-DDP = ("train.accelerator=cpu", "train.devices=2", "train.strategy=ddp")
+DDP = ("trainer=ddp", "trainer.accelerator=cpu")
 ODD = "data.n_records=241"  # 25 validation records: DDP's sampler repeats one to even the ranks
 
 
@@ -54,7 +54,8 @@ def test_two_processes_make_one_run_and_one_models_folder(ddp_project):
     c = MlflowClient(f"sqlite:///{ddp_project / 'mlflow.db'}")
     experiments = [e.experiment_id for e in c.search_experiments()]
     (run,) = c.search_runs(experiments)
-    assert run.data.params["train.devices"] == "2" and run.data.params["train.strategy"] == "ddp"
+    params = run.data.params
+    assert params["trainer.devices"] == "2" and params["trainer.strategy"] == "ddp"
     assert json.loads((ddp_project / "models/run.json").read_text())["run_id"] == run.info.run_id
     assert sorted(p.name for p in ddp_project.iterdir() if p.name.startswith("models")) == [
         "models"

@@ -1,5 +1,5 @@
-"""The whole tiny DAG on a GPU in bf16 mixed precision (``train.accelerator=gpu``); skipped where
-there is no CUDA device."""
+"""The whole tiny DAG on a GPU in bf16 mixed precision (``trainer=gpu``); skipped where there is
+no CUDA device."""
 
 import json
 import shutil
@@ -18,7 +18,7 @@ pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA d
 def test_the_tiny_dag_on_a_gpu_in_bf16(tmp_path, monkeypatch):
     monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
     shutil.copytree(PROJECT / "conf", tmp_path / "conf")
-    gpu = ("train.accelerator=gpu", "train.precision=bf16-mixed")
+    gpu = ("trainer=gpu", "trainer.precision=bf16-mixed")
     assert main(["--root", str(tmp_path), "compose", *TINY, *gpu]) == 0
     for stage in ("prepare", "validate", "preprocess", "split"):
         assert main(["--root", str(tmp_path), stage]) == 0, stage

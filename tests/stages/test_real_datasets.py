@@ -17,7 +17,7 @@ from ..conftest import PROJECT, make_dvc_project, shared_data
 from ..data.test_wfdb_folder import copy_record
 
 STAGES = ("prepare", "validate", "preprocess", "split", "train", "evaluate")
-QUICK = ("train.max_epochs=1", "train.limit_train_batches=3", "evaluate.n_bootstrap=20")
+QUICK = ("train.max_epochs=1", "trainer.limit_train_batches=3", "evaluate.n_bootstrap=20")
 
 
 def sample(name: str, marker: str) -> Path:

@@ -66,7 +66,7 @@ OVERRIDES = (
     "train.normalize=per_window",
     "train.rhythm.weight=0.5",
     "train.max_epochs=1",
-    "train.limit_train_batches=2",
+    "trainer.limit_train_batches=2",
     "train.batch_size=16",
     "evaluate.n_bootstrap=20",
 )

@@ -2,6 +2,7 @@
 
 Pydantic's errors become one line per offending key; an unknown key says what its section takes
 (the group option that has it, or the keys closest to it) and, given ``set_by``, who set it.
+A key that moved to another section is refused with its new name (:data:`MOVED`).
 """
 
 from __future__ import annotations
@@ -26,6 +27,21 @@ _TAGGED: dict[str, dict[str, type[BaseModel]]] = {
     for group, union in (("data", DataConfig.__origin__), ("model", ModelConfig.__origin__))
 }
 
+MOVED = {
+    f"train.{key}": f"trainer.{key}{hint}"
+    for key, hint in {
+        "accelerator": " (or trainer=gpu, trainer=cpu)",
+        "devices": " (or trainer=ddp)",
+        "strategy": " (or trainer=ddp)",
+        "precision": "",
+        "deterministic": "",
+        "fast_dev_run": " (or debug=fdr)",
+        "limit_train_batches": "",
+        "limit_val_batches": "",
+    }.items()
+}
+"""Old keys and where they went: Lightning's Trainer arguments have their own group."""
+
 
 def parse_config(
     raw: Any, *, origin: str = "params", set_by: Callable[[str], str | None] | None = None
@@ -35,6 +51,10 @@ def parse_config(
     if not isinstance(raw, dict):
         kind = type(raw).__name__
         raise ConfigError(f"{origin}: expected a mapping at the top level, got {kind}")
+    for old, new in MOVED.items():
+        section, key = old.split(".")
+        if isinstance(raw.get(section), dict) and key in raw[section]:
+            raise ConfigError(f"{origin}: {old}: moved to {new}")
     try:
         return Config.model_validate(raw)
     except ValidationError as err:

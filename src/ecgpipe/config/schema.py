@@ -618,6 +618,28 @@ class TrainConfig(_Frozen):
         description="continue the training that was interrupted from its last checkpoint, "
         "into the same MLflow run"
     )
+    num_workers: int = Field(ge=0, description="DataLoader worker processes")
+
+    @model_validator(mode="after")
+    def _consistent(self) -> TrainConfig:
+        if self.eval_window_s is not None and self.eval_stride_s > self.eval_window_s:
+            raise ValueError(
+                f"eval_stride_s ({self.eval_stride_s}) exceeds eval_window_s "
+                f"({self.eval_window_s}): windows would skip part of each record"
+            )
+        if self.freeze_epochs and not self.init_from:
+            raise ValueError("freeze_epochs needs init_from: a backbone to keep frozen")
+        return self
+
+
+class TrainerConfig(_Frozen):
+    """Lightning's own ``Trainer`` arguments, by its names, passed to it as they are
+    (:mod:`ecgpipe.training.trainer`): hardware, precision, and how much of each epoch to run.
+    Any further ``Trainer`` argument may be added (``+trainer.gradient_clip_val=1``); the
+    trainer checks its name against Lightning's."""
+
+    model_config = ConfigDict(frozen=True, extra="allow")
+
     accelerator: Literal["auto", "cpu", "gpu", "cuda", "mps"] = Field(
         description="auto: a GPU when there is one, else the CPU"
     )
@@ -628,7 +650,7 @@ class TrainConfig(_Frozen):
     fast_dev_run: bool | Annotated[int, Field(ge=0)]
     limit_train_batches: float | int = Field(description=_LIMIT)
     limit_val_batches: float | int = Field(description=_LIMIT)
-    num_workers: int = Field(ge=0, description="DataLoader worker processes")
+    log_every_n_steps: int = Field(ge=1)
 
     @field_validator("limit_train_batches", "limit_val_batches")
     @classmethod
@@ -647,14 +669,7 @@ class TrainConfig(_Frozen):
         return value
 
     @model_validator(mode="after")
-    def _consistent(self) -> TrainConfig:
-        if self.eval_window_s is not None and self.eval_stride_s > self.eval_window_s:
-            raise ValueError(
-                f"eval_stride_s ({self.eval_stride_s}) exceeds eval_window_s "
-                f"({self.eval_window_s}): windows would skip part of each record"
-            )
-        if self.freeze_epochs and not self.init_from:
-            raise ValueError("freeze_epochs needs init_from: a backbone to keep frozen")
+    def _precision_fits(self) -> TrainerConfig:
         if self.accelerator == "cpu" and self.precision in ("16-mixed", "16-true"):
             raise ValueError(
                 f"precision={self.precision} needs a GPU; on accelerator=cpu use 32-true or "
@@ -761,6 +776,7 @@ class Config(_Frozen):
     split: SplitConfig
     model: ModelConfig
     train: TrainConfig
+    trainer: TrainerConfig
     evaluate: EvaluateConfig
     mlflow: MlflowConfig
 

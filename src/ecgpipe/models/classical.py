@@ -152,6 +152,15 @@ def probabilities(estimator: Any, x: np.ndarray, n_classes: int) -> np.ndarray:
     return out
 
 
+def pool(p: np.ndarray, q: np.ndarray, weight: float) -> np.ndarray:
+    """Two models' (N, C) class probabilities as one: their weighted geometric mean,
+    ``p ** (1 - weight) * q ** weight``, renormalised (log-linear pooling): a class either
+    model finds unlikely stays unlikely, where an arithmetic mean follows the more confident."""
+    logs = (1 - weight) * np.log(np.clip(p, 1e-7, 1)) + weight * np.log(np.clip(q, 1e-7, 1))
+    out = np.exp(logs - logs.max(axis=1, keepdims=True))
+    return (out / out.sum(axis=1, keepdims=True)).astype(np.float32)
+
+
 def n_parameters(estimator: Any) -> int:
     """Fitted numbers: coefficients and intercepts, or the trees' nodes."""
     if isinstance(estimator, ProductEnsemble):

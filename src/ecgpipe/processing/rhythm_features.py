@@ -3,10 +3,13 @@
 Atrial fibrillation is an irregularly irregular rhythm without P waves; other rhythms show as
 ectopic beats, pauses, runs, a fast or slow rate; noise as beats that do not resemble each other
 and energy outside the ECG's band. These are the classic features of the CinC 2017 entries,
-computed in plain NumPy/SciPy from a record of any length (:func:`compute`, :data:`NAMES`).
+computed in plain NumPy/SciPy from a record of any length (:func:`compute`, :data:`NAMES`; a
+table of them for many records: :func:`table`).
 """
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 import numpy as np
 from scipy import ndimage, signal, stats
@@ -136,6 +139,13 @@ def compute(x: np.ndarray, fs: float) -> np.ndarray:
     _morphology(x, fs, peaks, out)
     _spectrum(x, fs, out)
     return np.array([out[k] for k in NAMES], dtype=np.float32)
+
+
+def table(records: Sequence[np.ndarray], fs: float, names: Sequence[str] = NAMES) -> np.ndarray:
+    """(N, len(names)) features ``names`` of records (leads, T) in mV, from their first lead."""
+    columns = [NAMES.index(name) for name in names]
+    rows = [compute(np.asarray(x)[0], fs)[columns] for x in records]
+    return np.stack(rows) if rows else np.zeros((0, len(columns)), np.float32)
 
 
 def _amplitude_peaks(x: np.ndarray, fs: float) -> np.ndarray:

@@ -28,6 +28,7 @@ from torch import nn
 from ecgpipe.config.schema import BEAT_INPUTS, PreprocessConfig
 from ecgpipe.evaluation import conformal
 from ecgpipe.models import INPUTS, classical, member_logits
+from ecgpipe.models.classical import pool
 from ecgpipe.processing import dsp, rhythm_features
 from ecgpipe.processing.normalization import WINDOW_STD_FLOOR, Normalizer
 from ecgpipe.processing.windows import crop, window_starts
@@ -128,9 +129,7 @@ class RhythmModel:
 
     def features(self, records: Sequence[np.ndarray]) -> np.ndarray:
         """(N, features) of records (leads, T) in mV."""
-        columns = [rhythm_features.NAMES.index(name) for name in self.names]
-        rows = [rhythm_features.compute(np.asarray(x)[0], self.fs)[columns] for x in records]
-        return np.stack(rows) if rows else np.zeros((0, len(columns)), np.float32)
+        return rhythm_features.table(records, self.fs, self.names)
 
     def probabilities(self, records: Sequence[np.ndarray]) -> np.ndarray:
         return classical.probabilities(self.estimator, self.features(records), self.n_classes)
@@ -138,15 +137,6 @@ class RhythmModel:
     def blend(self, probs: np.ndarray, records: Sequence[np.ndarray]) -> np.ndarray:
         """The network's record probabilities pooled with these (:func:`pool`)."""
         return pool(probs, self.probabilities(records), self.weight)
-
-
-def pool(p: np.ndarray, q: np.ndarray, weight: float) -> np.ndarray:
-    """Two models' (N, C) class probabilities as one: their weighted geometric mean,
-    ``p ** (1 - weight) * q ** weight``, renormalised (log-linear pooling): a class either
-    model finds unlikely stays unlikely, where an arithmetic mean follows the more confident."""
-    logs = (1 - weight) * np.log(np.clip(p, 1e-7, 1)) + weight * np.log(np.clip(q, 1e-7, 1))
-    out = np.exp(logs - logs.max(axis=1, keepdims=True))
-    return (out / out.sum(axis=1, keepdims=True)).astype(np.float32)
 
 
 class InputError(ValueError):

@@ -4,26 +4,36 @@ The same training rows, class weights (``train.class_weight``, the loss's weight
 weights) and validation metrics as a network's epochs (:func:`validation_metrics`, with
 ``val/loss`` the class-weighted log loss); gradient-boosted trees keep the number of rounds that
 is best on the validation split by ``train.monitor``, checked every :data:`STEP` rounds, each
-check a point of the curve MLflow shows. The fitted estimator is saved with joblib
+check a point of the curve MLflow shows; :func:`fit_beats` fits the configured model on a data
+module's beats (and ``train.segments``' stretches). The fitted estimator is saved with joblib
 (``models/estimator.joblib``, :class:`ecgpipe.core.paths.ModelDir`).
 """
 
 from __future__ import annotations
 
+import logging
 import pickle
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import joblib
 import numpy as np
 from sklearn.base import clone
 from sklearn.metrics import log_loss
 
+from ecgpipe.config.schema import Config
 from ecgpipe.core.paths import broken
 from ecgpipe.models import classical
+from ecgpipe.processing import beat_features
+from ecgpipe.training import segments
 from ecgpipe.training.classifier import epoch_metrics_multiclass
-from ecgpipe.training.losses import CLASS_WEIGHT_POWER
+from ecgpipe.training.losses import CLASS_WEIGHT_POWER, decision_factors
+
+if TYPE_CHECKING:
+    from ecgpipe.training.datamodule import ECGDataModule
+
+log = logging.getLogger("ecgpipe")
 
 """``train.rhythm``'s trees, beside a network's checkpoint."""
 STEP = 10
@@ -98,6 +108,36 @@ def fit(
     if rounds < estimator.n_iter_:  # the same trees, stopped there: no randomness in between
         estimator = classical.fit(clone(estimator).set_params(max_iter=rounds), x, y, weights)
     return Fitted(estimator, values.get(monitor, float("nan")), curve)
+
+
+def fit_beats(cfg: Config, dm: ECGDataModule) -> Fitted:
+    """The configured classical model fitted on the training beats' features, with the
+    stretches ``train.segments`` cuts from the training records beside them."""
+    assert dm.cache.features is not None  # the data module refuses a cache without
+    features, labels, rows = dm.cache.features, dm.cache.labels, dm.rows
+    counts = dm.class_counts()
+    factors = decision_factors(cfg, counts)
+    extra = segments.augment(
+        dm.cache, rows["train"], cfg.preprocess.beats, cfg.train.segments, cfg.train.seed
+    )
+    if len(extra[1]):
+        log.info("train: %d beats of stretches cut from the training records", len(extra[1]))
+    return fit(
+        cfg.model.name,
+        dict(cfg.model.options),
+        cfg.train.seed,
+        (
+            np.concatenate([features[rows["train"]], extra[0]]),
+            np.concatenate([labels[rows["train"]], extra[1]]),
+        ),
+        (np.asarray(features[rows["val"]]), labels[rows["val"]]),
+        classes=list(dm.cache.classes),
+        weights=class_weights(counts, cfg.train.class_weight),
+        factors=None if factors is None else np.asarray(factors),
+        dataset=dm.cache.meta["dataset"],
+        monitor=cfg.monitor,
+        groups=beat_features.columns(cfg.preprocess.beats.features, int(dm.cache.lengths[0])),
+    )
 
 
 def save(estimator: Any, path: Path) -> None:

@@ -13,7 +13,7 @@ import dataclasses
 import pickle
 from dataclasses import dataclass, fields
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pytorch_lightning as pl
@@ -22,10 +22,14 @@ from torchmetrics import Metric
 from torchmetrics.utilities import dim_zero_cat
 
 from ecgpipe import models
+from ecgpipe.config.schema import Config
 from ecgpipe.core.errors import TrainingDiverged
 from ecgpipe.core.paths import broken
 from ecgpipe.evaluation import metrics
 from ecgpipe.training import losses
+
+if TYPE_CHECKING:
+    from ecgpipe.training.datamodule import ECGDataModule
 
 INPUT_KEYS = ("signal", "spectrogram", "features")
 ARGUMENTS = {
@@ -308,6 +312,38 @@ class RecordScores(Metric):
             dim_zero_cat(self.target).cpu().numpy()[first],
             dim_zero_cat(self.probs).cpu().numpy()[first],
         )
+
+
+def build(cfg: Config, dm: ECGDataModule) -> ECGClassifier:
+    """The classifier ``cfg`` asks for, sized to the data ``dm`` serves."""
+    t = cfg.train
+    counts = dm.class_counts()
+    return ECGClassifier(
+        network=Network(
+            model=cfg.model.name,
+            options=dict(cfg.model.options),
+            n_leads=dm.n_leads,
+            n_classes=dm.n_classes,
+            fs=float(dm.cache.meta["fs"]),
+            members=t.ensemble,
+            n_features=0 if dm.cache.features is None else dm.cache.features.shape[1],
+        ),
+        objective=Objective(
+            loss=cfg.loss,
+            class_counts=tuple(int(c) for c in counts),
+            n_train=len(dm.rows["train"]),
+            class_weight=t.class_weight,
+            focal_gamma=t.focal_gamma,
+        ),
+        optimiser=Optimiser(lr=t.lr, weight_decay=t.weight_decay),
+        labels=Labels(
+            classes=tuple(dm.cache.classes),
+            multilabel=dm.multilabel,
+            aggregate=t.aggregate,
+            dataset=dm.cache.meta["dataset"],
+            decision_factors=losses.decision_factors(cfg, counts),
+        ),
+    )
 
 
 def predict(

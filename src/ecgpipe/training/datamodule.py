@@ -17,6 +17,7 @@ Normalisation statistics come from the training rows only.
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import numpy as np
@@ -33,6 +34,8 @@ from ecgpipe.processing.cache import Cache
 from ecgpipe.processing.normalization import Normalizer
 from ecgpipe.processing.windows import Windowing, crop
 from ecgpipe.training import augment
+
+log = logging.getLogger("ecgpipe")
 
 
 class _Windows(Dataset):
@@ -192,6 +195,17 @@ class ECGDataModule(pl.LightningDataModule):
         """Records of ``split`` shorter than its crop (train) or window (val, test): zero-padded."""
         win = self.train_windows if split == "train" else self.eval_windows
         return int((self.cache.lengths[self.rows[split]] < win.length).sum())
+
+    def log_padding(self) -> None:
+        """A line for each of training and validation with records shorter than its windows."""
+        for split, win in (("train", self.train_windows), ("val", self.eval_windows)):
+            if n := self.n_padded(split):
+                log.info(
+                    "train: %d %s records are shorter than %.2f s; zero-padded at the end",
+                    n,
+                    split,
+                    win.length / float(self.cache.meta["fs"]),
+                )
 
     def dataset(self, split: str) -> _Windows:
         train = split == "train"

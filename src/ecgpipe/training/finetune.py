@@ -10,14 +10,22 @@ the head frozen for the first epochs.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytorch_lightning as pl
 import torch
 
 from ecgpipe.core.errors import PipelineError
 from ecgpipe.core.paths import ModelDir, read_json
+
+if TYPE_CHECKING:
+    from ecgpipe.training.classifier import ECGClassifier
+    from ecgpipe.training.datamodule import ECGDataModule
+
+log = logging.getLogger("ecgpipe")
 
 HEAD = "head"
 """The name of the module every model of the zoo classifies with (see ``models.heads``)."""
@@ -116,6 +124,24 @@ def start_from(
         )
     net.load_state_dict(state, strict=keep_head)
     return keep_head
+
+
+def start(source: Source, module: ECGClassifier, model: str, dm: ECGDataModule) -> None:
+    """:func:`start_from` for the classifier of a training on ``dm``'s data, said in the log."""
+    kept = start_from(
+        source,
+        module.net,
+        model,
+        tuple(dm.cache.meta["leads"]),
+        float(dm.cache.meta["fs"]),
+        tuple(dm.cache.classes),
+    )
+    log.info(
+        "train: starting from %s (%s; %s)",
+        source.ref,
+        source.model,
+        "its head kept" if kept else f"a new head for {', '.join(dm.cache.classes)}",
+    )
 
 
 class FreezeBackbone(pl.Callback):

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
+
+from ecgpipe.config.schema import Config
+from ecgpipe.evaluation import metrics
 
 
 class FocalLoss(nn.Module):
@@ -45,6 +49,15 @@ CLASS_WEIGHT_POWER = {"inverse": 1.0, "sqrt_inverse": 0.5, "none": 0.0}
 """``train.class_weight``: the power of the inverse class frequency the loss weighs classes by.
 ``inverse`` balances the classes fully (a rare class of 400 beats beside 45,000 N weighs ~100x);
 ``sqrt_inverse`` halfway on a log scale (~10x), so the majority is not drowned; ``none``: 1."""
+
+
+def decision_factors(cfg: Config, counts: np.ndarray) -> tuple[float, ...] | None:
+    """Single-label data: the class factors of ``train.decision`` that undo these weights (see
+    ``metrics.prior_correction``); none for multilabel data or the plain argmax."""
+    if cfg.data.label_kind == "multilabel" or cfg.train.decision == "argmax":
+        return None
+    power = CLASS_WEIGHT_POWER[cfg.train.class_weight]
+    return tuple(metrics.prior_correction(counts, power, cfg.train.weighted_sampler).tolist())
 
 
 def build(

@@ -50,9 +50,17 @@ def _trained(config: dict[str, Any]) -> dict[str, Any]:
     return {**config, "train": train}
 
 
-def find(where: Path, config: dict[str, Any], resume: bool) -> Interrupted | None:
+def find(
+    where: Path, config: dict[str, Any], resume: bool, sweep_job: bool = False
+) -> Interrupted | None:
     """The interrupted training in ``where`` to resume (``resume``), or none; without
-    ``resume`` any left there is removed, since this training starts afresh."""
+    ``resume`` any left there is removed, since this training starts afresh. A sweep job
+    (``sweep_job``, given its run) cannot resume."""
+    if resume and sweep_job:
+        raise ResumeError(
+            "train.resume continues a training of `ecgpipe train` (or `dvc repro`), not a "
+            "sweep job: a sweep starts its jobs afresh"
+        )
     last, run = where / LAST, where / RUN
     if not resume:
         if where.exists():
@@ -70,6 +78,9 @@ def find(where: Path, config: dict[str, Any], resume: bool) -> Interrupted | Non
             "train.resume=false to start afresh"
         )
     epoch = int(torch.load(last, map_location="cpu", weights_only=False)["epoch"])
+    log.info(
+        "train: resuming after epoch %d from %s into MLflow run %s", epoch, last, saved["run_id"]
+    )
     return Interrupted(last, saved["run_id"], epoch)
 
 

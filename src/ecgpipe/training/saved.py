@@ -42,5 +42,5 @@ def test_scores(cfg: Config, paths: Paths) -> tuple[ECGDataModule, np.ndarray, n
             models.classical.probabilities(estimator, features, dm.n_classes),
         )
     module = load_checkpoint(model_file(cfg.model.name, paths.model))
-    y, p = predict(module, dm.test_dataloader(), cfg.train.accelerator)
+    y, p = predict(module, dm.test_dataloader(), cfg.trainer.accelerator)
     return dm, y, p
