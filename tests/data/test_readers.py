@@ -21,7 +21,7 @@ def test_prepare_reads_through_the_registry(tmp_path: Path, monkeypatch) -> None
     )
     raw = {
         section: conf(section)
-        for section in ("validate", "preprocess", "split", "train", "evaluate", "mlflow")
+        for section in ("validate", "preprocess", "split", "train", "trainer", "evaluate", "mlflow")
     }
     cfg = parse_config(raw | {"data": conf("data", "ptbxl"), "model": conf("model", "cnn1d")})
     readers.read(cfg.data, Paths(tmp_path), tmp_path / "out")
@@ -32,7 +32,10 @@ def test_an_external_set_is_prepared_in_its_own_folder(tmp_path: Path) -> None:
     """``prepare_external`` writes the set's manifest and description under
     ``data/external/NAME`` (a generated set generated there) and reads the manifest back."""
     data = parse_config(
-        {s: conf(s) for s in ("validate", "preprocess", "split", "train", "evaluate", "mlflow")}
+        {
+            s: conf(s)
+            for s in ("validate", "preprocess", "split", "train", "trainer", "evaluate", "mlflow")
+        }
         | {"data": conf("data", "synthetic", n_records=12), "model": conf("model", "cnn1d")}
     ).data
     paths = Paths(tmp_path)
