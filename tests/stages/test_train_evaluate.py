@@ -268,7 +268,7 @@ def test_the_tiny_dag_shows_headline_metrics_learning_curves_and_system_use(tiny
     columns; `dvc plots show` draws the learning curves; the training run sampled CPU and
     memory."""
     wide = {"COLUMNS": "1000"}  # room for every column at its full width: nothing compressed
-    table = sh("dvc", "metrics", "show", "--no-pager", cwd=tiny_project, env=wide).stdout
+    table = sh("dvc", "metrics", "show", cwd=tiny_project, env=wide).stdout
     assert max(map(len, table.splitlines())) <= 200, table
     shown = json.loads(sh("dvc", "metrics", "show", "--json", cwd=tiny_project).stdout)
     files = shown[""]["data"]
