@@ -39,7 +39,7 @@ from ecgpipe.config.parse import parse_config
 from ecgpipe.config.schema import Config, ConfigError, MlflowConfig
 from ecgpipe.core import atomic
 from ecgpipe.core.errors import PipelineError, os_error_line
-from ecgpipe.core.paths import Paths
+from ecgpipe.core.paths import Origin, Paths, read_json
 from ecgpipe.evaluation import crossval, metrics
 from ecgpipe.stages import data_state
 from ecgpipe.tuning.config import TRIAL_KEY
@@ -49,6 +49,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("ecgpipe")
 PARENT_FILE = "mlflow_parent.json"  # in the sweep directory: how jobs find their parent run
+SWEEP_STATE = Origin(hint="start the sweep again (`ecgpipe-sweep -m ...`)")
+"""The sweep's own state files: damaged, only a new sweep writes them again."""
 _CALLBACKS: list[SweepTracking] = []  # instantiated by Hydra; closed by main() on a crash
 
 
@@ -275,7 +277,8 @@ def job(cfg: DictConfig) -> float:
     multirun = hc.mode == RunMode.MULTIRUN
     parent = None
     if multirun:
-        parent = json.loads((root / hc.sweep.dir / PARENT_FILE).read_text())["run_id"]
+        parent_file = root / hc.sweep.dir / PARENT_FILE
+        parent = read_json(parent_file, origin=SWEEP_STATE, types={"run_id": str})["run_id"]
     name = hc.job.override_dirname or "defaults"
     tags = {"ecgpipe.sweep": "child" if multirun else "single", "sweep.job": str(hc.job.num)}
     link = _trial(cfg)

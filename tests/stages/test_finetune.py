@@ -11,8 +11,12 @@ import pandas as pd
 from mlflow import MlflowClient
 
 from ecgpipe.cli import main
+from ecgpipe.config.parse import load_params
+from ecgpipe.models import lead_order
+from ecgpipe.tracking.model_io import load_record_model
+from ecgpipe.training.classifier import load_checkpoint
 
-from ..conftest import DATA, TRAIN
+from ..conftest import DATA, TRAIN, trained
 
 CHAMPION = "models:/ecgpipe-synthetic-superdiagnostic@champion"
 STAGES = ("prepare", "validate", "preprocess", "split", "train")
@@ -76,3 +80,50 @@ def test_the_champion_is_fine_tuned_on_another_class_set_and_the_run_says_so(
     assert ("synthetic-train", "pretraining") in contexts  # what the champion learnt on
     assert ("wfdb_folder-train", "training") in contexts
     assert run.data.params["train.freeze_epochs"] == "1"
+
+
+def test_a_model_of_the_same_leads_in_another_order_reads_each_lead_where_it_was_trained(
+    data_project: Path, tmp_path: Path, caplog
+):
+    """The data's leads reversed (``preprocess.leads``): mapped by name onto the checkpoint's,
+    and the served model's contract is the data's order, which ``predict`` maps records onto."""
+    source, _ = trained(data_project, tmp_path / "source", "cnn1d")
+    checkpoint = source / "models/best.ckpt"
+    leads = load_checkpoint(checkpoint).network.leads
+    assert leads is not None and len(leads) == 12
+    backwards = leads[::-1]
+    root = tmp_path / "p"
+    shutil.copytree(data_project, root)
+    overrides = (f"preprocess.leads=[{','.join(backwards)}]", f"train.init_from={checkpoint}")
+    assert main(["--root", str(root), "compose", *DATA, *TRAIN, *overrides]) == 0
+    with caplog.at_level("INFO", logger="ecgpipe"):
+        for stage in ("preprocess", "split", "train"):
+            assert main(["--root", str(root), stage]) == 0, stage
+    assert (
+        f"train: starting from {checkpoint} (cnn1d; its head kept; the data's leads read in its "
+        f"order, {', '.join(leads)})" in caplog.text
+    )
+    tuned = load_checkpoint(root / "models/best.ckpt")
+    assert tuned.network.leads == backwards
+    assert lead_order.input_order(tuned.net) == tuple(range(11, -1, -1))
+    mlflow = load_params(root / "params.yaml").mlflow
+    served, _ = load_record_model(str(root / "models"), mlflow, root)
+    assert served.contract.leads == backwards
+    assert lead_order.weights_leads(served.windows.net, served.contract.leads) == leads
+
+
+def test_a_starting_point_of_random_bytes_is_named_as_the_users_file(
+    data_project: Path, tmp_path: Path, caplog
+):
+    root = tmp_path / "p"
+    shutil.copytree(data_project, root)
+    given = tmp_path / "x.ckpt"
+    given.write_bytes(bytes(range(256)) * 64)
+    assert main(["--root", str(root), "compose", *DATA, *TRAIN, f"train.init_from={given}"]) == 0
+    assert main(["--root", str(root), "train"]) == 1
+    assert (
+        f"ecgpipe train: error: train.init_from={given}: not a checkpoint ecgpipe can read "
+        "(truncated, or another program's file); give a checkpoint `ecgpipe train` wrote "
+        "(models/best.ckpt), runs:/ID/model or models:/NAME@ALIAS"
+    ) in caplog.text
+    assert not (root / "models").exists()

@@ -14,6 +14,7 @@ import torch
 from mlflow import MlflowClient
 
 from ecgpipe.cli import main
+from ecgpipe.config.parse import load_params
 
 from ..conftest import DATA, tool_env
 
@@ -151,3 +152,71 @@ def test_resume_with_nothing_to_resume_trains_from_the_start(
         assert main(["--root", str(root), "train"]) == 0
     assert "no interrupted training" in caplog.text
     assert (root / "models/best.ckpt").is_file()
+
+
+def files(root: Path) -> set[str]:
+    return {str(p.relative_to(root)) for p in root.rglob("*")}
+
+
+def interrupted(data_project: Path, where: Path, last: bytes, run: str | None = None) -> Path:
+    """A project whose interrupted training left ``last`` as ``checkpoints/last.ckpt`` and
+    ``run`` as ``checkpoints/run.json`` (by default, as that training wrote it), composed to
+    resume it."""
+    root = where / "p"
+    shutil.copytree(data_project, root)
+    compose(root, "train.resume=true")
+    if run is None:
+        config = load_params(root / "params.yaml").model_dump(by_alias=True, mode="json")
+        run = json.dumps({"run_id": "0" * 32, "config": config})
+    (root / "checkpoints").mkdir()
+    (root / "checkpoints/last.ckpt").write_bytes(last)
+    (root / "checkpoints/run.json").write_text(run, encoding="utf-8")
+    return root
+
+
+def a_checkpoint(tmp_path: Path) -> bytes:
+    """A checkpoint as torch writes one (a zip archive), as a killed training leaves it."""
+    torch.save({"epoch": 1, "state_dict": {"w": torch.zeros(64)}}, tmp_path / "c.ckpt")
+    return (tmp_path / "c.ckpt").read_bytes()
+
+
+def refused(root: Path, caplog) -> str:
+    """``ecgpipe train``'s one-line refusal, with nothing new left behind (no MLflow run, no
+    folder)."""
+    before = files(root)
+    caplog.clear()
+    assert main(["--root", str(root), "train"]) == 1
+    errors = [r.getMessage() for r in caplog.records if r.levelname == "ERROR"]
+    assert len(errors) == 1 and "\n" not in errors[0], errors
+    assert files(root) == before
+    return errors[0].removeprefix("ecgpipe train: error: ")
+
+
+def test_resuming_from_a_truncated_checkpoint_says_to_start_afresh(
+    data_project: Path, tmp_path: Path, caplog
+):
+    whole = a_checkpoint(tmp_path)
+    root = interrupted(data_project, tmp_path, whole[: len(whole) // 2])
+    assert refused(root, caplog) == (
+        f"{root / 'checkpoints/last.ckpt'}: not a checkpoint ecgpipe can read (truncated, or "
+        "another program's file); set train.resume=false to start afresh"
+    )
+
+
+@pytest.mark.parametrize(
+    ("run", "why"),
+    [
+        ('{"run_id": "0000', "not valid JSON, truncated or damaged"),
+        ("[1, 2]", "holds a list, not a mapping"),
+        (json.dumps({"run_id": 7, "config": {}}), "its run_id is a number, not a string"),
+        (json.dumps({"run_id": "a", "config": [1]}), "its config is a list, not a mapping"),
+        (json.dumps({"config": {}}), "lacks run_id"),
+    ],
+)
+def test_resuming_with_a_damaged_run_file_says_to_start_afresh(
+    data_project: Path, tmp_path: Path, caplog, run: str, why: str
+):
+    root = interrupted(data_project, tmp_path, a_checkpoint(tmp_path), run)
+    line = refused(root, caplog)
+    assert line.startswith(f"{root / 'checkpoints/run.json'}: {why}")
+    assert line.endswith("; set train.resume=false to start afresh")

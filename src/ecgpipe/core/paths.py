@@ -168,7 +168,7 @@ class ModelDir:
         return self.thresholds if multilabel else self.factors
 
     def run_id(self) -> str:
-        return read_json(self.run, ("run_id",))["run_id"]
+        return read_json(self.run, types={"run_id": str})["run_id"]
 
     def decision(self, classes: list[str] | tuple[str, ...], multilabel: bool) -> np.ndarray:
         """The per-class thresholds (NaN: none) or argmax factors, in ``classes``' order."""
@@ -202,27 +202,70 @@ def rebuild_hint(path: Path) -> str:
 
 
 class BrokenOutputError(PipelineError):
-    """A stage's output is missing, truncated or corrupt."""
+    """A file ecgpipe reads back (a stage's output, an interrupted training's state, a file a
+    setting names) is missing, truncated or corrupt."""
 
 
-def broken(path: Path, why: str) -> BrokenOutputError:
-    """The error for a stage output at ``path`` that cannot be used, with how to rebuild it."""
-    return BrokenOutputError(f"{path}: {why}; {rebuild_hint(path)}")
+@dataclass(frozen=True)
+class Origin:
+    """Who made a file ecgpipe reads, which decides what its damage tells the user to do: an
+    earlier stage (run it again: :data:`STAGE`), an interrupted run (start afresh), or the user
+    (``key``, the setting that names the file: check it)."""
+
+    hint: str | None = None
+    """What to do; None: the ``dvc repro`` of the stage that writes the file's folder."""
+    key: str | None = None
+    """The setting that named the file, where the user gave it (``train.init_from``)."""
+
+    def error(self, path: Path, why: str) -> BrokenOutputError:
+        """One line: the file (as the setting named it), what is wrong, what to do."""
+        where = f"{self.key}={path}" if self.key else f"{path}"
+        return BrokenOutputError(f"{where}: {why}; {self.hint or rebuild_hint(path)}")
 
 
-def read_json(path: Path, keys: tuple[str, ...] = ()) -> Any:
-    """A JSON stage output (a mapping holding ``keys``), or a :class:`BrokenOutputError`."""
+STAGE = Origin()
+"""A stage's output, read by a later stage."""
+
+
+def broken(path: Path, why: str, origin: Origin = STAGE) -> BrokenOutputError:
+    """The error for a file at ``path`` that cannot be used, with what to do (for a stage's
+    output: how to rebuild it)."""
+    return origin.error(path, why)
+
+
+def read_json(
+    path: Path,
+    keys: tuple[str, ...] = (),
+    origin: Origin = STAGE,
+    types: dict[str, type | tuple[type, ...]] | None = None,
+) -> Any:
+    """A JSON file ecgpipe wrote (a mapping holding ``keys``, those in ``types`` of those
+    types), or a :class:`BrokenOutputError` naming it and what to do (see :class:`Origin`):
+    the one way ecgpipe reads its JSON state back."""
     try:
         raw = json.loads(Path(path).read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise broken(path, "missing") from None
+        raise origin.error(path, "missing") from None
     except (json.JSONDecodeError, UnicodeDecodeError) as err:
-        raise broken(path, f"not valid JSON ({err})") from None
+        raise origin.error(path, f"not valid JSON, truncated or damaged ({err})") from None
+    keys = (*keys, *(k for k in types or {} if k not in keys))
     if keys and not isinstance(raw, dict):
-        raise broken(path, f"holds a {type(raw).__name__}, not a mapping")
+        raise origin.error(path, f"holds a {_kind(raw)}, not a mapping")
     if missing := [k for k in keys if k not in raw]:
-        raise broken(path, f"lacks {', '.join(missing)}")
+        raise origin.error(path, f"lacks {', '.join(missing)}")
+    for key, kind in (types or {}).items():
+        kinds, value = kind if isinstance(kind, tuple) else (kind,), raw[key]
+        if not isinstance(value, kinds) or (isinstance(value, bool) and bool not in kinds):
+            want = " or ".join(_kind(k) for k in kinds)
+            raise origin.error(path, f"its {key} is a {_kind(value)}, not a {want}")
     return raw
+
+
+def _kind(value: Any) -> str:
+    """A JSON value's kind in JSON's words (a type, or an instance's)."""
+    names = {dict: "mapping", list: "list", str: "string", bool: "boolean", type(None): "null"}
+    t = value if isinstance(value, type) else type(value)
+    return names.get(t, "number" if t in (int, float) else t.__name__)
 
 
 def load_npy(path: Path, **kwargs: Any) -> np.ndarray:

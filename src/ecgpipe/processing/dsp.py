@@ -25,7 +25,7 @@ import numpy as np
 import numpy.typing as npt
 from scipy import signal as sps
 
-from ecgpipe.core.leads import lead_key
+from ecgpipe.core.leads import MissingLeadError, positions
 
 __all__ = [
     "MissingLeadError",
@@ -44,13 +44,6 @@ __all__ = [
 
 # Largest up or down factor accepted by :func:`resample` (its FIR filter has 20*max+1 taps).
 _MAX_RESAMPLE_FACTOR = 1000
-
-
-class MissingLeadError(KeyError, ValueError):
-    """A wanted lead is not in the record; catchable as ``KeyError`` or ``ValueError``."""
-
-    def __str__(self) -> str:  # KeyError would show the message quoted
-        return str(self.args[0]) if self.args else ""
 
 
 # --------------------------------------------------------------------------- helpers
@@ -331,35 +324,14 @@ def select_leads(x: npt.ArrayLike, names: Sequence[str], wanted: Sequence[str]) 
             repeats a lead or is empty.
     """
     a = np.asarray(x)
-    if isinstance(names, str) or isinstance(wanted, str):
-        raise ValueError("names and wanted must be sequences of lead names, not one string")
-    names, wanted = list(names), list(wanted)
-    if a.ndim < 1 or a.shape[0] != len(names):
+    if a.ndim < 1 or isinstance(names, str) or a.shape[0] != len(names):
+        if isinstance(names, str):
+            raise ValueError("names and wanted must be sequences of lead names, not one string")
         raise ValueError(
             f"select_leads got {len(names)} lead names for a signal shaped {a.shape} "
             "(expected (leads, samples))"
         )
-    if not wanted:
-        raise ValueError("select_leads needs at least one wanted lead")
-    index: dict[str, int] = {}
-    for i, name in enumerate(names):
-        key = lead_key(name)
-        if key in index:
-            raise ValueError(f"lead name {name!r} appears twice (case-insensitively) in {names!r}")
-        index[key] = i
-    rows: list[int] = []
-    seen: set[str] = set()
-    for lead in wanted:
-        key = lead_key(lead)
-        if key in seen:
-            raise ValueError(f"wanted lists lead {lead!r} twice: {wanted!r}")
-        seen.add(key)
-        if key not in index:
-            raise MissingLeadError(
-                f"lead {lead!r} not in the record; available leads: {', '.join(map(str, names))}"
-            )
-        rows.append(index[key])
-    return a[rows]
+    return a[list(positions(names, wanted))]
 
 
 # --------------------------------------------------------------------------- spectrogram

@@ -13,6 +13,7 @@ import pandas as pd
 
 from ecgpipe.config.schema import Config
 from ecgpipe.core.paths import Paths
+from ecgpipe.models import lead_order
 from ecgpipe.serving.assembly import example_input
 from ecgpipe.serving.model import RecordModel
 from ecgpipe.tracking.model_io import load_record_model
@@ -121,7 +122,7 @@ def starting_point(cfg: Config, paths: Paths) -> finetune.Source:
         ref=ref,
         model=str(contract.source.get("model")),
         n_leads=len(contract.leads),
-        leads=tuple(contract.leads),
+        leads=lead_order.weights_leads(net, contract.leads),
         fs=float(contract.fs),
         classes=tuple(contract.classes),
         state=net.state_dict(),

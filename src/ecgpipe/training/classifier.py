@@ -24,8 +24,9 @@ from torchmetrics.utilities import dim_zero_cat
 from ecgpipe import models
 from ecgpipe.config.schema import Config
 from ecgpipe.core.errors import TrainingDiverged
-from ecgpipe.core.paths import broken
+from ecgpipe.core.paths import STAGE, Origin
 from ecgpipe.evaluation import metrics
+from ecgpipe.models import lead_order
 from ecgpipe.training import losses
 
 if TYPE_CHECKING:
@@ -55,6 +56,12 @@ class Network:
     averaged."""
     n_features: int
     """Per-row features beside the signal (a beat's RR features); 0: none."""
+    leads: tuple[str, ...] | None = None
+    """The input's leads, in order (None in checkpoints saved before they were recorded)."""
+    lead_order: tuple[int, ...] | None = None
+    """The order the weights read the input's leads in, where a fine-tuning started from a
+    network trained on them in another order (see :mod:`ecgpipe.models.lead_order`); None: the
+    input's."""
 
 
 @dataclass(frozen=True)
@@ -128,6 +135,7 @@ class ECGClassifier(pl.LightningModule):
         self.net = models.build(
             n.model, n.n_leads, n.n_classes, n.fs, n.members, n.n_features, **n.options
         )
+        lead_order.reorder(self.net, n.lead_order)
         self.kind = models.INPUTS[n.model]
         self.loss = losses.build(
             o.loss,
@@ -138,6 +146,13 @@ class ECGClassifier(pl.LightningModule):
             o.focal_gamma,
         )
         self.val_scores = RecordScores()
+
+    def read_leads(self, order: tuple[int, ...] | None) -> None:
+        """The network reads the input's lead ``order[j]`` as its lead ``j`` (a fine-tuning's
+        mapping by name), and its checkpoints say so."""
+        self.network = dataclasses.replace(self.network, lead_order=order)
+        self.hparams["network"] = dataclasses.asdict(self.network)
+        lead_order.reorder(self.net, order)
 
     def forward(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
         """(members, B, classes) logits."""
@@ -327,6 +342,7 @@ def build(cfg: Config, dm: ECGDataModule) -> ECGClassifier:
             fs=float(dm.cache.meta["fs"]),
             members=t.ensemble,
             n_features=0 if dm.cache.features is None else dm.cache.features.shape[1],
+            leads=tuple(dm.cache.meta["leads"]),
         ),
         objective=Objective(
             loss=cfg.loss,
@@ -367,20 +383,51 @@ def predict(
     return y, torch.cat([o["probs"] for o in out]).numpy()[order]
 
 
-def load_checkpoint(path: Path) -> ECGClassifier:
-    """The classifier saved at ``path`` (on the CPU), or a BrokenOutputError that says how to
-    rebuild it: a missing, truncated or foreign checkpoint is not a traceback."""
+CHECKPOINT = "not a checkpoint ecgpipe can read (truncated, or another program's file)"
+"""What a damaged checkpoint is, whoever made it."""
+DAMAGED = (
+    RuntimeError,  # torch's zip reader: truncated, or not a zip archive
+    EOFError,
+    ValueError,
+    KeyError,
+    IndexError,
+    TypeError,
+    AttributeError,  # a pickle of classes that are not there
+    ImportError,
+    UnicodeDecodeError,
+    pickle.UnpicklingError,
+)
+"""What ``torch.load`` raises on a damaged or foreign file (an ``OSError`` is the disk's or the
+user's access: the CLI says which)."""
+
+
+def read_checkpoint(path: Path, origin: Origin = STAGE, keys: tuple[str, ...] = ()) -> dict:
+    """The checkpoint file at ``path`` as saved (a mapping holding ``keys``, on the CPU), or a
+    :class:`~ecgpipe.core.paths.BrokenOutputError` naming it and what to do (as ``origin``,
+    who made it, says): the one way ecgpipe opens a checkpoint."""
     if not Path(path).is_file():
-        raise broken(path, "missing")
+        raise origin.error(path, "missing")
     try:
         saved = torch.load(path, map_location="cpu", weights_only=False, mmap=True)
+    except DAMAGED:
+        raise origin.error(path, CHECKPOINT) from None
+    if not isinstance(saved, dict) or any(k not in saved for k in keys):
+        raise origin.error(path, CHECKPOINT)
+    return saved
+
+
+def load_checkpoint(path: Path, origin: Origin = STAGE) -> ECGClassifier:
+    """The classifier saved at ``path`` (on the CPU), read by :func:`read_checkpoint`: a
+    missing, truncated or foreign checkpoint is one line saying what to do, not a traceback."""
+    saved = read_checkpoint(path, origin, ("state_dict",))
+    try:
         groups = legacy_groups(saved.get("hyper_parameters", {}))
         return ECGClassifier.load_from_checkpoint(
             path, map_location="cpu", weights_only=False, **groups
         )
     except (RuntimeError, EOFError, OSError, KeyError, TypeError, pickle.UnpicklingError) as err:
-        raise broken(
-            path, f"not a checkpoint ecgpipe can load ({type(err).__name__}: {err})"
+        raise origin.error(
+            path, f"not a checkpoint of an ecgpipe network ({type(err).__name__}: {err})"
         ) from None
 
 
@@ -389,7 +436,8 @@ def legacy_groups(hparams: dict[str, Any]) -> dict[str, dict[str, Any]]:
     issue 21 saved the classifier's arguments flat); none for a current checkpoint."""
     if "network" in hparams:
         return {}
-    flat = {"dataset": "", "decision_factors": None, "n_features": 0} | dict(hparams)
+    flat = {"dataset": "", "decision_factors": None, "n_features": 0, "leads": None}
+    flat = flat | {"lead_order": None} | dict(hparams)
     if "pos_weight" in flat:  # a bool then: class weights from inverse frequencies, or none
         flat["class_weight"] = "inverse" if flat.pop("pos_weight") else "none"
     return {name: {f.name: flat[f.name] for f in fields(cls)} for name, cls in GROUPS.items()}

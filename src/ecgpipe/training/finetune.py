@@ -2,10 +2,13 @@
 
 The source is a checkpoint file, a run's model (``runs:/ID/model``) or a registered one
 (``models:/NAME@ALIAS``). Its weights go into the new network where the two agree: the same model
-of the zoo, the same leads in the same order, the same sampling rate (each checked, with a clear
-error). With the same classes the whole network is kept; with others the head (every parameter
-under a ``head`` module) starts afresh and the rest is kept. ``train.freeze_epochs`` keeps all but
-the head frozen for the first epochs.
+of the zoo, the same leads, the same sampling rate (each checked, with a clear error). Leads in
+another order are mapped by name (:func:`ecgpipe.core.leads.positions`, as ``predict`` maps a
+record's): the network reads the data's leads in the order its weights were trained on
+(:mod:`ecgpipe.models.lead_order`), and its contract keeps the data's order. With the same
+classes the whole network is kept; with others the head (every parameter under a ``head``
+module) starts afresh and the rest is kept. ``train.freeze_epochs`` keeps all but the head
+frozen for the first epochs.
 """
 
 from __future__ import annotations
@@ -19,7 +22,9 @@ import pytorch_lightning as pl
 import torch
 
 from ecgpipe.core.errors import PipelineError
-from ecgpipe.core.paths import ModelDir, read_json
+from ecgpipe.core.leads import MissingLeadError, positions
+from ecgpipe.core.paths import ModelDir, Origin, read_json
+from ecgpipe.models import lead_order
 
 if TYPE_CHECKING:
     from ecgpipe.training.classifier import ECGClassifier
@@ -43,12 +48,21 @@ class Source:
     model: str
     n_leads: int
     leads: tuple[str, ...] | None
-    """Lead names, where the source records them (a logged model does; a bare checkpoint
-    only knows how many)."""
+    """Lead names in the order its weights read them, where the source records them (a logged
+    model does, and so does a checkpoint saved since lead names were; an older one only knows
+    how many)."""
     fs: float
     classes: tuple[str, ...]
     state: dict[str, torch.Tensor]
     run_id: str | None
+
+
+GIVEN = Origin(
+    hint="give a checkpoint `ecgpipe train` wrote (models/best.ckpt), runs:/ID/model or "
+    "models:/NAME@ALIAS",
+    key="train.init_from",
+)
+"""A file the user named in ``train.init_from``: damaged, another one is needed."""
 
 
 def from_checkpoint(ref: str, root: Path) -> Source:
@@ -64,17 +78,23 @@ def from_checkpoint(ref: str, root: Path) -> Source:
         )
     from ecgpipe.training.classifier import load_checkpoint
 
-    module = load_checkpoint(path)
-    run_file = ModelDir(path.parent).run
+    module = load_checkpoint(path, GIVEN)
+    network, run_file = module.network, ModelDir(path.parent).run
+    leads = network.leads
+    if leads is not None:
+        leads = lead_order.weights_leads(module.net, leads)
+    run_id = None
+    if run_file.is_file():
+        run_id = read_json(run_file, ("run_id",), GIVEN, {"run_id": str})["run_id"]
     return Source(
         ref=ref,
-        model=module.network.model,
-        n_leads=module.network.n_leads,
-        leads=None,
-        fs=float(module.network.fs),
+        model=network.model,
+        n_leads=network.n_leads,
+        leads=leads,
+        fs=float(network.fs),
         classes=tuple(module.labels.classes),
         state=module.net.state_dict(),
-        run_id=read_json(run_file, ("run_id",))["run_id"] if run_file.is_file() else None,
+        run_id=run_id,
     )
 
 
@@ -95,18 +115,14 @@ def start_from(
     leads: tuple[str, ...],
     fs: float,
     classes: tuple[str, ...],
-) -> bool:
+) -> tuple[bool, tuple[int, ...] | None]:
     """Load ``source``'s weights into ``net`` (a ``model`` for ``leads`` at ``fs`` Hz, scoring
-    ``classes``); returns whether the head was kept (the same classes) or starts afresh."""
+    ``classes``); returns whether the head was kept (the same classes) or starts afresh, and
+    the order the network must read ``leads`` in (:func:`lead_map`)."""
     where = f"train.init_from={source.ref}"
     if source.model != model:
         raise FineTuneError(f"{where} is a {source.model}; this training's model is {model}")
-    if source.n_leads != len(leads) or (source.leads is not None and source.leads != leads):
-        theirs = ", ".join(source.leads) if source.leads else f"{source.n_leads} leads"
-        raise FineTuneError(
-            f"{where} was trained on {theirs}; this data has {', '.join(leads)}: the first "
-            "layer cannot take them"
-        )
+    order = lead_map(source, leads)
     if abs(source.fs - fs) > 1e-6:
         raise FineTuneError(
             f"{where} was trained at {source.fs:g} Hz; this data is at {fs:g} Hz: set "
@@ -123,24 +139,52 @@ def start_from(
             "were the model's options changed?"
         )
     net.load_state_dict(state, strict=keep_head)
-    return keep_head
+    return keep_head, order
+
+
+def lead_map(source: Source, leads: tuple[str, ...]) -> tuple[int, ...] | None:
+    """Where each lead ``source``'s weights read is among the data's ``leads`` (mapped by name,
+    as ``predict`` maps a record's); None where they are in the same order, or where the source
+    does not name its leads (as many are taken to be the same). A lead the source needs that the
+    data lacks, or another number of leads, is refused in one line."""
+    where = f"train.init_from={source.ref}"
+    theirs = ", ".join(source.leads) if source.leads else f"{source.n_leads} leads"
+    if source.leads is None:
+        if source.n_leads == len(leads):
+            return None
+        raise FineTuneError(
+            f"{where} was trained on {theirs}; this data has {', '.join(leads)}: the first "
+            "layer cannot take them"
+        )
+    try:
+        order = positions(leads, source.leads)
+    except MissingLeadError as err:
+        raise FineTuneError(
+            f"{where} was trained on {theirs}; this data lacks {', '.join(err.missing)} "
+            f"(it has {', '.join(leads)})"
+        ) from None
+    if len(order) != len(leads):
+        raise FineTuneError(
+            f"{where} was trained on {theirs}; this data has {', '.join(leads)}: set "
+            f"preprocess.leads=[{','.join(source.leads)}] to keep the model's"
+        )
+    return None if order == tuple(range(len(order))) else order
 
 
 def start(source: Source, module: ECGClassifier, model: str, dm: ECGDataModule) -> None:
-    """:func:`start_from` for the classifier of a training on ``dm``'s data, said in the log."""
-    kept = start_from(
-        source,
-        module.net,
-        model,
-        tuple(dm.cache.meta["leads"]),
-        float(dm.cache.meta["fs"]),
-        tuple(dm.cache.classes),
+    """:func:`start_from` for the classifier of a training on ``dm``'s data, said in the log; a
+    source trained on the data's leads in another order reads them in its own."""
+    leads = tuple(dm.cache.meta["leads"])
+    kept, order = start_from(
+        source, module.net, model, leads, float(dm.cache.meta["fs"]), tuple(dm.cache.classes)
     )
+    module.read_leads(order)
     log.info(
-        "train: starting from %s (%s; %s)",
+        "train: starting from %s (%s; %s%s)",
         source.ref,
         source.model,
         "its head kept" if kept else f"a new head for {', '.join(dm.cache.classes)}",
+        f"; the data's leads read in its order, {', '.join(source.leads or ())}" if order else "",
     )
 
 

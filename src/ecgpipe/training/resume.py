@@ -9,7 +9,6 @@ uninterrupted one where the training is deterministic. A finished training remov
 
 from __future__ import annotations
 
-import json
 import logging
 import random
 import shutil
@@ -22,6 +21,8 @@ import torch
 
 from ecgpipe.core import atomic
 from ecgpipe.core.errors import PipelineError
+from ecgpipe.core.paths import Origin, read_json
+from ecgpipe.training.classifier import CHECKPOINT, read_checkpoint
 
 log = logging.getLogger("ecgpipe")
 
@@ -29,6 +30,10 @@ LAST = "last.ckpt"
 RUN = "run.json"
 IGNORED = ("resume",)
 """Settings of ``train`` a resumed training may change."""
+
+
+INTERRUPTED = Origin(hint="set train.resume=false to start afresh")
+"""An interrupted training's files: damaged, they cannot be resumed from."""
 
 
 class ResumeError(PipelineError):
@@ -42,12 +47,17 @@ class Interrupted:
     checkpoint: Path
     run_id: str
     epoch: int
+    lead_order: tuple[int, ...] | None = None
+    """The order its network reads the data's leads in (a fine-tuning's, see
+    :meth:`ecgpipe.training.classifier.ECGClassifier.read_leads`)."""
 
 
 def _trained(config: dict[str, Any]) -> dict[str, Any]:
     """What the checkpoints depend on: the configuration less the settings in ``IGNORED``."""
-    train = {k: v for k, v in config["train"].items() if k not in IGNORED}
-    return {**config, "train": train}
+    train = config.get("train")
+    if not isinstance(train, dict):
+        return config
+    return {**config, "train": {k: v for k, v in train.items() if k not in IGNORED}}
 
 
 def find(
@@ -70,18 +80,22 @@ def find(
     if not (last.is_file() and run.is_file()):
         log.info("train: train.resume=true, but no interrupted training in %s; starting", where)
         return None
-    saved = json.loads(run.read_text(encoding="utf-8"))
+    saved = read_json(run, ("run_id", "config"), INTERRUPTED, {"run_id": str, "config": dict})
+    checkpoint = read_checkpoint(last, INTERRUPTED, ("epoch", "state_dict"))
+    if isinstance(checkpoint["epoch"], bool) or not isinstance(checkpoint["epoch"], int):
+        raise INTERRUPTED.error(last, CHECKPOINT)
     if _trained(saved["config"]) != _trained(config):
         raise ResumeError(
             f"{where}: the interrupted training had another configuration"
             f"{_differences(saved['config'], config)}; resume it with that one, or set "
             "train.resume=false to start afresh"
         )
-    epoch = int(torch.load(last, map_location="cpu", weights_only=False)["epoch"])
+    epoch, network = checkpoint["epoch"], checkpoint.get("hyper_parameters", {}).get("network")
+    order = network.get("lead_order") if isinstance(network, dict) else None
     log.info(
         "train: resuming after epoch %d from %s into MLflow run %s", epoch, last, saved["run_id"]
     )
-    return Interrupted(last, saved["run_id"], epoch)
+    return Interrupted(last, saved["run_id"], epoch, None if order is None else tuple(order))
 
 
 def _differences(before: dict[str, Any], now: dict[str, Any], prefix: str = "") -> str:
