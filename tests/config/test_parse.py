@@ -42,3 +42,38 @@ def test_every_moved_key_is_refused_with_its_new_home(old: str):
 def test_an_old_override_names_the_new_key():
     with pytest.raises(ConfigError, match=r"train\.fast_dev_run: moved to trainer\.fast_dev_run"):
         compose_config(PROJECT / "conf", ["train.fast_dev_run=true"])
+
+
+@pytest.mark.parametrize(
+    "encode",
+    [
+        lambda text: b"\xef\xbb\xbf" + text.encode(),
+        lambda text: text.replace("\n", "\r\n").encode(),
+        lambda text: text.encode("utf-16"),
+    ],
+    ids=["bom", "crlf", "utf16"],
+)
+def test_a_re_encoded_params_yaml_reads_as_the_same_configuration(tmp_path: Path, encode):
+    params = tmp_path / "params.yaml"
+    params.write_text(compose_yaml(PROJECT / "conf"))
+    reference = load_params(params)
+    params.write_bytes(encode(params.read_text()))
+    assert load_params(params) == reference
+
+
+@pytest.mark.parametrize(
+    ("data", "why"),
+    [
+        (b"train:\n  lr: 0.1\n\x9d\xff: 1\n", "not UTF-8 or UTF-16 text at byte"),
+        (b"train:\n  lr: 0.1\n  crop_", "could not find expected ':' at line 3, column 8"),
+        (b"data: [unclosed\n", "at line 2, column 1"),
+    ],
+)
+def test_a_damaged_params_yaml_is_one_line_naming_it(tmp_path: Path, data: bytes, why: str):
+    params = tmp_path / "params.yaml"
+    params.write_bytes(data)
+    with pytest.raises(ConfigError) as err:
+        load_params(params)
+    line = str(err.value)
+    assert "\n" not in line and line.startswith(f"{params}: not valid YAML (") and why in line
+    assert line.endswith("run `ecgpipe compose` to write it again from conf/")

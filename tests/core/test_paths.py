@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from ecgpipe.core.paths import BrokenOutputError, Origin, read_json
+from ecgpipe.core.paths import BrokenOutputError, ModelDir, Origin, read_json
 
 RESUME = Origin(hint="set train.resume=false to start afresh")
 USERS = Origin(hint="check it", key="train.init_from")
@@ -62,3 +62,32 @@ def test_json_of_the_right_shape_is_returned(tmp_path: Path):
         "run_id": "a",
         "config": {"x": 1},
     }
+
+
+@pytest.mark.parametrize("value", ["0.5", [0.5], {"x": 1}, True])
+@pytest.mark.parametrize("multilabel", [True, False])
+def test_a_decision_of_the_wrong_type_is_one_line_naming_the_file(
+    tmp_path: Path, value, multilabel: bool
+):
+    model = ModelDir(tmp_path / "models")
+    model.path.mkdir()
+    values = {"A": 0.5, "B": value}
+    raw = values if multilabel else {"rule": "argmax", "factors": values}
+    model.decision_file(multilabel).write_text(json.dumps(raw))
+    with pytest.raises(BrokenOutputError) as err:
+        model.decision(["A", "B"], multilabel)
+    kind = {str: "string", list: "list", dict: "mapping", bool: "boolean"}[type(value)]
+    assert str(err.value) == (
+        f"{model.decision_file(multilabel)}: its B is a {kind}, not a number; "
+        "run `dvc repro train` to rebuild it"
+    )
+
+
+def test_a_decision_reads_numbers_and_untuned_thresholds(tmp_path: Path):
+    model = ModelDir(tmp_path / "models")
+    model.path.mkdir()
+    model.thresholds.write_text(json.dumps({"A": 0.25, "B": None, "C": 1}))
+    assert model.decision(["C", "A", "B"], True).tolist()[:2] == [1.0, 0.25]
+    model.factors.write_text(json.dumps({"rule": "argmax", "factors": {"A": 1, "B": None}}))
+    with pytest.raises(BrokenOutputError, match="its B is a null, not a number"):
+        model.decision(["A", "B"], False)

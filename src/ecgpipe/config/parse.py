@@ -119,8 +119,21 @@ def load_params(path: str | Path = "params.yaml") -> Config:
     path = Path(path)
     if not path.is_file():
         raise ConfigError(f"{path}: not found; run `ecgpipe compose` to write it from conf/")
-    try:
-        raw = yaml.safe_load(path.read_text())
+    try:  # bytes: YAML's reader takes a byte-order mark, UTF-16, and refuses what is not text
+        raw = yaml.safe_load(path.read_bytes())
     except yaml.YAMLError as err:
-        raise ConfigError(f"{path}: not valid YAML: {err}") from None
+        raise ConfigError(
+            f"{path}: not valid YAML ({_yaml_problem(err)}); fix it, or run `ecgpipe compose` "
+            "to write it again from conf/"
+        ) from None
     return parse_config(raw, origin=str(path))
+
+
+def _yaml_problem(err: yaml.YAMLError) -> str:
+    """A YAML error in one line: what is wrong, and where."""
+    if isinstance(err, yaml.reader.ReaderError):
+        return f"not UTF-8 or UTF-16 text at byte {err.position}"
+    problem = getattr(err, "problem", None) or getattr(err, "context", None) or "unreadable"
+    mark = getattr(err, "problem_mark", None) or getattr(err, "context_mark", None)
+    where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+    return f"{problem}{where}"

@@ -177,6 +177,14 @@ class ModelDir:
         values = raw if multilabel else raw.get("factors") if isinstance(raw, dict) else None
         if not isinstance(values, dict) or (missing := [c for c in classes if c not in values]):
             raise broken(file, f"lacks the classes {list(classes) if values is None else missing}")
+        for c in classes:  # a number (thresholds: or null, none tuned), never a string or a list
+            value = values[c]
+            if (value is None and not multilabel) or not isinstance(
+                value, (int, float, type(None))
+            ):
+                raise broken(file, f"its {c} is a {_kind(value)}, not a number")
+            if isinstance(value, bool):
+                raise broken(file, f"its {c} is a boolean, not a number")
         return np.array([np.nan if values[c] is None else values[c] for c in classes], float)
 
     def rule(self) -> str:

@@ -8,6 +8,7 @@ z-scored with training statistics.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from dataclasses import dataclass, fields
 from pathlib import Path
@@ -87,15 +88,34 @@ class Normalizer:
 
     @classmethod
     def load(cls, path: Path) -> Normalizer:
-        raw = read_json(path)
-        if not isinstance(raw, dict) or set(raw) - {f.name for f in fields(cls)}:
-            raise broken(path, "not a normalisation ecgpipe wrote")
-        return cls(
-            **{
-                k: v if v is None or isinstance(v, bool) else np.asarray(v, np.float32)
-                for k, v in raw.items()
-            }
-        )
+        """What :meth:`save` wrote, or one line naming the file: a per-lead mean and std (lists
+        of finite numbers of one length), the spectrogram's (tables of one shape) or none."""
+        raw = read_json(path, ("signal_mean", "signal_std"))
+        if not isinstance(per_window := raw.get("per_window", False), bool):
+            raise broken(path, f"its per_window is {json.dumps(per_window)}, not true or false")
+        if unknown := set(raw) - {f.name for f in fields(cls)}:
+            raise broken(path, f"not a normalisation ecgpipe wrote (it has {sorted(unknown)})")
+        arrays = {}
+        for key in ("signal_mean", "signal_std", "spectrogram_mean", "spectrogram_std"):
+            if raw.get(key) is None and key.startswith("spectrogram"):
+                continue
+            try:
+                arrays[key] = np.asarray(raw[key], np.float32)
+            except (ValueError, TypeError):
+                arrays[key] = None
+            ndim = 1 if key.startswith("signal") else 2
+            a = arrays[key]
+            if a is None or a.ndim != ndim or not a.size or not np.isfinite(a).all():
+                what = "a list" if ndim == 1 else "a table (a list of lists)"
+                raise broken(path, f"its {key} is not {what} of finite numbers")
+        pairs = [("signal_mean", "signal_std"), ("spectrogram_mean", "spectrogram_std")]
+        for mean, std in pairs:
+            shapes = [arrays[k].shape if k in arrays else None for k in (mean, std)]
+            if shapes[0] != shapes[1]:
+                raise broken(
+                    path, f"its {mean} and {std} differ in shape ({shapes[0]}, {shapes[1]})"
+                )
+        return cls(**arrays, per_window=per_window)
 
 
 def _moments(records: Iterable[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
