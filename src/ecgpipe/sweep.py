@@ -187,6 +187,8 @@ class SweepTracking(Callback):
             tracking.end_run(cfg.mlflow, root, run_id, "KILLED")
             return
         tracking.discard_run(cfg.mlflow, root, run_id)
+        if not sweep_dir.is_dir():  # never made (a file where a folder should be)
+            return
         (sweep_dir / PARENT_FILE).unlink(missing_ok=True)
         for folder in (sweep_dir, *sweep_dir.parents):  # the folders left empty, up to the root
             if folder == root or not folder.is_relative_to(root) or any(folder.iterdir()):
