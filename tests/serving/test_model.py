@@ -71,8 +71,13 @@ def test_a_record_shorter_than_a_window_is_padded_down_to_the_shortest_seen(tmp_
 def test_bad_records_are_refused_with_the_reason(tmp_path):
     _, _, served = trained_pair(tmp_path, "cnn1d", "max", True)
     good = np.zeros((2, 500), np.float32)
-    with pytest.raises(InputError, match=r"record 1: expected \(2 leads, samples\) for I, II"):
+    with pytest.raises(
+        InputError,
+        match=r"record 1: the model was trained on I, II; it has 3 leads: the first layer cannot",
+    ):
         served.score([good, np.zeros((3, 500))])
+    with pytest.raises(InputError, match=r"record 0: expected \(leads, samples\) for I, II"):
+        served.score([good[0]])
     nan = good.copy()
     nan[1, 7] = np.nan
     with pytest.raises(InputError, match=r"record 0: 1 NaN or infinite samples \(leads II\)"):

@@ -115,6 +115,22 @@ def test_another_sampling_rate_is_resampled_and_wrong_records_get_one_line_each(
     assert "3 records could not be scored" in caplog.text
 
 
+def test_a_record_with_its_leads_in_another_order_and_one_more_scores_the_same(cnn, tmp_path):
+    """Leads are read by name in the model's order (:func:`ecgpipe.core.contract.check`)."""
+    root, _ = cnn
+    record = wfdb.rdrecord(str(root / "data/prepared/source/records100/00000/00001_lr"))
+    x, leads = record.p_signal.T, list(record.sig_name)
+    folder = tmp_path / "mine"
+    write_record(folder, "same", x, 100.0, leads)
+    turned = [*reversed(range(len(leads)))]
+    extra = np.vstack([x[turned], x[:1]])
+    write_record(folder, "turned", extra, 100.0, [*(leads[i] for i in turned), "X"])
+    out = tmp_path / "p.csv"
+    assert predict(root, str(folder), "--out", str(out)) == 0
+    df = pd.read_csv(out).set_index("record").filter(like="p_")
+    np.testing.assert_array_equal(df.loc[str(folder / "turned")], df.loc[str(folder / "same")])
+
+
 def test_adapting_a_model_of_whole_records_is_refused_with_why(cnn, caplog):
     root, _ = cnn
     assert predict(root, str(root / "data/prepared/source"), "--adapt") == 1

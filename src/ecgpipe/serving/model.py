@@ -26,6 +26,7 @@ import torch
 from torch import nn
 
 from ecgpipe.config.schema import BEAT_INPUTS, PreprocessConfig
+from ecgpipe.core import contract
 from ecgpipe.evaluation import conformal
 from ecgpipe.models import INPUTS, classical, member_logits
 from ecgpipe.models.classical import pool
@@ -179,6 +180,11 @@ class Contract:
     def to_dict(self) -> dict:
         return asdict(self)
 
+    @property
+    def reads(self) -> contract.Reads:
+        """What the model reads, to check an input against (:func:`ecgpipe.core.contract.check`)."""
+        return contract.Reads.of(self.leads, self.fs, self.classes)
+
     def sets(self, probs: np.ndarray) -> list[str] | None:
         """Each record's prediction set as text, or None for a model without calibration:
         single-label, the classes joined by ``;``; multilabel, each class's verdict joined by
@@ -236,11 +242,14 @@ class RecordModel(nn.Module):
         """``x`` as float32 (leads, T), or an :class:`InputError` saying what is wrong."""
         c = self.contract
         x = np.asarray(x)
-        if x.ndim != 2 or x.shape[0] != len(c.leads):
+        if x.ndim != 2:
             raise InputError(
-                f"{name}: expected ({len(c.leads)} leads, samples) for "
-                f"{', '.join(c.leads)}; got shape {x.shape}"
+                f"{name}: expected (leads, samples) for {', '.join(c.leads)}; got {x.shape}"
             )
+        try:  # an array's leads have no names: they are taken in the model's order
+            contract.check(c.reads, contract.Reads(x.shape[0]), f"{name}: the model", "it")
+        except contract.ContractError as err:
+            raise InputError(str(err)) from None
         if x.dtype.kind not in "fiu":  # not bool, complex, text or objects
             raise InputError(f"{name}: samples must be real numbers, not {x.dtype}")
         if x.shape[1] < c.min_samples:

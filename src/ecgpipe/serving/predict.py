@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ecgpipe.core import atomic, parallel
+from ecgpipe.core import atomic, contract, parallel
 from ecgpipe.core.errors import PipelineError
 from ecgpipe.data.validation import Expected, Thresholds, read_record
 from ecgpipe.data.wfdb_io import detect_beats, read_annotations
@@ -98,15 +98,26 @@ def _prepared(job: _Job) -> list[tuple[str, np.ndarray | str]]:
 
 def _checked(job: _Job) -> Iterator[tuple[str, tuple[np.ndarray, float, list[str]] | str]]:
     """Each record of the job as (leads, samples) in mV, its rate and lead names, or why not:
-    the checks ``validate`` applied to the training records, with the training run's limits."""
+    the checks ``validate`` applied to the training records, with the training run's limits,
+    then the model's contract (:func:`ecgpipe.core.contract.check`: its leads by name, in its
+    order)."""
     c = job.contract
     limits = Thresholds(**c.quality)
     for path in job.records:
         checked, record = read_record(Expected(path, None, c.leads, None), limits)
         if record is None:
             yield str(path), "; ".join(f.reason for f in checked.failures)
-        else:
-            yield str(path), (record.p_signal.T, float(record.fs), list(record.sig_name))
+            continue
+        x, fs, names = record.p_signal.T, float(record.fs), list(record.sig_name)
+        at, where, what = contract.Reads.of(names, fs), f"{path}: the model", "the record"
+        try:  # the model's leads by name, in its order; any rate (resampled)
+            order = contract.check(c.reads, at, where, what, resampled=True, more_leads=True)
+        except contract.ContractError as err:
+            yield str(path), str(err)
+            continue
+        if order is not None:
+            x, names = x[list(order)], [names[i] for i in order]
+        yield str(path), (x, fs, names)
 
 
 @dataclass(frozen=True)

@@ -67,6 +67,7 @@ def run(
     source = None
     if interrupted is not None:
         run_id = interrupted.run_id
+        interrupted.check(dm.reads())
         module.read_leads(interrupted.lead_order)  # as the fine-tuning it resumes read them
     elif cfg.train.init_from:
         source = training_log.starting_point(cfg, paths)

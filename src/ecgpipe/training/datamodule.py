@@ -26,6 +26,7 @@ import torch
 from torch.utils.data import DataLoader, Dataset, WeightedRandomSampler
 
 from ecgpipe.config.schema import BEAT_INPUTS, AugmentConfig, TrainConfig
+from ecgpipe.core import contract
 from ecgpipe.core.paths import load_npy
 from ecgpipe.data.splitting import SPLITS
 from ecgpipe.models import Input
@@ -185,6 +186,11 @@ class ECGDataModule(pl.LightningDataModule):
     @property
     def n_leads(self) -> int:
         return self.cache.n_leads
+
+    def reads(self) -> contract.Reads:
+        """What the data holds, to check a model against (:func:`ecgpipe.core.contract.check`)."""
+        meta = self.cache.meta
+        return contract.Reads.of(meta["leads"], meta["fs"], self.cache.classes)
 
     def class_counts(self) -> np.ndarray:
         """Positives per class in the training split."""

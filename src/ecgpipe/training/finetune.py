@@ -3,7 +3,7 @@
 The source is a checkpoint file, a run's model (``runs:/ID/model``) or a registered one
 (``models:/NAME@ALIAS``). Its weights go into the new network where the two agree: the same model
 of the zoo, the same leads, the same sampling rate (each checked, with a clear error). Leads in
-another order are mapped by name (:func:`ecgpipe.core.leads.positions`, as ``predict`` maps a
+another order are mapped by name (:func:`ecgpipe.core.contract.check`, as ``predict`` maps a
 record's): the network reads the data's leads in the order its weights were trained on
 (:mod:`ecgpipe.models.lead_order`), and its contract keeps the data's order. With the same
 classes the whole network is kept; with others the head (every parameter under a ``head``
@@ -21,8 +21,8 @@ from typing import TYPE_CHECKING
 import pytorch_lightning as pl
 import torch
 
+from ecgpipe.core import contract
 from ecgpipe.core.errors import PipelineError
-from ecgpipe.core.leads import MissingLeadError, positions
 from ecgpipe.core.paths import ModelDir, Origin, read_json
 from ecgpipe.models import lead_order
 
@@ -55,6 +55,10 @@ class Source:
     classes: tuple[str, ...]
     state: dict[str, torch.Tensor]
     run_id: str | None
+
+    @property
+    def reads(self) -> contract.Reads:
+        return contract.Reads(self.n_leads, self.leads, self.fs, self.classes)
 
 
 GIVEN = Origin(
@@ -118,16 +122,16 @@ def start_from(
 ) -> tuple[bool, tuple[int, ...] | None]:
     """Load ``source``'s weights into ``net`` (a ``model`` for ``leads`` at ``fs`` Hz, scoring
     ``classes``); returns whether the head was kept (the same classes) or starts afresh, and
-    the order the network must read ``leads`` in (:func:`lead_map`)."""
+    the order the network must read ``leads`` in (:func:`ecgpipe.core.contract.check`: the same
+    leads by name, the same rate; a source that does not name its leads is taken to read them in
+    the data's order)."""
     where = f"train.init_from={source.ref}"
     if source.model != model:
         raise FineTuneError(f"{where} is a {source.model}; this training's model is {model}")
-    order = lead_map(source, leads)
-    if abs(source.fs - fs) > 1e-6:
-        raise FineTuneError(
-            f"{where} was trained at {source.fs:g} Hz; this data is at {fs:g} Hz: set "
-            f"preprocess.fs={source.fs:g}"
-        )
+    try:
+        order = contract.check(source.reads, contract.Reads.of(leads, fs), where)
+    except contract.ContractError as err:
+        raise FineTuneError(str(err)) from None
     keep_head = source.classes == classes
     wanted = net.state_dict()
     state = {k: v for k, v in source.state.items() if keep_head or not is_head(k)}
@@ -142,42 +146,11 @@ def start_from(
     return keep_head, order
 
 
-def lead_map(source: Source, leads: tuple[str, ...]) -> tuple[int, ...] | None:
-    """Where each lead ``source``'s weights read is among the data's ``leads`` (mapped by name,
-    as ``predict`` maps a record's); None where they are in the same order, or where the source
-    does not name its leads (as many are taken to be the same). A lead the source needs that the
-    data lacks, or another number of leads, is refused in one line."""
-    where = f"train.init_from={source.ref}"
-    theirs = ", ".join(source.leads) if source.leads else f"{source.n_leads} leads"
-    if source.leads is None:
-        if source.n_leads == len(leads):
-            return None
-        raise FineTuneError(
-            f"{where} was trained on {theirs}; this data has {', '.join(leads)}: the first "
-            "layer cannot take them"
-        )
-    try:
-        order = positions(leads, source.leads)
-    except MissingLeadError as err:
-        raise FineTuneError(
-            f"{where} was trained on {theirs}; this data lacks {', '.join(err.missing)} "
-            f"(it has {', '.join(leads)})"
-        ) from None
-    if len(order) != len(leads):
-        raise FineTuneError(
-            f"{where} was trained on {theirs}; this data has {', '.join(leads)}: set "
-            f"preprocess.leads=[{','.join(source.leads)}] to keep the model's"
-        )
-    return None if order == tuple(range(len(order))) else order
-
-
 def start(source: Source, module: ECGClassifier, model: str, dm: ECGDataModule) -> None:
     """:func:`start_from` for the classifier of a training on ``dm``'s data, said in the log; a
     source trained on the data's leads in another order reads them in its own."""
-    leads = tuple(dm.cache.meta["leads"])
-    kept, order = start_from(
-        source, module.net, model, leads, float(dm.cache.meta["fs"]), tuple(dm.cache.classes)
-    )
+    data = dm.reads()
+    kept, order = start_from(source, module.net, model, data.leads, data.fs, data.classes)
     module.read_leads(order)
     log.info(
         "train: starting from %s (%s; %s%s)",

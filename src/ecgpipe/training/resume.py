@@ -19,7 +19,7 @@ from typing import Any
 import pytorch_lightning as pl
 import torch
 
-from ecgpipe.core import atomic
+from ecgpipe.core import atomic, contract
 from ecgpipe.core.errors import PipelineError
 from ecgpipe.core.paths import Origin, read_json
 from ecgpipe.training.classifier import CHECKPOINT, read_checkpoint
@@ -50,6 +50,24 @@ class Interrupted:
     lead_order: tuple[int, ...] | None = None
     """The order its network reads the data's leads in (a fine-tuning's, see
     :meth:`ecgpipe.training.classifier.ECGClassifier.read_leads`)."""
+    reads: contract.Reads | None = None
+    """The data it was training on (None in a checkpoint that does not say)."""
+
+    def check(self, data: contract.Reads) -> None:
+        """Refuse to go on with data that is not what the interrupted training read (the same
+        leads in the same order, rate and classes: the same configuration can still find other
+        data), in one line."""
+        if self.reads is None:
+            return
+        try:
+            order = contract.check(self.reads, data, str(self.checkpoint), same_classes=True)
+        except contract.ContractError as err:
+            raise ResumeError(f"{err}; {INTERRUPTED.hint}") from None
+        if order is not None:
+            raise ResumeError(
+                f"{self.checkpoint} was trained on {self.reads.describe_leads()}; this data has "
+                f"them in another order ({data.describe_leads()}); {INTERRUPTED.hint}"
+            )
 
 
 def _trained(config: dict[str, Any]) -> dict[str, Any]:
@@ -90,12 +108,32 @@ def find(
             f"{_differences(saved['config'], config)}; resume it with that one, or set "
             "train.resume=false to start afresh"
         )
-    epoch, network = checkpoint["epoch"], checkpoint.get("hyper_parameters", {}).get("network")
-    order = network.get("lead_order") if isinstance(network, dict) else None
+    epoch, reads, order = checkpoint["epoch"], *_network(checkpoint, last)
     log.info(
         "train: resuming after epoch %d from %s into MLflow run %s", epoch, last, saved["run_id"]
     )
-    return Interrupted(last, saved["run_id"], epoch, None if order is None else tuple(order))
+    return Interrupted(last, saved["run_id"], epoch, order, reads)
+
+
+def _network(
+    checkpoint: dict[str, Any], path: Path
+) -> tuple[contract.Reads | None, tuple[int, ...] | None]:
+    """What the checkpoint's network reads, and in which order (see :attr:`Interrupted`)."""
+    hparams = checkpoint.get("hyper_parameters") or {}
+    network, labels = hparams.get("network"), hparams.get("labels")
+    if not isinstance(network, dict):
+        return None, None
+    try:
+        order = network.get("lead_order")
+        reads = contract.Reads.of(
+            network.get("leads"),
+            network["fs"],
+            labels.get("classes") if isinstance(labels, dict) else None,
+            n_leads=network["n_leads"],
+        )
+        return reads, None if order is None else tuple(int(i) for i in order)
+    except (KeyError, TypeError, ValueError):
+        raise INTERRUPTED.error(path, CHECKPOINT) from None
 
 
 def _differences(before: dict[str, Any], now: dict[str, Any], prefix: str = "") -> str:
