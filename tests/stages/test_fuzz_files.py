@@ -7,7 +7,8 @@ behind: no new folder, no MLflow run that did not finish, no temporary file.
 
 Readers: ``params.yaml`` (``split``), ``train.init_from`` (a copy of ``models/best.ckpt``), an
 interrupted training's ``checkpoints/last.ckpt`` and ``run.json`` (``train.resume=true``), the
-model folder ``evaluate`` reads, a WFDB folder's ``labels.csv`` (``prepare``) and an Optuna
+model folder ``evaluate`` reads, a logged model's folder (``predict --model``), a WFDB folder's
+``labels.csv`` (``prepare``) and an Optuna
 storage (``ecgpipe-sweep``, a process)."""
 
 from __future__ import annotations
@@ -321,6 +322,39 @@ def test_model_folder(model_project: Path, tmp_path: Path, caplog):
         if code == 0 and kind in ("crlf",):
             assert json.loads((root / "metrics/test.json").read_text()) == reference, context
         shutil.rmtree(root)
+
+
+# 4b. A logged model's folder (MLflow's: MLmodel, the pickled model, its environment files)
+N_LOGGED = 16
+
+
+@pytest.mark.slow
+def test_logged_model(model_project: Path, tmp_path: Path, caplog):
+    import mlflow
+
+    rng = random.Random(SEED + 7)
+    run_id = ModelDir(model_project / "models").run_id()
+    mlflow.set_tracking_uri(f"sqlite:///{model_project / 'mlflow.db'}")
+    clean = Path(mlflow.artifacts.download_artifacts(f"runs:/{run_id}/model", dst_path=tmp_path))
+    files = sorted(p.relative_to(clean) for p in clean.rglob("*") if p.is_file())
+    files = [f for f in files if f.parts[0] != "code"]  # ecgpipe's own source travels along
+    record = next((model_project / "data/prepared/source").rglob("*.hea")).with_suffix("")
+    for i, kind in enumerate(kinds(rng, (*BYTES, "crlf", "yaml_types"), N_LOGGED)):
+        model = tmp_path / f"m{i}"
+        shutil.copytree(clean, model)
+        file = model / files[i % len(files)]
+        yaml_file = file.suffix == ".yaml" or file.name == "MLmodel"
+        if (kind == "yaml_types" and not yaml_file) or (kind == "crlf" and file.suffix == ".pkl"):
+            kind = BYTES[i % len(BYTES)]  # YAML types in YAML only; the pickle is not text
+        file.write_bytes(DAMAGE[kind](rng, file.read_bytes()))
+        out = tmp_path / f"m{i}.csv"
+        before = state(model_project)
+        code, log = ecgpipe(
+            model_project, caplog, "predict", str(record), "--model", str(model), "--out", str(out)
+        )
+        context = f"logged model mutation {i} ({file.relative_to(model)}, {kind})"
+        check(model_project, before, code, log, (str(model),), context)
+        assert code == 0 or not out.exists(), context
 
 
 # 5. A WFDB folder's labels.csv

@@ -4,6 +4,7 @@ back from a project's ``models/``, a model folder or a ``runs:``/``models:`` URI
 from __future__ import annotations
 
 import logging
+import pickle
 import shutil
 import tempfile
 from pathlib import Path
@@ -11,6 +12,7 @@ from typing import TYPE_CHECKING
 
 import mlflow
 import numpy as np
+import yaml
 from mlflow.environment_variables import MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR
 from mlflow.exceptions import MlflowException
 
@@ -22,6 +24,23 @@ from ecgpipe.tracking.store import environ, store
 
 if TYPE_CHECKING:
     from ecgpipe.serving.model import RecordModel
+
+
+DAMAGED = (
+    pickle.UnpicklingError,  # python_model.pkl truncated or overwritten
+    EOFError,  # ... or empty
+    ValueError,  # MLmodel not text (UnicodeDecodeError) or not YAML
+    yaml.YAMLError,
+    AttributeError,  # MLmodel empty, or another YAML document
+    TypeError,
+    KeyError,
+)
+"""What damage to a model folder's files raises as MLflow reads them."""
+
+
+def first_line(err: BaseException) -> str:
+    """An error's first line (MLflow's messages can run to a page)."""
+    return (str(err).strip().splitlines() or [type(err).__name__])[0]
 
 
 SERVING_REQUIREMENTS = (
@@ -101,7 +120,12 @@ def load_record_model(ref: str, cfg: MlflowConfig, root: Path) -> tuple[RecordMo
         try:
             loaded = mlflow.pyfunc.load_model(uri)
         except (MlflowException, OSError) as err:
-            raise PipelineError(f"cannot load the model {uri}: {err}") from None
+            raise PipelineError(f"cannot load the model {uri}: {first_line(err)}") from None
+        except DAMAGED as err:  # a file of the model folder cut short, or another program's
+            raise PipelineError(
+                f"{uri}: not a model ecgpipe can load ({type(err).__name__}: {first_line(err)}); "
+                "a file of it is damaged: log it again with `dvc repro train`, or give another"
+            ) from None
     try:
         scorer = loaded.unwrap_python_model()
     except MlflowException:
