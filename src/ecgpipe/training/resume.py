@@ -3,8 +3,9 @@
 While ``train`` runs, ``checkpoints/`` holds ``last.ckpt`` (every epoch: weights, optimiser,
 schedule, early-stopping and best-checkpoint state, and the random generators), ``best.ckpt``,
 and ``run.json``: the MLflow run and the configuration it trains. A killed training leaves them
-behind; resumed, it goes on from the last epoch into the same run, with the same result as an
-uninterrupted one where the training is deterministic. A finished training removes them.
+behind; resumed, it goes on from the last epoch into the same run, with the same weights as an
+uninterrupted one wherever it was killed, bit for bit where the training is (one CPU thread; see
+docs/stages.md). A finished training removes them.
 """
 
 from __future__ import annotations
