@@ -1,8 +1,10 @@
+import json
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
+from ecgpipe.core.errors import PipelineError
 from ecgpipe.data import manifest
 from ecgpipe.data.manifest import DatasetInfo, ManifestError
 
@@ -60,6 +62,32 @@ def test_dataset_info_round_trip(tmp_path: Path):
     varied = DatasetInfo("y", "/abs", "rhythm", "multiclass", ("N", "A"), None, (), 9.0, None)
     varied.write(tmp_path / "v.json")
     assert DatasetInfo.read(tmp_path / "v.json") == varied
-    (tmp_path / "bad.json").write_text("{}")
-    with pytest.raises(ManifestError, match="not a dataset description"):
-        DatasetInfo.read(tmp_path / "bad.json")
+
+
+@pytest.mark.parametrize(
+    ("raw", "why"),
+    [
+        ({}, "lacks name, root, task"),
+        ({"fs": "100"}, "its fs is a string, not a number or null"),
+        ({"classes": ["A", 1]}, "its classes are not all strings"),
+        (
+            {"label_kind": "tags"},
+            "its label_kind 'tags' is not one of multilabel, multiclass, beat",
+        ),
+        ({"annotator": 3}, "its annotator is not a string"),
+        ({"extra": 1}, "not a dataset description (unknown keys: ['extra'])"),
+    ],
+)
+def test_a_damaged_dataset_description_is_one_line_saying_what_to_rerun(tmp_path, raw, why):
+    good = DatasetInfo("x", "r", "t", "multilabel", ("A",), 100.0, ("I",), None, None)
+    good.write(tmp_path / "prepared" / "dataset.json")
+    path = tmp_path / "prepared" / "dataset.json"
+    path.write_text(json.dumps({} if not raw else {**json.loads(path.read_text()), **raw}))
+    with pytest.raises(PipelineError) as err:
+        DatasetInfo.read(path)
+    line = str(err.value)
+    assert line.startswith(f"{path}: {why}") and "\n" not in line
+    assert line.endswith("; run `dvc repro prepare` to rebuild it")
+    path.write_bytes(b"\xff\xfe{")
+    with pytest.raises(PipelineError, match="not valid JSON, truncated or damaged"):
+        DatasetInfo.read(path)

@@ -264,7 +264,7 @@ def read_json(
     for key, kind in (types or {}).items():
         kinds, value = kind if isinstance(kind, tuple) else (kind,), raw[key]
         if not isinstance(value, kinds) or (isinstance(value, bool) and bool not in kinds):
-            want = " or ".join(_kind(k) for k in kinds)
+            want = " or ".join(dict.fromkeys(_kind(k) for k in kinds))
             raise origin.error(path, f"its {key} is a {_kind(value)}, not a {want}")
     return raw
 

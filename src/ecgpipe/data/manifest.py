@@ -23,14 +23,15 @@ user's own columns of a labels file. ``evaluate.subgroups`` reads them.
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
-from typing import Literal
+from typing import Literal, get_args
 
 import pandas as pd
 
 from ecgpipe.core import atomic
 from ecgpipe.core.errors import PipelineError
+from ecgpipe.core.paths import STAGE, read_json
 
 COLUMNS = (
     "record_id",
@@ -95,18 +96,37 @@ class DatasetInfo:
 
     @classmethod
     def read(cls, path: Path) -> DatasetInfo:
-        try:
-            raw = json.loads(Path(path).read_text())
-        except FileNotFoundError:
-            raise ManifestError(f"{path}: not found; run the prepare stage first") from None
-        except json.JSONDecodeError as err:
-            raise ManifestError(f"{path}: not valid JSON: {err}") from None
-        try:
-            raw["classes"] = tuple(raw["classes"])
-            raw["leads"] = tuple(raw["leads"])
-            return cls(**raw)
-        except (KeyError, TypeError) as err:
-            raise ManifestError(f"{path}: not a dataset description: {err}") from None
+        """The description ``prepare`` (or ``validate``) wrote, checked: one line naming the file
+        and the stage to rerun where it is missing, damaged or of the wrong types."""
+        if not Path(path).is_file():
+            raise ManifestError(f"{path}: not found; run the prepare stage first")
+        raw = read_json(path, (), STAGE, INFO_TYPES)
+        for key in ("classes", "leads"):
+            if not all(isinstance(v, str) for v in raw[key]):
+                raise STAGE.error(path, f"its {key} are not all strings")
+        if raw["label_kind"] not in get_args(LabelKind):
+            kinds = ", ".join(get_args(LabelKind))
+            raise STAGE.error(path, f"its label_kind {raw['label_kind']!r} is not one of {kinds}")
+        if not isinstance(raw.get("annotator"), str | None):
+            raise STAGE.error(path, "its annotator is not a string")
+        if unknown := sorted(set(raw) - {f.name for f in fields(cls)}):
+            raise STAGE.error(path, f"not a dataset description (unknown keys: {unknown})")
+        return cls(**{**raw, "classes": tuple(raw["classes"]), "leads": tuple(raw["leads"])})
+
+
+NUMBER_OR_NULL = (int, float, type(None))
+INFO_TYPES: dict[str, type | tuple[type, ...]] = {
+    "name": str,
+    "root": str,
+    "task": str,
+    "label_kind": str,
+    "classes": list,
+    "leads": list,
+    "fs": NUMBER_OR_NULL,
+    "min_duration_s": NUMBER_OR_NULL,
+    "max_duration_s": NUMBER_OR_NULL,
+}
+"""What each key of a ``dataset.json`` holds (``annotator``, optional: a string or null)."""
 
 
 def encode_labels(labels: list[str]) -> str:
