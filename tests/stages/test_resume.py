@@ -75,14 +75,17 @@ def weights(root: Path) -> dict[str, torch.Tensor]:
     ]
 
 
-def losses(root: Path) -> dict[str, list[tuple[int, float]]]:
-    """The run's training and validation loss, epoch by epoch: the weights after every epoch,
-    not only the best one's."""
+def losses(root: Path) -> dict[str, object]:
+    """The run's training and validation loss, epoch by epoch, in MLflow and in the curve
+    ``plots/training.csv``: the weights after every epoch, not only the best one's."""
     client = MlflowClient(f"sqlite:///{root / 'mlflow.db'}")
     (run,) = runs(root)
     return {
-        key: [(m.step, m.value) for m in client.get_metric_history(run.info.run_id, key)]
-        for key in ("train/loss", "val/loss")
+        **{
+            key: [(m.step, m.value) for m in client.get_metric_history(run.info.run_id, key)]
+            for key in ("train/loss", "val/loss")
+        },
+        "curve": (root / "plots/training.csv").read_text(),
     }
 
 
@@ -149,10 +152,14 @@ from ecgpipe.stages import train
 
 root, moment, epoch = Path(sys.argv[1]), sys.argv[2], 2
 
-class Kill(pl.Callback):
+class Kill(pl.callbacks.Checkpoint):  # a checkpoint callback: its hooks run after the saving one
     def on_train_batch_start(self, trainer, module, batch, i):
         at = {"after_checkpoint": 0, "mid_epoch": 2}.get(moment)
         if trainer.current_epoch == epoch and i == at:
+            os.kill(os.getpid(), signal.SIGKILL)
+
+    def on_train_epoch_end(self, trainer, module):
+        if moment == "epoch_end" and trainer.current_epoch == 1:  # just after its checkpoint
             os.kill(os.getpid(), signal.SIGKILL)
 
     def on_validation_batch_start(self, trainer, module, batch, i, dataloader_idx=0):
@@ -162,13 +169,13 @@ class Kill(pl.Callback):
 paths = Paths(root)
 train.run(load_params(paths.params), paths, callbacks=[Kill()])
 """
-"""``train`` as ``ecgpipe train`` runs it, SIGKILLed at a chosen moment of epoch 2 (after
-epochs 0 and 1 were checkpointed): its first batch (right after the checkpoint), its third
-(mid-epoch), or its validation."""
+"""``train`` as ``ecgpipe train`` runs it, SIGKILLed at a chosen moment: as epoch 1 ends (its
+checkpoint written, its epoch-end hooks not all run), or in epoch 2 (epochs 0 and 1
+checkpointed): its first batch, its third (mid-epoch), or its validation."""
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("moment", ["after_checkpoint", "mid_epoch", "validation"])
+@pytest.mark.parametrize("moment", ["epoch_end", "after_checkpoint", "mid_epoch", "validation"])
 def test_wherever_the_kill_lands_the_resumed_training_ends_as_an_uninterrupted_one(
     data_project: Path, uninterrupted: Path, tmp_path: Path, moment: str
 ):
@@ -181,7 +188,7 @@ def test_wherever_the_kill_lands_the_resumed_training_ends_as_an_uninterrupted_o
     )  # fmt: skip
     assert killed.returncode == -signal.SIGKILL, killed.stderr[-2000:]
     saved = torch.load(root / "checkpoints/last.ckpt", map_location="cpu", weights_only=False)
-    assert saved["epoch"] == 1  # epoch 2 was under way: its work since the checkpoint is lost
+    assert saved["epoch"] == 1  # what came after epoch 1's checkpoint is lost
 
     compose(root, "train.resume=true")
     proc = train(root)

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pytorch_lightning as pl
 import torch
-from torchmetrics import Metric
+from torchmetrics import MeanMetric, Metric
 from torchmetrics.utilities import dim_zero_cat
 
 from ecgpipe import models
@@ -146,6 +146,9 @@ class ECGClassifier(pl.LightningModule):
             o.focal_gamma,
         )
         self.val_scores = RecordScores()
+        self.train_loss = MeanMetric()
+        """The epoch's training loss so far, logged with the validation metrics (see
+        :meth:`on_validation_epoch_end`)."""
 
     def read_leads(self, order: tuple[int, ...] | None) -> None:
         """The network reads the input's lead ``order[j]`` as its lead ``j`` (a fine-tuning's
@@ -178,16 +181,11 @@ class ECGClassifier(pl.LightningModule):
                 f"training diverged: loss {loss.item()} at epoch {self.current_epoch}, step "
                 f"{self.global_step} (lr {self.optimiser.lr:g}); lower train.lr"
             )
-        self.log(
-            "train/loss",
-            loss,
-            on_step=False,
-            on_epoch=True,
-            prog_bar=True,
-            batch_size=len(batch["target"]),
-            sync_dist=True,
-        )
+        self.train_loss.update(loss.detach(), len(batch["target"]))
         return loss
+
+    def on_train_epoch_start(self) -> None:
+        self.train_loss.reset()
 
     def record_scores(self, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
         """Records' windows (see :func:`ecgpipe.training.datamodule.collate_windows`) -> per-record
@@ -217,6 +215,12 @@ class ECGClassifier(pl.LightningModule):
         self.val_scores.update(batch["index"], probs.detach().float(), batch["target"])
 
     def on_validation_epoch_end(self) -> None:
+        """The epoch's metrics, its training loss among them: logged here, at its validation's
+        end, they are in the store before the epoch's checkpoint is written (Lightning logs
+        ``on_epoch`` training metrics after it), so a training killed after the checkpoint and
+        resumed from it has every epoch's curve."""
+        if not self.trainer.sanity_checking and self.train_loss.update_called:
+            self.log("train/loss", self.train_loss.compute(), prog_bar=True)  # synced by compute
         if not self.val_scores.update_called:
             return
         y, p = self.val_scores.compute()

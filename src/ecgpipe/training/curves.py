@@ -72,10 +72,11 @@ def _cell(value: float) -> str:
 
 
 class TrainingCurve(Callback):
-    """Writes ``path`` (a row per epoch, :data:`COLUMNS`) after every training epoch, on rank
-    zero. When training starts it keeps the rows of epochs before the trainer's current one (a
-    training resumed from a checkpoint continues its curve) and drops the rest (a new training
-    starts a new one). That is ``on_train_start``: Lightning restores a checkpoint's epoch only
+    """Writes ``path`` (a row per epoch, :data:`COLUMNS`) at the end of every epoch's validation,
+    before the epoch's checkpoint is written (checkpoint callbacks run last), on rank zero. When
+    training starts it keeps the rows of epochs before the trainer's current one (a training
+    resumed from a checkpoint continues its curve) and drops the rest (a new training starts a
+    new one). That is ``on_train_start``: Lightning restores a checkpoint's epoch only
     after ``on_fit_start``."""
 
     def __init__(self, path: Path) -> None:
@@ -88,7 +89,7 @@ class TrainingCurve(Callback):
         self.rows = [r for r in read(self.path) if r["epoch"] < trainer.current_epoch]
         write(self.path, self.rows)
 
-    def on_train_epoch_end(self, trainer: pl.Trainer, _: pl.LightningModule) -> None:
+    def on_validation_end(self, trainer: pl.Trainer, _: pl.LightningModule) -> None:
         if not trainer.is_global_zero or trainer.sanity_checking:
             return
         m = {k: float(v) for k, v in trainer.callback_metrics.items() if k in COLUMNS}
