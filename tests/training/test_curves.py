@@ -25,7 +25,7 @@ def fit(path: Path, start: int, end: int) -> None:
     callback.on_train_start(trainer(start), None)
     for epoch in range(start, end):
         loss = 1.0 / (epoch + 1)
-        callback.on_train_epoch_end(
+        callback.on_validation_end(
             trainer(
                 epoch, train__loss=loss, val__loss=loss + 0.1, val__macro_auroc=0.5 + epoch / 20
             ),
@@ -65,7 +65,7 @@ def test_sanity_checks_and_other_ranks_write_nothing(tmp_path: Path) -> None:
     callback.on_train_start(trainer(0), None)
     checking = trainer(0, val__loss=1.0)
     checking.sanity_checking = True
-    callback.on_train_epoch_end(checking, None)
+    callback.on_validation_end(checking, None)
     assert rows(path) == []
 
 
