@@ -14,6 +14,7 @@ from pathlib import Path
 from ecgpipe.config.parse import load_params
 from ecgpipe.core.errors import PipelineError, os_error_line
 from ecgpipe.core.paths import Paths
+from ecgpipe.core.quiet import VERBOSE, quiet
 
 log = logging.getLogger("ecgpipe")
 
@@ -108,6 +109,11 @@ def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="ecgpipe", description=__doc__.splitlines()[0])
     p.add_argument("--root", default=".", help="project root (default: current directory)")
     p.add_argument("--params", default=None, help="parameters file (default: ROOT/params.yaml)")
+    p.add_argument(
+        "--verbose",
+        action="store_true",
+        help=f"show third-party warnings and tips too (under DVC or a sweep: {VERBOSE}=1)",
+    )
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
     c = sub.add_parser("compose", help="compose conf/ (with Hydra overrides) into params.yaml")
     c.add_argument("overrides", nargs="*", help="Hydra overrides, e.g. data=ptbxl")
@@ -160,6 +166,7 @@ def parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
     args = parser().parse_args(argv)
+    quiet(args.verbose)
     try:
         return int(args.func(args) or 0)
     except PipelineError as err:
