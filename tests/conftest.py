@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -70,6 +71,16 @@ def tool_env() -> dict[str, str]:
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
     env["DVC_NO_ANALYTICS"] = "1"
     return env
+
+
+NOISE = re.compile(r"Warning|\bTip\b|💡|litlogger|litmodels|deprecated|\.py:\d+: ")
+"""A third-party warning (any category: Python's and Lightning's formats name the file and line)
+or advertisement."""
+
+
+def noise(stderr: str) -> list[str]:
+    """The lines of ``stderr`` that are :data:`NOISE`."""
+    return [line for line in stderr.splitlines() if NOISE.search(line)]
 
 
 def sh(*args: str, cwd: Path, timeout: float = 600, check: bool = True, env: dict | None = None):

@@ -5,7 +5,6 @@ import errno
 import io
 import logging
 import os
-import re
 import shutil
 import subprocess
 import sys
@@ -15,7 +14,7 @@ import pytest
 
 from ecgpipe.cli import main
 
-from .conftest import DATA, REPRO_STDERR, TRAIN, sh
+from .conftest import DATA, REPRO_STDERR, TRAIN, noise, sh
 
 
 def test_compose_writes_params_with_overrides(project: Path):
@@ -268,15 +267,9 @@ sys.exit(main(["--root", {str(project)!r}, "compose"]))
     assert "ulimit -n" in lines[0] and "now 64" in lines[0]
 
 
-NOISE = re.compile(r"Warning|Tip|litlogger|litmodels|deprecated|\.py:\d+: ", re.IGNORECASE)
-"""A third-party warning (any category; Python's and Lightning's formats name the file and line)
-or advertisement."""
-
-
 def test_a_default_dvc_repro_prints_no_warning_and_no_advertisement(tiny_project: Path):
     """The whole DAG (``debug=tiny``, as ``dvc repro`` runs it) says what ecgpipe says."""
-    noise = [line for line in REPRO_STDERR[tiny_project].splitlines() if NOISE.search(line)]
-    assert not noise, "\n".join(noise)
+    assert not noise(REPRO_STDERR[tiny_project]), noise(REPRO_STDERR[tiny_project])
 
 
 def test_verbose_shows_the_third_party_warnings_and_tips(data_project: Path, tmp_path: Path):
