@@ -30,7 +30,7 @@ from ecgpipe.config.schema import MlflowConfig
 from ecgpipe.core.errors import PipelineError
 from ecgpipe.tracking.server import asked_to_stop, run_mlflow_server
 from ecgpipe.tracking.store import environ, store_root, tracking_uri
-from ecgpipe.tracking.view import RUNS_VIEW, VIEW_TAG
+from ecgpipe.tracking.view import _VIEW_TAG, RUNS_VIEW
 
 TRAINING_MODE = "machine_learning"
 """The ``workflowType`` of MLflow's model-training mode (the other is ``genai``)."""
@@ -65,7 +65,7 @@ def experiment(cfg: MlflowConfig, uri: str) -> Experiment:
         ) from None
     if found is None:
         raise PipelineError(f"no experiment {cfg.experiment!r} in {uri} yet; train first")
-    view = found.tags.get(VIEW_TAG)  # as view.show_in_runs_table saves it
+    view = found.tags.get(_VIEW_TAG)  # as view.show_in_runs_table saves it
     return Experiment(found.experiment_id, json.loads(view)["name"] if view else None)
 
 

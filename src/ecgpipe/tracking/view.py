@@ -15,7 +15,7 @@ if TYPE_CHECKING:
 RUNS_VIEW = "ecgpipe"
 """The experiment's saved runs-table view (``Views`` in the UI; ``?viewStateShareKey=ecgpipe``):
 the key validation and test metrics as columns, best first."""
-VIEW_TAG = f"mlflow.sharedViewState.{RUNS_VIEW}"
+_VIEW_TAG = f"mlflow.sharedViewState.{RUNS_VIEW}"
 _UI_COLUMNS = tuple(f"attributes.`{c}`" for c in ("Dataset", "Source", "Models"))
 
 
@@ -27,7 +27,7 @@ def show_in_runs_table(experiment: str, metrics: Sequence[str], ascending: bool 
 
     client = MlflowClient()
     now = int(time.time() * 1000)
-    found = client.get_experiment(experiment).tags.get(VIEW_TAG)
+    found = client.get_experiment(experiment).tags.get(_VIEW_TAG)
     view = json.loads(found) if found else {"name": "ecgpipe: key metrics", "createdAt": now}
     state = json.loads(view.get("state", "{}"))
     columns = [f"metrics.`{m}`" for m in metrics]
@@ -41,4 +41,4 @@ def show_in_runs_table(experiment: str, metrics: Sequence[str], ascending: bool 
     if found and state == json.loads(view["state"]):
         return
     view |= {"updatedAt": now, "state": json.dumps(state)}
-    client.set_experiment_tag(experiment, VIEW_TAG, json.dumps(view))
+    client.set_experiment_tag(experiment, _VIEW_TAG, json.dumps(view))
