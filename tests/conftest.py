@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -22,6 +23,7 @@ from omegaconf import OmegaConf
 from ecgpipe.cli import main
 
 PROJECT = Path(__file__).resolve().parents[1]
+os.environ["DVC_NO_ANALYTICS"] = "1"  # no DVC usage report from any test, in-process or not
 
 
 @pytest.fixture(autouse=True)
@@ -67,7 +69,18 @@ def tool_env() -> dict[str, str]:
     """The environment for the project's command-line tools (``ecgpipe``, ``dvc``) in this venv."""
     env = {k: v for k, v in os.environ.items() if k not in ("MLFLOW_TRACKING_URI", "DVC_ROOT")}
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
+    env["DVC_NO_ANALYTICS"] = "1"
     return env
+
+
+NOISE = re.compile(r"Warning|\bTip\b|💡|litlogger|litmodels|deprecated|\.py:\d+: ")
+"""A third-party warning (any category: Python's and Lightning's formats name the file and line)
+or advertisement."""
+
+
+def noise(stderr: str) -> list[str]:
+    """The lines of ``stderr`` that are :data:`NOISE`."""
+    return [line for line in stderr.splitlines() if NOISE.search(line)]
 
 
 def sh(*args: str, cwd: Path, timeout: float = 600, check: bool = True, env: dict | None = None):
@@ -119,9 +132,13 @@ def service(argv: list[str], ready_url: str, log: Path, **popen) -> Iterator[Non
                 proc.wait()
 
 
+REPRO_STDERR: dict[Path, str] = {}
+"""What each project of :func:`make_dvc_project` printed on stderr in its ``dvc repro``."""
+
+
 def make_dvc_project(root: Path, *overrides: str) -> Path:
     """A git + DVC copy of the project whose default is ``debug=tiny`` (and ``overrides``),
-    with ``dvc repro`` done.
+    with ``dvc repro`` done (its stderr in :data:`REPRO_STDERR`).
 
     ``src/`` is copied only because dvc.yaml names its files as dependencies; the stages run
     the installed package.
@@ -139,7 +156,7 @@ def make_dvc_project(root: Path, *overrides: str) -> Path:
     sh("ecgpipe", "compose", *overrides, cwd=root)
     sh("git", "add", "-A", cwd=root)
     sh("git", "commit", "-qm", "tiny project", cwd=root)
-    sh("dvc", "repro", cwd=root)
+    REPRO_STDERR[root] = sh("dvc", "repro", cwd=root).stderr
     sh("git", "add", "-A", cwd=root)
     sh("git", "commit", "-qm", "dvc repro", cwd=root)
     return root

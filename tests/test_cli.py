@@ -14,7 +14,7 @@ import pytest
 
 from ecgpipe.cli import main
 
-from .conftest import DATA, TRAIN
+from .conftest import DATA, REPRO_STDERR, TRAIN, noise, sh
 
 
 def test_compose_writes_params_with_overrides(project: Path):
@@ -265,3 +265,17 @@ sys.exit(main(["--root", {str(project)!r}, "compose"]))
     assert len(lines) == 1 and "Traceback" not in proc.stderr, proc.stderr[-2000:]
     assert lines[0].startswith("ecgpipe compose: error: too many open files"), lines
     assert "ulimit -n" in lines[0] and "now 64" in lines[0]
+
+
+def test_a_default_dvc_repro_prints_no_warning_and_no_advertisement(tiny_project: Path):
+    """The whole DAG (``debug=tiny``, as ``dvc repro`` runs it) says what ecgpipe says."""
+    assert not noise(REPRO_STDERR[tiny_project]), noise(REPRO_STDERR[tiny_project])
+
+
+def test_verbose_shows_the_third_party_warnings_and_tips(data_project: Path, tmp_path: Path):
+    root = tmp_path / "p"
+    shutil.copytree(data_project, root)
+    sh("ecgpipe", "compose", *DATA, *TRAIN, cwd=root)
+    err = sh("ecgpipe", "--verbose", "train", cwd=root).stderr
+    assert "💡 Tip" in err and "litlogger" in err, err
+    assert "`isinstance(treespec, LeafSpec)` is deprecated" in err, err

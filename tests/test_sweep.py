@@ -20,7 +20,7 @@ from ecgpipe.config.parse import load_params
 from ecgpipe.processing.cache import Cache
 from ecgpipe.stages import data_state
 
-from .conftest import PROJECT, make_dvc_project, sh
+from .conftest import PROJECT, make_dvc_project, noise, sh
 
 pytestmark = pytest.mark.slow
 
@@ -46,7 +46,8 @@ def test_grid_sweep_nests_one_run_per_combination_under_a_parent(tiny_project: P
     models_before = sorted(p.name for p in (tiny_project / "models").iterdir())
     lock_before = (tiny_project / "dvc.lock").read_text()
     grid = ("model=cnn1d,resnet1d_wang", "train.lr=1e-3,3e-3")
-    _, parent, children = sweep(tiny_project, "grid", *grid)
+    proc, parent, children = sweep(tiny_project, "grid", *grid)
+    assert not noise(proc.stderr), noise(proc.stderr)  # quiet, as `dvc repro` is
 
     assert parent.info.status == "FINISHED"
     assert parent.data.tags["sweep.overrides"] == " ".join(grid)

@@ -14,6 +14,7 @@ from pathlib import Path
 from ecgpipe.config.parse import load_params
 from ecgpipe.core.errors import PipelineError, os_error_line
 from ecgpipe.core.paths import Paths
+from ecgpipe.core.quiet import VERBOSE, quiet
 
 log = logging.getLogger("ecgpipe")
 
@@ -38,23 +39,27 @@ def _compose(args: argparse.Namespace) -> None:
     log.info("compose: wrote %s", out)
 
 
-def _model(args: argparse.Namespace):
-    """The served model ``--model`` names, from this project's store."""
-    from ecgpipe import tracking
+def _mlflow(args: argparse.Namespace):
+    """This project's MLflow settings: params.yaml's, else conf/'s defaults."""
     from ecgpipe.config.compose import compose_config
 
     paths = Paths(Path(args.root))
     params = Path(args.params) if args.params else paths.params
     if params.is_file():
-        mlflow_cfg = load_params(params).mlflow
-    elif paths.conf.is_dir():
-        mlflow_cfg = compose_config(paths.conf).mlflow
-    else:
-        raise PipelineError(
-            f"{paths.root} is not an ecgpipe project (no params.yaml or conf/): run from the "
-            "project that trained the model, or name it with --root"
-        )
-    return tracking.load_record_model(args.model, mlflow_cfg, paths.root)
+        return load_params(params).mlflow
+    if paths.conf.is_dir():
+        return compose_config(paths.conf).mlflow
+    raise PipelineError(
+        f"{paths.root} is not an ecgpipe project (no params.yaml or conf/): run from the "
+        "project's root, or name it with --root"
+    )
+
+
+def _model(args: argparse.Namespace):
+    """The served model ``--model`` names, from this project's store."""
+    from ecgpipe import tracking
+
+    return tracking.load_record_model(args.model, _mlflow(args), Path(args.root))
 
 
 def _external(args: argparse.Namespace) -> None:
@@ -94,6 +99,12 @@ def _server(args: argparse.Namespace) -> int:
     return server.serve(server.Server(args.host, args.port, args.pg_port, data, args.workers))
 
 
+def _ui(args: argparse.Namespace) -> int:
+    from ecgpipe.tracking import ui
+
+    return ui.open_ui(_mlflow(args), Path(args.root), args.host, args.port, not args.no_browser)
+
+
 STAGES = {
     "prepare": "produce a dataset and its manifest (data/prepared)",
     "validate": "check every record; report and exclude failures (reports/integrity.*)",
@@ -108,6 +119,11 @@ def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="ecgpipe", description=__doc__.splitlines()[0])
     p.add_argument("--root", default=".", help="project root (default: current directory)")
     p.add_argument("--params", default=None, help="parameters file (default: ROOT/params.yaml)")
+    p.add_argument(
+        "--verbose",
+        action="store_true",
+        help=f"show third-party warnings and tips too (under DVC or a sweep: {VERBOSE}=1)",
+    )
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
     c = sub.add_parser("compose", help="compose conf/ (with Hydra overrides) into params.yaml")
     c.add_argument("overrides", nargs="*", help="Hydra overrides, e.g. data=ptbxl")
@@ -142,6 +158,13 @@ def parser() -> argparse.ArgumentParser:
     e.add_argument("--model", default="models/", metavar="REF", help="as for predict")
     e.add_argument("--out", type=Path, default=None, help="PNG (default: RECORD.explained.png)")
     e.set_defaults(func=_explain)
+    u = sub.add_parser(
+        "ui", help="the MLflow UI on this project's runs table, in the view of key metrics"
+    )
+    u.add_argument("--host", default="127.0.0.1", help="address to serve on (default: 127.0.0.1)")
+    u.add_argument("--port", type=int, default=5000, help="port (default: 5000; 0: a free one)")
+    u.add_argument("--no-browser", action="store_true", help="print the address, open nothing")
+    u.set_defaults(func=_ui)
     v = sub.add_parser("server", help="a team's tracking server: mlflow server over PostgreSQL")
     v.add_argument("--host", default="127.0.0.1", help="address to serve on (default: 127.0.0.1)")
     v.add_argument("--port", type=int, default=5000, help="MLflow's port (default: 5000)")
@@ -160,6 +183,7 @@ def parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
     args = parser().parse_args(argv)
+    quiet(args.verbose)
     try:
         return int(args.func(args) or 0)
     except PipelineError as err:

@@ -40,6 +40,7 @@ from ecgpipe.config.schema import Config, ConfigError, MlflowConfig
 from ecgpipe.core import atomic
 from ecgpipe.core.errors import PipelineError, os_error_line
 from ecgpipe.core.paths import Origin, Paths, read_json
+from ecgpipe.core.quiet import quiet
 from ecgpipe.evaluation import crossval, metrics
 from ecgpipe.stages import data_state
 from ecgpipe.tuning.config import TRIAL_KEY
@@ -273,6 +274,7 @@ def _swept(config: DictConfig) -> list[str]:
 
 def job(cfg: DictConfig) -> float:
     """One configuration: train and evaluate into the job directory; returns the objective."""
+    quiet()  # again: a launcher may run the job in a process of its own
     hc = HydraConfig.get()
     root = Path(hc.runtime.cwd)
     out = Path(hc.runtime.output_dir)
@@ -366,6 +368,7 @@ def _failed(link: TrialLink | None) -> dict[str, str]:
 def main() -> None:
     """Console script ``ecgpipe-sweep``: the Hydra app on ``<project root>/conf``."""
     logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
+    quiet()
     conf = Path.cwd() / "conf"
     if not (conf / "config.yaml").is_file():
         sys.exit(f"ecgpipe-sweep: error: {conf}/config.yaml not found; run from the project root")

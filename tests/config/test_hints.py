@@ -30,6 +30,7 @@ NOT_KEYS = {
     "data.readers": "the module of the readers' registry",
     "model.metadata.metadata": "what MLflow's model metadata holds",
     "mlflow.pyfunc": "MLflow's module",
+    "mlflow.data.dataset_source_registry": "MLflow's module (a warning core/quiet.py filters)",
     "mlflow.set_tracking_uri": "MLflow's function",
     "mlflow.run_id": "an Optuna trial's attribute naming its MLflow run",
     "mlflow.source.name": "an MLflow tag",

@@ -1,5 +1,6 @@
-"""The MLflow UI in a real browser: a tiny sweep, ``mlflow server`` on 127.0.0.1 over the
-project's SQLite store, and Debian's headless Chromium driven by Playwright (no browser download).
+"""The MLflow UI in a real browser, as a user meets it: a tiny sweep, ``ecgpipe ui`` on the
+project's SQLite store, and Debian's headless Chromium driven by Playwright (no browser download),
+opening the address ``ecgpipe ui`` prints.
 
 Slow (about a minute): run by ``make test-slow`` / ``.ci/run``, which installs Chromium if missing.
 """
@@ -7,7 +8,10 @@ Slow (about a minute): run by ``make test-slow`` / ``.ci/run``, which installs C
 from __future__ import annotations
 
 import os
-import sys
+import signal
+import socket
+import subprocess
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -17,7 +21,7 @@ from mlflow import MlflowClient
 
 from ecgpipe.tracking import RUNS_VIEW
 
-from ..conftest import free_port, service
+from ..conftest import tool_env
 from ..test_sweep import sweep
 
 pytestmark = pytest.mark.slow
@@ -36,18 +40,38 @@ FLAGS = [
 
 
 @contextmanager
-def mlflow_server(store: Path, tmp_path: Path) -> Iterator[str]:
-    """``mlflow server`` on a SQLite store; the whole process group is always stopped."""
-    port = free_port()
-    mlflow = Path(sys.executable).parent / "mlflow"
-    argv = [str(mlflow), "server", "--host", "127.0.0.1", "--port", str(port), "--workers", "1",
-            "--backend-store-uri", f"sqlite:///{store}"]  # fmt: skip
-    url = f"http://127.0.0.1:{port}"
-    with service(argv, f"{url}/health", tmp_path / "mlflow-server.log"):
-        yield url
+def ecgpipe_ui(project: Path, tmp_path: Path) -> Iterator[str]:
+    """``ecgpipe ui --no-browser --port 0`` in ``project``: the address it prints, once it
+    does; stopped with SIGTERM after, which it must survive cleanly (exit 0, its server gone)."""
+    out = tmp_path / "ui.out"
+    with out.open("w") as stdout:
+        proc = subprocess.Popen(
+            ["ecgpipe", "ui", "--no-browser", "--port", "0"],
+            cwd=project, env=tool_env(), stdout=stdout, stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 120
+        while not (found := [x for x in out.read_text().splitlines() if x.startswith("http")]):
+            if proc.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(f"ecgpipe ui printed no address:\n{out.read_text()}")
+            time.sleep(0.5)
+        yield found[0]
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            raise
+    assert proc.returncode == 0, out.read_text()
+    assert out.read_text().splitlines()[-1] == "ui: stopped"
+    port = int(found[0].split("/#/")[0].rpartition(":")[2])
+    with socket.socket() as s:
+        assert s.connect_ex(("127.0.0.1", port)) != 0, "ecgpipe ui left its server running"
 
 
-def test_sweep_runs_and_a_metric_chart_in_the_mlflow_ui(tiny_project, tmp_path):
+def test_ecgpipe_ui_opens_on_the_runs_table_then_charts_and_model_cards(tiny_project, tmp_path):
     from playwright.sync_api import expect, sync_playwright
 
     if not CHROMIUM.is_file():
@@ -57,29 +81,44 @@ def test_sweep_runs_and_a_metric_chart_in_the_mlflow_ui(tiny_project, tmp_path):
     experiment = parent.info.experiment_id
     child = max(children, key=lambda r: r.data.metrics["best/val/macro_auroc"])
 
-    with mlflow_server(tiny_project / "mlflow.db", tmp_path) as url, sync_playwright() as pw:
+    with ecgpipe_ui(tiny_project, tmp_path) as address, sync_playwright() as pw:
+        url = address.partition("/#/")[0]
+        mode_and_view = f"workflowType=machine_learning&viewStateShareKey={RUNS_VIEW}"
+        assert address == f"{url}/#/experiments/{experiment}/runs?{mode_and_view}"
         browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=FLAGS)
-        try:
+        expect.set_options(timeout=60_000)  # the first page load can take a while under load
+
+        def visit(where: str):
+            """``where`` in a page of a browser context of its own: as a first visit."""
             page = browser.new_page(viewport={"width": 1600, "height": 1000})
             page.set_default_timeout(60_000)
-            expect.set_options(timeout=60_000)  # the first page load can take a while under load
-            page.goto(f"{url}/#/experiments/{experiment}/runs")
-            # the parent is listed with its children folded under it: unfold them
-            row = page.get_by_role("row").filter(has_text=parent.info.run_name)
-            expect(row).to_be_visible()
-            row.locator("button[data-component-id*='runnamecellrenderer']").click()
-            for run in children:
-                expect(page.get_by_text(run.info.run_name, exact=True)).to_be_visible()
-            page.screenshot(path=tmp_path / "runs.png")
+            page.goto(where)
+            return page
 
-            # the saved view "ecgpipe: key metrics" adds the key metrics as columns
-            page.goto(f"{url}/#/experiments/{experiment}/runs?viewStateShareKey={RUNS_VIEW}")
+        try:
+            page = visit(address)
+            # what a user sees first: the runs table, in the saved view "ecgpipe: key metrics"
+            # (the key metrics as columns), in model-training mode
             expect(page.get_by_test_id("saved-views-trigger")).to_have_text("ecgpipe: key metrics")
             headers = page.get_by_role("columnheader")
             for metric in ("best/val/macro_auroc", "test/macro_auroc"):
                 expect(headers.get_by_text(metric, exact=True).first).to_be_visible()
             expect(page.get_by_role("row").filter(has_text=parent.info.run_name)).to_be_visible()
-            page.screenshot(path=tmp_path / "runs-view.png")
+            for run in children:  # sorted by a metric, the table lists a sweep's jobs flat
+                expect(page.get_by_text(run.info.run_name, exact=True)).to_be_visible()
+            # not GenAI's overview of traces, nor its "Detect Issues" pop-up
+            for genai in ("Overview", "Detect Issues", "Token Usage"):
+                expect(page.get_by_text(genai, exact=True)).to_have_count(0)
+            assert page.url.startswith(f"{url}/#/experiments/{experiment}/runs?{mode_and_view}")
+            page.screenshot(path=tmp_path / "first.png")
+
+            # unsorted (no view), the parent is listed with its jobs folded under it: unfold them
+            page = visit(f"{url}/#/experiments/{experiment}/runs?workflowType=machine_learning")
+            row = page.get_by_role("row").filter(has_text=parent.info.run_name)
+            row.locator("button[data-component-id*='runnamecellrenderer']").click()
+            for run in children:
+                expect(page.get_by_text(run.info.run_name, exact=True)).to_be_visible()
+            page.screenshot(path=tmp_path / "runs.png")
 
             # a child's page draws its per-epoch validation AUROC
             page.goto(f"{url}/#/experiments/{experiment}/runs/{child.info.run_id}")
@@ -108,5 +147,5 @@ def test_sweep_runs_and_a_metric_chart_in_the_mlflow_ui(tiny_project, tmp_path):
             page.screenshot(path=tmp_path / "model-card.png", full_page=True)
         finally:
             browser.close()
-    assert (tmp_path / "runs.png").stat().st_size > 10_000
-    print(f"screenshots: {tmp_path / 'runs.png'}, {tmp_path / 'metric-chart.png'}")
+    assert (tmp_path / "first.png").stat().st_size > 10_000
+    print(f"screenshots: {tmp_path / 'first.png'}, {tmp_path / 'metric-chart.png'}")

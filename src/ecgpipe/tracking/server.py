@@ -22,7 +22,7 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,6 +31,7 @@ from ecgpipe.core.errors import PipelineError
 
 DATABASE = "mlflow"
 PG_USER = "postgres"
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
 @dataclass(frozen=True)
@@ -118,9 +119,24 @@ def _postgres(server: Server) -> Iterator[None]:
         subprocess.run([*ctl, "-m", "fast", "stop"], capture_output=True)
 
 
-def _wait_until_up(proc: subprocess.Popen, url: str, log: Path, timeout_s: float = 120) -> None:
+@contextmanager
+def asked_to_stop() -> Iterator[Callable[[], bool]]:
+    """For the block, Ctrl-C and SIGTERM only ask to stop: the function yielded says whether
+    either came (a server then stops whatever it started, in order)."""
+    asked: list[int] = []
+    previous = {s: signal.signal(s, lambda n, _: asked.append(n)) for s in STOP_SIGNALS}
+    try:
+        yield lambda: bool(asked)
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+
+
+def _wait_until_up(
+    proc: subprocess.Popen, url: str, log: Path, asked: Callable[[], bool], timeout_s: float = 120
+) -> None:
     deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
+    while time.monotonic() < deadline and not asked():
         if proc.poll() is not None:
             raise PipelineError(f"mlflow server exited with {proc.returncode}; see {log}")
         try:
@@ -128,45 +144,60 @@ def _wait_until_up(proc: subprocess.Popen, url: str, log: Path, timeout_s: float
                 return
         except OSError:
             time.sleep(0.5)
-    raise PipelineError(f"mlflow server did not answer on {url} in {timeout_s:.0f} s; see {log}")
+    if not asked():
+        raise PipelineError(
+            f"mlflow server did not answer on {url} in {timeout_s:.0f} s; see {log}"
+        )
+
+
+def run_mlflow_server(
+    args: list[str],
+    url: str,
+    log: Path,
+    asked: Callable[[], bool],
+    on_up: Callable[[], None],
+    cwd: Path | None = None,
+) -> int:
+    """``mlflow server ARGS`` in a process group of its own, its output into ``log``; once it
+    answers on ``url``, ``on_up()``; then until ``asked()`` (:func:`asked_to_stop`) or its
+    exit. Its whole group is stopped after; 0 where it was asked to stop."""
+    mlflow = Path(sys.executable).parent / "mlflow"
+    with open(log, "ab") as out:
+        proc = subprocess.Popen(
+            [str(mlflow), "server", *args],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            cwd=cwd,
+        )
+    try:
+        _wait_until_up(proc, url, log, asked)
+        if not asked():
+            on_up()
+        while not asked() and proc.poll() is None:
+            time.sleep(0.5)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGTERM)
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+    return 0 if asked() or proc.returncode in (0, -signal.SIGTERM) else 1
 
 
 def serve(server: Server) -> int:
     """Start PostgreSQL and ``mlflow server``; block until Ctrl-C or SIGTERM, then stop both."""
-    mlflow = Path(sys.executable).parent / "mlflow"
-    stop = {"now": False}
-
-    def on_signal(*_) -> None:
-        stop["now"] = True
-
-    previous = signal.signal(signal.SIGTERM, on_signal)
-    with _postgres(server):
+    with asked_to_stop() as asked, _postgres(server):
         log = (server.data / "logs" / "mlflow-server.log").resolve()
         artifacts = (server.data / "artifacts").resolve().as_uri()
-        argv = [str(mlflow), "server", "--host", server.host, "--port", str(server.port),
-                "--workers", str(server.workers), "--backend-store-uri", server.backend_uri,
+        args = ["--host", server.host, "--port", str(server.port), "--workers",
+                str(server.workers), "--backend-store-uri", server.backend_uri,
                 "--artifacts-destination", artifacts]  # fmt: skip
-        with open(log, "ab") as out:
-            proc = subprocess.Popen(
-                argv, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
-            )
-        try:
-            _wait_until_up(proc, server.uri, log)
-            print(f"server: MLflow on {server.uri}, runs in PostgreSQL "
-                  f"(127.0.0.1:{server.pg_port}/{DATABASE}), artifacts in "
-                  f"{(server.data / 'artifacts').resolve()}; logs in {log.parent}")  # fmt: skip
-            print(f"export MLFLOW_TRACKING_URI={server.uri}", flush=True)
-            while not stop["now"] and proc.poll() is None:
-                time.sleep(0.5)
-        except KeyboardInterrupt:
-            pass
-        finally:
-            if proc.poll() is None:
-                os.killpg(proc.pid, signal.SIGTERM)
-                try:
-                    proc.wait(timeout=30)
-                except subprocess.TimeoutExpired:
-                    os.killpg(proc.pid, signal.SIGKILL)
-            signal.signal(signal.SIGTERM, previous)
+        up = (f"server: MLflow on {server.uri}, runs in PostgreSQL "
+                    f"(127.0.0.1:{server.pg_port}/{DATABASE}), artifacts in "
+                    f"{(server.data / 'artifacts').resolve()}; logs in {log.parent}\n"
+                    f"export MLFLOW_TRACKING_URI={server.uri}")  # fmt: skip
+        code = run_mlflow_server(args, server.uri, log, asked, lambda: print(up, flush=True))
     print("server: stopped", flush=True)
-    return 0 if stop["now"] or proc.returncode in (0, -signal.SIGTERM) else 1
+    return code
