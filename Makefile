@@ -15,7 +15,8 @@ TORCH   ?= cpu
 $(if $(filter $(TORCH),cpu cuda),,$(error TORCH=$(TORCH): cpu or cuda))
 RUNTIME := $(VENV)/.runtime-$(TORCH)
 DEV     := $(VENV)/.dev-$(TORCH)
-OTHER   := $(VENV)/.runtime-$(filter-out $(TORCH),cpu cuda) $(VENV)/.dev-$(filter-out $(TORCH),cpu cuda)
+NOT     := $(filter-out $(TORCH),cpu cuda)
+OTHER   := $(VENV)/.runtime-$(NOT) $(VENV)/.dev-$(NOT)
 
 setup: $(RUNTIME)
 
@@ -26,7 +27,7 @@ define install
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -r requirements/$(1)-$(TORCH).lock
 	$(PY) -m pip install --quiet --no-deps -e .
-	rm -f $(VENV)/.installed $(VENV)/.runtime-* $(VENV)/.dev-*
+	rm -f $(VENV)/.runtime-* $(VENV)/.dev-*
 	touch $@
 endef
 
@@ -46,8 +47,8 @@ DEV_EXTRAS := --extra dev --extra server --extra browser --extra slurm
 FIND_LINKS := $(if $(PIP_FIND_LINKS),--find-links $(PIP_FIND_LINKS))
 # $(call compile,SET,TORCH,FLAGS)
 compile = $(VENV)/bin/uv pip compile pyproject.toml --quiet --python $(PY) \
-  --custom-compile-command "make lock" $(if $(UPGRADE),--upgrade) $(if $(filter dev,$(1)),$(DEV_EXTRAS)) \
-  -c constraints/$(2).txt $(3) -o requirements/$(1)-$(2).lock
+  --custom-compile-command "make lock" $(if $(UPGRADE),--upgrade) \
+  $(if $(filter dev,$(1)),$(DEV_EXTRAS)) -c constraints/$(2).txt $(3) -o requirements/$(1)-$(2).lock
 
 lock: $(DEV)
 	$(call compile,runtime,cpu,$(FIND_LINKS))
