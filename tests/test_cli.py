@@ -42,6 +42,19 @@ def test_missing_real_data_is_one_clear_line(project: Path, tmp_path: Path):
     assert "ptbxl_database.csv: not found" in proc.stderr
 
 
+def test_server_without_the_server_extra_is_one_line(tmp_path: Path, monkeypatch, caplog):
+    """The runtime alone has no PostgreSQL driver: said before anything starts."""
+    import importlib.util
+
+    found = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name, *a: None if name == "psycopg" else found(name, *a)
+    )
+    assert main(["--root", str(tmp_path), "server", "--data", str(tmp_path / "t")]) == 1
+    assert "psycopg" in caplog.text and "ecgpipe[server]" in caplog.text
+    assert not (tmp_path / "t").exists()
+
+
 def test_validate_before_prepare_says_what_to_run(project: Path, caplog):
     main(["--root", str(project), "compose"])
     assert main(["--root", str(project), "validate"]) == 1

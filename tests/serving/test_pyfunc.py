@@ -19,6 +19,10 @@ from ecgpipe.stages import evaluate
 
 from ..conftest import free_port, service, tool_env, trained
 
+SERVED = {"mlflow-skinny", "torch", "numpy", "scipy", "pandas", "cloudpickle", "scikit-learn"}
+"""The logged model's requirements: what loading and scoring it needs, no more (mlflow-skinny:
+none of the tracking server's packages)."""
+
 
 def load(root: Path, uri: str):
     mlflow.set_tracking_uri(f"sqlite:///{root / 'mlflow.db'}")
@@ -59,8 +63,9 @@ def test_logged_model_says_what_it_takes(cnn):
     assert outputs[-2:] == ["labels", "set"] and outputs[0] == "p_CD"
     assert contract["conformal"]["kind"] == "mondrian" and contract["conformal"]["alpha"] == 0.1
     folder = Path(model.metadata.artifact_path.removeprefix("file://"))
-    names = {line.split("==")[0] for line in (folder / "requirements.txt").read_text().split()}
-    assert {"mlflow", "torch", "numpy", "scipy"} <= names and "ecgpipe" not in names
+    pins = dict(line.split("==") for line in (folder / "requirements.txt").read_text().split())
+    assert set(pins) == SERVED
+    assert "+" not in pins["torch"]  # any build of the release: CPU or CUDA where it is served
     assert (folder / "code/ecgpipe/serving/model.py").is_file()  # the source travels with it
     assert not list((folder / "code").rglob("__pycache__"))
 

@@ -14,6 +14,7 @@ To use an existing PostgreSQL and object store instead, run ``mlflow server`` yo
 from __future__ import annotations
 
 import glob
+import importlib.util
 import os
 import pwd
 import shutil
@@ -188,6 +189,11 @@ def run_mlflow_server(
 
 def serve(server: Server) -> int:
     """Start PostgreSQL and ``mlflow server``; block until Ctrl-C or SIGTERM, then stop both."""
+    if importlib.util.find_spec("psycopg") is None:  # the runtime alone lacks it
+        raise PipelineError(
+            "PostgreSQL's Python driver (psycopg) is not installed: it comes with the "
+            "development set (`make tracking-server`) or `pip install 'ecgpipe[server]'`"
+        )
     with asked_to_stop() as asked, _postgres(server):
         log = (server.data / "logs" / "mlflow-server.log").resolve()
         artifacts = (server.data / "artifacts").resolve().as_uri()
