@@ -12,7 +12,6 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import mlflow
 from mlflow import MlflowClient
@@ -20,10 +19,6 @@ from mlflow.exceptions import MlflowException
 
 from ecgpipe.config.schema import MlflowConfig, check_tracking_uri
 from ecgpipe.core.errors import PipelineError
-
-if TYPE_CHECKING:
-    pass
-
 
 _SQLITE = "sqlite:///"
 _ENV = "MLFLOW_TRACKING_URI"

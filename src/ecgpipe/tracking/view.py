@@ -4,13 +4,8 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
 
 from mlflow import MlflowClient
-
-if TYPE_CHECKING:
-    pass
-
 
 RUNS_VIEW = "ecgpipe"
 """The experiment's saved runs-table view (``Views`` in the UI; ``?viewStateShareKey=ecgpipe``):
