@@ -71,6 +71,14 @@ def ecgpipe_ui(project: Path, tmp_path: Path) -> Iterator[str]:
         assert s.connect_ex(("127.0.0.1", port)) != 0, "ecgpipe ui left its server running"
 
 
+def run_link(page, run):
+    """The runs table's link to ``run``, by its name and id: the project's other sweeps (the
+    suite's, or a user's) can hold runs of the same name."""
+    return page.get_by_role("link", name=run.info.run_name, exact=True).and_(
+        page.locator(f"a[href*='/runs/{run.info.run_id}']")
+    )
+
+
 def test_ecgpipe_ui_opens_on_the_runs_table_then_charts_and_model_cards(tiny_project, tmp_path):
     from playwright.sync_api import expect, sync_playwright
 
@@ -105,7 +113,7 @@ def test_ecgpipe_ui_opens_on_the_runs_table_then_charts_and_model_cards(tiny_pro
                 expect(headers.get_by_text(metric, exact=True).first).to_be_visible()
             expect(page.get_by_role("row").filter(has_text=parent.info.run_name)).to_be_visible()
             for run in children:  # sorted by a metric, the table lists a sweep's jobs flat
-                expect(page.get_by_text(run.info.run_name, exact=True)).to_be_visible()
+                expect(run_link(page, run)).to_be_visible()
             # not GenAI's overview of traces, nor its "Detect Issues" pop-up
             for genai in ("Overview", "Detect Issues", "Token Usage"):
                 expect(page.get_by_text(genai, exact=True)).to_have_count(0)
@@ -117,7 +125,7 @@ def test_ecgpipe_ui_opens_on_the_runs_table_then_charts_and_model_cards(tiny_pro
             row = page.get_by_role("row").filter(has_text=parent.info.run_name)
             row.locator("button[data-component-id*='runnamecellrenderer']").click()
             for run in children:
-                expect(page.get_by_text(run.info.run_name, exact=True)).to_be_visible()
+                expect(run_link(page, run)).to_be_visible()
             page.screenshot(path=tmp_path / "runs.png")
 
             # a child's page draws its per-epoch validation AUROC
