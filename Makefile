@@ -62,10 +62,10 @@ repro: $(RUNTIME)
 	dvc repro
 
 test: lint docs
-	$(PY) -m pytest -q -m "not slow"
+	$(PY) -m pytest -q -m "not slow" --durations=10
 
 test-slow: $(DEV)
-	$(PY) -m pytest -q -m slow
+	$(PY) -m pytest -q -m slow --durations=15
 
 bench: $(RUNTIME)
 	$(PY) benchmarks/loading.py
